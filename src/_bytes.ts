@@ -1,0 +1,108 @@
+import { IntegrityError } from './errors.js';
+
+/** Append-only binary writer for record encodings (big-endian integers). */
+export class ByteWriter {
+  #chunks: Uint8Array[] = [];
+  #length = 0;
+
+  bytes(value: Uint8Array): this {
+    this.#chunks.push(value);
+    this.#length += value.length;
+    return this;
+  }
+
+  u8(value: number): this {
+    return this.bytes(Uint8Array.of(value));
+  }
+
+  u16(value: number): this {
+    const out = new Uint8Array(2);
+    new DataView(out.buffer).setUint16(0, value);
+    return this.bytes(out);
+  }
+
+  u32(value: number): this {
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, value);
+    return this.bytes(out);
+  }
+
+  /** Milliseconds since the epoch, as a 64-bit unsigned integer. */
+  time(ms: number): this {
+    const out = new Uint8Array(8);
+    new DataView(out.buffer).setBigUint64(0, BigInt(ms));
+    return this.bytes(out);
+  }
+
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.#length);
+    let offset = 0;
+    for (const chunk of this.#chunks) {
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return out;
+  }
+}
+
+/** Bounds-checked reader: any read past the end is an IntegrityError naming the record. */
+export class ByteReader {
+  offset = 0;
+  readonly #view: DataView;
+
+  constructor(readonly data: Uint8Array, readonly what: string) {
+    this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  #need(count: number): number {
+    if (this.offset + count > this.data.length) throw malformed(this.what);
+    const at = this.offset;
+    this.offset += count;
+    return at;
+  }
+
+  bytes(count: number): Uint8Array {
+    const at = this.#need(count);
+    return this.data.subarray(at, at + count);
+  }
+
+  rest(): Uint8Array {
+    return this.bytes(this.data.length - this.offset);
+  }
+
+  u8(): number {
+    return this.#view.getUint8(this.#need(1));
+  }
+
+  u16(): number {
+    return this.#view.getUint16(this.#need(2));
+  }
+
+  u32(): number {
+    return this.#view.getUint32(this.#need(4));
+  }
+
+  time(): number {
+    const value = this.#view.getBigUint64(this.#need(8));
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(this.what);
+    return Number(value);
+  }
+}
+
+export function malformed(what: string): IntegrityError {
+  return new IntegrityError(
+    `${what} is malformed (truncated, extended or corrupted). Restore it from a backup or set it again.`,
+  );
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const writer = new ByteWriter();
+  for (const part of parts) writer.bytes(part);
+  return writer.finish();
+}
+
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
+  return out;
+}

@@ -1,0 +1,74 @@
+/**
+ * Reading the two credential files an application may point us at: the owner's key file and an
+ * agent's token file. Kept apart from the core so that only callers that use files load node:fs.
+ */
+import { chmod, open, readFile, stat } from 'node:fs/promises';
+import sodium from 'libsodium-wrappers-sumo';
+import { UsageError } from './errors.js';
+import { KEY_BYTES, randomBytes, utf8, wipe } from './crypto.js';
+
+const KEY_FILE_PREFIX = 'avk_';
+
+/** Refuse credential files that other users can read, as ssh does with private keys. */
+async function checkPrivate(path: string, what: string): Promise<void> {
+  const info = await stat(path).catch((cause) => {
+    throw new UsageError(`Cannot read the ${what} ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`);
+  });
+  if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
+    throw new UsageError(`The ${what} ${path} is readable by other users. Run: chmod 600 ${path}`);
+  }
+}
+
+/** Read a key file: `avk_` + base64url of 32 bytes, optionally followed by a newline. */
+export async function readKeyFile(path: string): Promise<Uint8Array> {
+  await checkPrivate(path, 'key file');
+  const raw = await readFile(path);
+  try {
+    const text = utf8.decode(raw).trim();
+    if (!text.startsWith(KEY_FILE_PREFIX)) throw new Error('prefix');
+    const key = sodium.from_base64(text.slice(KEY_FILE_PREFIX.length), sodium.base64_variants.URLSAFE_NO_PADDING);
+    if (key.length !== KEY_BYTES) throw new Error('length');
+    return key;
+  } catch {
+    throw new UsageError(
+      `The key file ${path} is not an agent-vault key file (expected "avk_" and 43 base64url characters). ` +
+        'Point keyFile at the file `agent-vault init --key-file` created.',
+    );
+  } finally {
+    wipe(raw);
+  }
+}
+
+/** Create a new key file (mode 0600, never overwriting) and return its key. */
+export async function createKeyFile(path: string): Promise<Uint8Array> {
+  const key = randomBytes(KEY_BYTES);
+  const text = utf8.encode(`${KEY_FILE_PREFIX}${sodium.to_base64(key, sodium.base64_variants.URLSAFE_NO_PADDING)}\n`);
+  const handle = await open(path, 'wx', 0o600).catch((cause) => {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === 'EEXIST'
+        ? `The key file ${path} already exists. Use it with openVault({ keyFile }), or choose a new path.`
+        : `Cannot create the key file ${path} (${code}). Check that its directory exists and is writable.`,
+    );
+  });
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+    await chmod(path, 0o600);
+  } finally {
+    await handle.close();
+    wipe(text);
+  }
+  return key;
+}
+
+/** Read an agent token file (AGENT_VAULT_TOKEN_FILE): the token, surrounding whitespace ignored. */
+export async function readTokenFile(path: string): Promise<string> {
+  // Not permission-checked: orchestrators mount secrets 0644 and the token is scoped anyway.
+  const text = await readFile(path, 'utf8').catch((cause) => {
+    throw new UsageError(
+      `Cannot read AGENT_VAULT_TOKEN_FILE ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`,
+    );
+  });
+  return text.trim();
+}

@@ -1,0 +1,96 @@
+/**
+ * The vault header (backend key `header`): the vault id and the root key, sealed under a key
+ * from the unlock method. It is JSON so a human can see which unlock method a vault uses; it is
+ * parsed defensively (size cap, exact shape, bounded Argon2id parameters) because it is read
+ * before anything is authenticated.
+ */
+import sodium from 'libsodium-wrappers-sumo';
+import { malformed } from './_bytes.js';
+import { ad } from './_records.js';
+import {
+  type PassphraseParams, KEY_BYTES, open, passphraseParamsInBounds, SALT_BYTES, SEAL_OVERHEAD, seal, utf8,
+} from './crypto.js';
+import { VAULT_ID_BYTES } from './token.js';
+
+export const HEADER_KEY = 'header';
+const FORMAT = 'agent-vault/1';
+const MAX_HEADER_BYTES = 4096;
+const WHAT = 'The vault header';
+
+export type Unlock =
+  | ({ method: 'passphrase'; salt: Uint8Array } & PassphraseParams)
+  | { method: 'key-file' };
+
+export interface Header {
+  vaultId: Uint8Array;
+  createdAt: number;
+  unlock: Unlock;
+  sealedRootKey: Uint8Array;
+}
+
+const b64 = (bytes: Uint8Array) => sodium.to_base64(bytes, sodium.base64_variants.URLSAFE_NO_PADDING);
+const unb64 = (text: unknown, length: number): Uint8Array => {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]+$/.test(text)) throw malformed(WHAT);
+  const bytes = sodium.from_base64(text, sodium.base64_variants.URLSAFE_NO_PADDING);
+  if (bytes.length !== length) throw malformed(WHAT);
+  return bytes;
+};
+
+/** The unlock description bound into the root key's seal, so its parameters cannot be swapped. */
+function unlockJson(unlock: Unlock): string {
+  return unlock.method === 'passphrase'
+    ? JSON.stringify({ method: unlock.method, salt: b64(unlock.salt), opslimit: unlock.opslimit, memlimit: unlock.memlimit })
+    : JSON.stringify({ method: unlock.method });
+}
+
+export function sealRootKey(vaultId: Uint8Array, unlock: Unlock, unlockKey: Uint8Array, rootKey: Uint8Array) {
+  return seal(unlockKey, rootKey, ad.root(vaultId, unlockJson(unlock)));
+}
+
+export function openRootKey(header: Header, unlockKey: Uint8Array): Uint8Array {
+  return open(unlockKey, header.sealedRootKey, ad.root(header.vaultId, unlockJson(header.unlock)), WHAT);
+}
+
+export function encodeHeader(header: Header): Uint8Array {
+  const json = {
+    format: FORMAT,
+    vaultId: b64(header.vaultId),
+    createdAt: header.createdAt,
+    unlock: JSON.parse(unlockJson(header.unlock)),
+    rootKey: b64(header.sealedRootKey),
+  };
+  return utf8.encode(`${JSON.stringify(json, null, 2)}\n`);
+}
+
+export function decodeHeader(bytes: Uint8Array): Header {
+  if (bytes.length > MAX_HEADER_BYTES) throw malformed(WHAT);
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(utf8.decode(bytes));
+  } catch {
+    throw malformed(WHAT);
+  }
+  if (!isPlainObject(json) || json.format !== FORMAT || !Number.isSafeInteger(json.createdAt)) throw malformed(WHAT);
+  const unlock = json.unlock;
+  if (!isPlainObject(unlock)) throw malformed(WHAT);
+  let parsed: Unlock;
+  if (unlock.method === 'key-file') {
+    parsed = { method: 'key-file' };
+  } else if (unlock.method === 'passphrase') {
+    const params = { opslimit: unlock.opslimit as number, memlimit: unlock.memlimit as number };
+    if (!passphraseParamsInBounds(params)) throw malformed(WHAT);
+    parsed = { method: 'passphrase', salt: unb64(unlock.salt, SALT_BYTES), ...params };
+  } else {
+    throw malformed(WHAT);
+  }
+  return {
+    vaultId: unb64(json.vaultId, VAULT_ID_BYTES),
+    createdAt: json.createdAt as number,
+    unlock: parsed,
+    sealedRootKey: unb64(json.rootKey, KEY_BYTES + SEAL_OVERHEAD),
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

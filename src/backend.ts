@@ -1,0 +1,43 @@
+/**
+ * The storage contract: opaque bytes by key. Encryption, naming and policy live in the core, so
+ * a backend only stores what it is given. Keys are ASCII strings made by the core of
+ * `[a-z0-9/_-]` (no secret names ever reach a backend); values are already sealed.
+ */
+export interface Backend {
+  /** Short name for errors and logs, e.g. `file` or `memory`. */
+  readonly name: string;
+  /** The stored bytes, or `undefined` when the key is absent. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Store bytes under a key, replacing any previous value, atomically. */
+  set(key: string, value: Uint8Array): Promise<void>;
+  /** Remove a key; removing an absent key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Every key that starts with `prefix`, in any order. */
+  list(prefix: string): Promise<string[]>;
+  /**
+   * Optional: store `value` only if the current value equals `expected` byte for byte
+   * (`undefined` meaning absent; `value` undefined meaning delete). Returns whether it stored.
+   */
+  compareAndSwap?(
+    key: string,
+    expected: Uint8Array | undefined,
+    value: Uint8Array | undefined,
+  ): Promise<boolean>;
+  /**
+   * Optional: run `fn` while holding an exclusive lock shared by every process using this
+   * store, so a read-modify-write of several keys is not interleaved with another writer's.
+   */
+  withLock?<T>(fn: () => Promise<T>): Promise<T>;
+  /** Optional: release connections and handles. */
+  close?(): Promise<void>;
+}
+
+/** Valid backend keys: what the core produces, and what a backend may rely on. */
+export const BACKEND_KEY = /^[a-z0-9][a-z0-9/_.-]{0,254}$/;
+
+export function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

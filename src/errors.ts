@@ -1,0 +1,105 @@
+/**
+ * One error tree. Callers match on `code` (stable, survives duplicate ESM/CJS copies of this
+ * package); messages say what happened and what to do next, and never carry secret material.
+ */
+
+export type VaultErrorCode =
+  | 'SECRET_NOT_FOUND'
+  | 'ACCESS_DENIED'
+  | 'TOKEN_EXPIRED'
+  | 'INTEGRITY'
+  | 'AUDIT'
+  | 'BACKEND'
+  | 'MISSING_PEER'
+  | 'USAGE'
+  | 'VAULT_EXISTS'
+  | 'VAULT_NOT_FOUND'
+  | 'LOCKED';
+
+export class VaultError extends Error {
+  readonly code: VaultErrorCode;
+
+  constructor(code: VaultErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The name has no secret in this vault (or it was deleted). */
+export class SecretNotFoundError extends VaultError {
+  constructor(message: string) {
+    super('SECRET_NOT_FOUND', message);
+  }
+}
+
+/** The token is malformed, revoked, rotated away, or not granted this secret. */
+export class AccessDeniedError extends VaultError {
+  readonly reason: AccessDeniedReason;
+
+  constructor(reason: AccessDeniedReason, message: string) {
+    super('ACCESS_DENIED', message);
+    this.reason = reason;
+  }
+}
+
+export type AccessDeniedReason =
+  | 'bad-token'
+  | 'wrong-vault'
+  | 'unknown-agent'
+  | 'revoked'
+  | 'rotated'
+  | 'not-granted'
+  | 'owner-only'
+  | 'wrong-unlock';
+
+/** The agent token was valid but its TTL has passed. */
+export class TokenExpiredError extends VaultError {
+  constructor(message: string) {
+    super('TOKEN_EXPIRED', message);
+  }
+}
+
+/** Stored bytes failed authentication: tampered, truncated, swapped, or the wrong key. */
+export class IntegrityError extends VaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INTEGRITY', message, options);
+  }
+}
+
+/** An audit record could not be written or the audit log does not verify. */
+export class AuditError extends VaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('AUDIT', message, options);
+  }
+}
+
+/** The storage backend failed (I/O, permissions, a held lock). */
+export class BackendError extends VaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BACKEND', message, options);
+  }
+}
+
+/** An optional peer dependency (an SDK, a driver) is not installed. */
+export class MissingPeerError extends VaultError {
+  constructor(packageName: string, feature: string) {
+    super(
+      'MISSING_PEER',
+      `${feature} needs the optional package "${packageName}". Install it: npm install ${packageName}`,
+    );
+  }
+}
+
+/** The caller passed something invalid; the message says what is expected. */
+export class UsageError extends VaultError {
+  constructor(message: string, code: VaultErrorCode = 'USAGE') {
+    super(code, message);
+  }
+}
+
+/** True for any VaultError, including one from another copy of this package. */
+export function isVaultError(error: unknown): error is VaultError {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string' &&
+    (error instanceof VaultError || /^[A-Z_]+$/.test((error as VaultError).code));
+}

@@ -1,0 +1,769 @@
+/**
+ * The Vault: one object for both roles. An owner (unlocked with a passphrase or key file) holds
+ * the root key and can do everything; an agent (opened with its token) holds only its agent
+ * key, which opens exactly the data keys granted to it.
+ */
+import sodium from 'libsodium-wrappers-sumo';
+import { bytesEqual, type Backend } from './backend.js';
+import { toHex } from './_bytes.js';
+import {
+  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, encodeSecret,
+  type Grant, LOC_BYTES, openPolicy, openValue, type SecretRecord,
+} from './_records.js';
+import { decodeHeader, encodeHeader, HEADER_KEY, type Header, openRootKey, sealRootKey, type Unlock } from './_header.js';
+import type { AuditEvent, AuditSink } from './audit.js';
+import {
+  calibratePassphraseParams, derive, digest, encodeParts, initCrypto, KEY_BYTES, mac, open, type PassphraseParams,
+  passphraseKey, randomBytes, SALT_BYTES, seal, utf8, wipe,
+} from './crypto.js';
+import { parseDuration } from './duration.js';
+import {
+  AccessDeniedError, AuditError, IntegrityError, SecretNotFoundError, TokenExpiredError, UsageError, VaultError,
+} from './errors.js';
+import { canonicalName, checkAgentId, compileAllow } from './names.js';
+import { SecretBuffer } from './secret.js';
+import { type AgentCredentials, encodeToken, parseToken, VAULT_ID_BYTES } from './token.js';
+
+export interface VaultOptions {
+  /** Where records live. Default: `fileBackend({ dir })`. */
+  backend?: Backend;
+  /**
+   * The file backend's directory, when `backend` is left out. Default: `AGENT_VAULT_DIR`, else a
+   * `.agent-vault/` directory in the working directory or a parent, else `~/.agent-vault`.
+   */
+  dir?: string;
+  /**
+   * Where audit records go. Default: `audit.jsonl` in the vault directory when the default file
+   * backend is used; none for other backends unless given. `false` turns auditing off.
+   */
+  audit?: AuditSink | false;
+  /** The clock, in milliseconds since the epoch. Default: `Date.now`. For tests of expiry. */
+  now?: () => number;
+}
+
+export interface OwnerUnlock {
+  /** Unlock with a passphrase (Argon2id). */
+  passphrase?: string | Uint8Array;
+  /** Unlock with a key file made by `createVault({ keyFile })` (mode 0600). */
+  keyFile?: string;
+}
+
+export interface CreateVaultOptions extends VaultOptions, OwnerUnlock {
+  /**
+   * Argon2id cost for a passphrase. Default: calibrated here to about 0.5 s (64 MiB). Lower it only
+   * for tests; the bounds are opslimit 1..20, memlimit 8 MiB..1 GiB.
+   */
+  passphraseParams?: PassphraseParams;
+}
+
+export interface OpenVaultOptions extends VaultOptions, OwnerUnlock {
+  /**
+   * An agent token (`avt_…`). Default, when no passphrase or key file is given either: the file
+   * named by `AGENT_VAULT_TOKEN_FILE`, else `AGENT_VAULT_TOKEN` (which is then deleted from
+   * `process.env`, so child processes do not inherit it).
+   */
+  token?: string;
+}
+
+export interface SecretInfo {
+  name: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Ids of the agents that hold a grant for the current version. */
+  agents: string[];
+}
+
+export interface AgentInfo {
+  id: string;
+  status: 'active' | 'expired' | 'revoked';
+  allow: string[];
+  generation: number;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface CreateAgentOptions {
+  /** Glob patterns of secret names the agent may read (`*` any run, `?` one character). */
+  allow: string[];
+  /** How long the token lives: milliseconds or `'90s'`, `'15m'`, `'1h'`, `'30d'`, `'2w'`. Default `'30d'`. */
+  ttl?: string | number;
+}
+
+const DEFAULT_TTL = '30d';
+
+/** An agent as the owner sees it, with its derived key. */
+interface LoadedAgent {
+  id: string;
+  loc: Uint8Array;
+  generation: number;
+  status: number;
+  policy: AgentPolicy;
+  key: Uint8Array;
+}
+
+type Role =
+  | { kind: 'owner'; rootKey: Uint8Array; ownerKey: Uint8Array; nameKey: Uint8Array }
+  | { kind: 'agent'; credentials: AgentCredentials; loc: Uint8Array };
+
+/** What an agent last read of its own record, reused while the stored bytes are unchanged. */
+interface AgentState {
+  bytes: Uint8Array;
+  policy: AgentPolicy;
+  nameKey: Uint8Array;
+  allows: (name: string) => boolean;
+}
+
+export class Vault {
+  readonly #backend: Backend;
+  readonly #vaultId: Uint8Array;
+  readonly #role: Role;
+  readonly #audit: AuditSink | undefined;
+  readonly #auditKey: Uint8Array;
+  readonly #now: () => number;
+  #agentState: AgentState | undefined;
+  readonly #nameIds = new Map<string, string>();
+
+  /** Use `createVault` or `openVault`. */
+  private constructor(backend: Backend, vaultId: Uint8Array, role: Role, audit: AuditSink | undefined, now: () => number) {
+    this.#backend = backend;
+    this.#vaultId = vaultId;
+    this.#role = role;
+    this.#audit = audit;
+    this.#now = now;
+    const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
+    this.#auditKey = derive(base, 'agent-vault/audit/v1');
+  }
+
+  /** @internal Use createVault(). */
+  static async _create(options: CreateVaultOptions): Promise<Vault> {
+    await initCrypto();
+    const { backend, audit } = await resolveStorage(options);
+    const now = options.now ?? Date.now;
+    const vaultId = randomBytes(VAULT_ID_BYTES);
+    const rootKey = randomBytes(KEY_BYTES);
+    let unlock: Unlock;
+    let unlockKey: Uint8Array;
+    if (options.passphrase !== undefined && options.keyFile === undefined) {
+      const params = options.passphraseParams ?? calibratePassphraseParams();
+      unlock = { method: 'passphrase', salt: randomBytes(SALT_BYTES), ...params };
+      unlockKey = passphraseKey(passphraseBytes(options.passphrase), unlock.salt, params);
+    } else if (options.keyFile !== undefined && options.passphrase === undefined) {
+      const { createKeyFile, readKeyFile } = await import('./_files.js');
+      unlock = { method: 'key-file' };
+      unlockKey = await createKeyFile(options.keyFile).catch(async (error) => {
+        // An existing key file is fine: several vaults may share one CI key.
+        if (error instanceof UsageError && /already exists/.test(error.message)) return readKeyFile(options.keyFile!);
+        throw error;
+      });
+    } else {
+      throw new UsageError('createVault needs exactly one of { passphrase } or { keyFile }.');
+    }
+    const header: Header = { vaultId, createdAt: now(), unlock, sealedRootKey: sealRootKey(vaultId, unlock, unlockKey, rootKey) };
+    wipe(unlockKey);
+    const encoded = encodeHeader(header);
+    const created = backend.compareAndSwap
+      ? await backend.compareAndSwap(HEADER_KEY, undefined, encoded)
+      : (await backend.get(HEADER_KEY)) === undefined && (await backend.set(HEADER_KEY, encoded), true);
+    if (!created) {
+      throw new UsageError(
+        `A vault already exists in this ${backend.name} backend. Open it with openVault(), or choose another directory.`,
+        'VAULT_EXISTS',
+      );
+    }
+    const vault = new Vault(backend, vaultId, ownerRole(rootKey), audit, now);
+    await vault.#record({ action: 'vault.create', outcome: 'ok' });
+    return vault;
+  }
+
+  /** @internal Use openVault(). */
+  static async _open(options: OpenVaultOptions): Promise<Vault> {
+    await initCrypto();
+    const owner = options.passphrase !== undefined || options.keyFile !== undefined;
+    if (owner && options.token !== undefined) {
+      throw new UsageError('openVault takes a token (agent) or a passphrase/key file (owner), not both.');
+    }
+    const token = owner ? undefined : await agentToken(options.token);
+    const { backend, audit } = await resolveStorage(options);
+    const now = options.now ?? Date.now;
+    const headerBytes = await backend.get(HEADER_KEY);
+    if (!headerBytes) {
+      throw new UsageError(
+        `No vault found in this ${backend.name} backend${options.dir ? ` (${options.dir})` : ''}. Create one with ` +
+          '`npx agent-vault init`, or point AGENT_VAULT_DIR at the vault directory.',
+        'VAULT_NOT_FOUND',
+      );
+    }
+    const header = decodeHeader(headerBytes);
+    if (token === undefined) {
+      const rootKey = await unlockRootKey(header, options);
+      const vault = new Vault(backend, header.vaultId, ownerRole(rootKey), audit, now);
+      await vault.#record({ action: 'vault.open', outcome: 'ok' });
+      return vault;
+    }
+    const credentials = parseToken(token);
+    if (!bytesEqual(credentials.vaultId, header.vaultId)) {
+      wipe(credentials.agentKey);
+      throw new AccessDeniedError(
+        'wrong-vault',
+        `This agent token belongs to another vault than the one in this ${backend.name} backend. ` +
+          'Point AGENT_VAULT_DIR (or the backend) at the vault that issued it.',
+      );
+    }
+    return new Vault(backend, header.vaultId, { kind: 'agent', credentials, loc: agentLoc(header.vaultId, credentials.agentId) }, audit, now);
+  }
+
+  /** `owner`, or `agent` for a vault opened with a token. */
+  get role(): 'owner' | 'agent' {
+    return this.#role.kind;
+  }
+
+  /** The agent id for a vault opened with a token; undefined for the owner. */
+  get agentId(): string | undefined {
+    return this.#role.kind === 'agent' ? this.#role.credentials.agentId : undefined;
+  }
+
+  /** The vault's public id (hex), as it appears in audit records. */
+  get id(): string {
+    return toHex(this.#vaultId);
+  }
+
+  // ---- reading secrets ----
+
+  /**
+   * Resolve `name` and hand its bytes to `fn`; the bytes are wiped when `fn` settles, whether it
+   * resolves or throws. The preferred way to read a secret.
+   */
+  async use<T>(name: string, fn: (secret: SecretBuffer) => T | Promise<T>): Promise<T> {
+    const secret = new SecretBuffer(await this.#resolve(name));
+    try {
+      return await fn(secret);
+    } finally {
+      secret.wipe();
+    }
+  }
+
+  /**
+   * Resolve `name` as a string. Strings cannot be wiped and stay in memory until the garbage
+   * collector reuses it, so prefer `use()` where the consumer accepts bytes.
+   */
+  async get(name: string): Promise<string> {
+    return this.use(name, (secret) => secret.text());
+  }
+
+  async #resolve(name: string): Promise<Uint8Array> {
+    const canonical = canonicalName(name);
+    try {
+      const { value, version } = this.#role.kind === 'owner'
+        ? await this.#resolveAsOwner(canonical, this.#role)
+        : await this.#resolveAsAgent(canonical, this.#role);
+      try {
+        await this.#record({ action: 'secret.resolve', name: canonical, version, outcome: 'ok' });
+      } catch (error) {
+        wipe(value);
+        throw error;
+      }
+      return value;
+    } catch (error) {
+      if (error instanceof VaultError && !(error instanceof AuditError)) {
+        await this.#record({ action: 'secret.resolve', name: canonical, outcome: outcomeOf(error), reason: reasonOf(error) })
+          .catch(() => undefined); // the denial stands either way; the original error says why
+      }
+      throw error;
+    }
+  }
+
+  async #resolveAsOwner(name: string, role: Extract<Role, { kind: 'owner' }>) {
+    const nameId = this.#nameId(name, role.nameKey);
+    const record = await this.#readSecret(nameId, name);
+    const dek = open(role.ownerKey, record.ownerWrap, ad.ownerWrap(this.#vaultId, nameId, record.version), 'A stored secret');
+    try {
+      return { value: openValue(this.#vaultId, nameId, record, dek, 'A stored secret'), version: record.version };
+    } finally {
+      wipe(dek);
+    }
+  }
+
+  async #resolveAsAgent(name: string, role: Extract<Role, { kind: 'agent' }>) {
+    const { credentials } = role;
+    const state = await this.#loadAgentState(role);
+    if (this.#now() >= state.policy.expiresAt) {
+      throw new TokenExpiredError(
+        `The token of agent "${credentials.agentId}" expired at ${new Date(state.policy.expiresAt).toISOString()}. ` +
+          `Ask the owner for a new one: agent-vault agent rotate ${credentials.agentId}`,
+      );
+    }
+    if (!state.allows(name)) throw notGranted(credentials.agentId, name);
+    const nameId = this.#nameId(name, state.nameKey);
+    const record = await this.#readSecret(nameId, name);
+    const grant = record.grants.find((g) => g.generation === credentials.generation && bytesEqual(g.agentLoc, role.loc));
+    if (!grant) throw notGranted(credentials.agentId, name);
+    const dek = open(
+      credentials.agentKey,
+      grant.wrappedKey,
+      ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation),
+      'A grant',
+    );
+    try {
+      return { value: openValue(this.#vaultId, nameId, record, dek, 'A stored secret'), version: record.version };
+    } finally {
+      wipe(dek);
+    }
+  }
+
+  /** Read this agent's own record; revocation and rotation show here on the very next call. */
+  async #loadAgentState(role: Extract<Role, { kind: 'agent' }>): Promise<AgentState> {
+    const { credentials } = role;
+    const bytes = await this.#backend.get(`a/${toHex(role.loc)}`);
+    if (!bytes) {
+      throw new AccessDeniedError(
+        'unknown-agent',
+        `This vault has no agent "${credentials.agentId}". The owner may have created it in another vault; check AGENT_VAULT_DIR.`,
+      );
+    }
+    if (this.#agentState && bytesEqual(this.#agentState.bytes, bytes)) return this.#agentState;
+    const record = decodeAgent(bytes);
+    if (record.generation > credentials.generation) {
+      const revoked = record.status === AGENT_REVOKED;
+      throw new AccessDeniedError(
+        revoked ? 'revoked' : 'rotated',
+        revoked
+          ? `Agent "${credentials.agentId}" was revoked by the vault owner. Ask the owner for a new agent.`
+          : `This token of agent "${credentials.agentId}" was replaced by a newer one (rotated). Use the new token.`,
+      );
+    }
+    if (record.generation < credentials.generation || record.status !== AGENT_ACTIVE) {
+      throw new IntegrityError(
+        `The record of agent "${credentials.agentId}" is older than its token: the vault was rolled back or tampered with.`,
+      );
+    }
+    const policy = openPolicy(this.#vaultId, credentials.agentId, record, credentials.agentKey, 'The agent record');
+    if (this.#agentState) wipe(this.#agentState.nameKey);
+    this.#agentState = {
+      bytes,
+      policy,
+      nameKey: sodium.from_base64(policy.nameKey, sodium.base64_variants.URLSAFE_NO_PADDING),
+      allows: compileAllow(policy.allow),
+    };
+    this.#nameIds.clear();
+    return this.#agentState;
+  }
+
+  async #readSecret(nameId: string, name: string): Promise<SecretRecord> {
+    const bytes = await this.#backend.get(`s/${nameId}`);
+    if (!bytes) {
+      throw new SecretNotFoundError(
+        `No secret named "${name}" in this vault. The owner can add it: agent-vault set ${JSON.stringify(name)}`,
+      );
+    }
+    return decodeSecret(bytes);
+  }
+
+  /** The backend key for a name: a keyed hash, so storage never sees names. */
+  #nameId(name: string, nameKey: Uint8Array): string {
+    let id = this.#nameIds.get(name);
+    if (id === undefined) {
+      id = toHex(mac(nameKey, encodeParts('agent-vault/name-id/v1', [name]), 16));
+      if (this.#nameIds.size > 10_000) this.#nameIds.clear();
+      this.#nameIds.set(name, id);
+    }
+    return id;
+  }
+
+  // ---- owner: secrets ----
+
+  /** Store a new version of `name` (string or bytes), granted to every active agent whose patterns match. */
+  async set(name: string, value: string | Uint8Array): Promise<{ version: number }> {
+    const role = this.#owner('set a secret');
+    const canonical = canonicalName(name);
+    if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+      throw new UsageError('A secret value must be a string or a Uint8Array.');
+    }
+    const bytes = typeof value === 'string' ? utf8.encode(value) : Uint8Array.from(value);
+    try {
+      const version = await this.#locked(async () => {
+        const nameId = this.#nameId(canonical, role.nameKey);
+        const previous = await this.#backend.get(`s/${nameId}`);
+        const record = previous && decodeSecret(previous);
+        const now = this.#now();
+        const agents = (await this.#loadAgents(role)).filter((agent) => this.#shouldGrant(agent, canonical));
+        const next = (record?.version ?? 0) + 1;
+        await this.#backend.set(
+          `s/${nameId}`,
+          this.#buildSecret(role, canonical, nameId, next, record?.createdAt ?? now, now, bytes, agents),
+        );
+        return next;
+      });
+      await this.#record({ action: 'secret.set', name: canonical, version, outcome: 'ok' });
+      return { version };
+    } finally {
+      wipe(bytes);
+    }
+  }
+
+  /** Names, versions, dates and grantees of every secret; never values. */
+  async list(): Promise<SecretInfo[]> {
+    const role = this.#owner('list secrets');
+    const agents = await this.#loadAgents(role);
+    const ids = new Map(agents.map((agent) => [toHex(agent.loc) + agent.generation, agent.id]));
+    const out: SecretInfo[] = [];
+    for (const key of await this.#backend.list('s/')) {
+      const bytes = await this.#backend.get(key);
+      if (!bytes) continue; // deleted meanwhile
+      const record = decodeSecret(bytes);
+      out.push({
+        name: this.#openName(role, key.slice(2), record),
+        version: record.version,
+        createdAt: new Date(record.createdAt),
+        updatedAt: new Date(record.updatedAt),
+        agents: record.grants.map((g) => ids.get(toHex(g.agentLoc) + g.generation)).filter((id) => id !== undefined).sort(),
+      });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Delete `name` and every grant of it. */
+  async delete(name: string): Promise<void> {
+    const role = this.#owner('delete a secret');
+    const canonical = canonicalName(name);
+    const nameId = this.#nameId(canonical, role.nameKey);
+    await this.#locked(async () => {
+      await this.#readSecret(nameId, canonical);
+      await this.#backend.delete(`s/${nameId}`);
+    });
+    await this.#record({ action: 'secret.delete', name: canonical, outcome: 'ok' });
+  }
+
+  // ---- owner: agents ----
+
+  /** Create an agent and return its token, shown this once (it is not stored anywhere). */
+  async createAgent(id: string, options: CreateAgentOptions): Promise<{ token: string; agent: AgentInfo }> {
+    const role = this.#owner('create an agent');
+    checkAgentId(id);
+    const allow = (options?.allow ?? []).map((pattern) => canonicalName(pattern));
+    compileAllow(allow);
+    const ttl = parseDuration(options?.ttl ?? DEFAULT_TTL, 'ttl');
+    const result = await this.#locked(async () => {
+      const agents = await this.#loadAgents(role);
+      const existing = agents.find((agent) => agent.id === id);
+      if (existing && existing.status === AGENT_ACTIVE) {
+        throw new UsageError(
+          `Agent "${id}" already exists. Rotate its token (rotateAgent) or revoke it first (revokeAgent).`,
+        );
+      }
+      const now = this.#now();
+      const policy = { allow, createdAt: now, expiresAt: now + ttl, nameKey: b64(role.nameKey) };
+      const agent = this.#agentAt(role, id, (existing?.generation ?? 0) + 1, AGENT_ACTIVE, policy);
+      // Grants first, the agent record last: a crash in between leaves no usable half-agent.
+      await this.#syncGrants(role, [...agents.filter((a) => a.id !== id), agent]);
+      await this.#writeAgent(role, agent);
+      return { token: this.#tokenFor(agent), agent: agentInfo(agent, now) };
+    });
+    await this.#record({ action: 'agent.create', name: id, outcome: 'ok' });
+    return result;
+  }
+
+  async listAgents(): Promise<AgentInfo[]> {
+    const role = this.#owner('list agents');
+    const now = this.#now();
+    return (await this.#loadAgents(role)).map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** Revoke an agent: its token stops working on its next request and its grants are removed. */
+  async revokeAgent(id: string): Promise<void> {
+    const role = this.#owner('revoke an agent');
+    await this.#locked(() => this.#replaceAgent(role, id, AGENT_REVOKED));
+    await this.#record({ action: 'agent.revoke', name: id, outcome: 'ok' });
+  }
+
+  /**
+   * Issue a new token for an agent (same patterns); the old token stops working at once. The
+   * new token lives `ttl`, default the same length of time as the old one was given.
+   */
+  async rotateAgent(id: string, options: { ttl?: string | number } = {}): Promise<{ token: string; agent: AgentInfo }> {
+    const role = this.#owner('rotate an agent');
+    const result = await this.#locked(async () => {
+      const agent = await this.#replaceAgent(role, id, AGENT_ACTIVE, options.ttl);
+      return { token: this.#tokenFor(agent), agent: agentInfo(agent, this.#now()) };
+    });
+    await this.#record({ action: 'agent.rotate', name: id, outcome: 'ok' });
+    return result;
+  }
+
+  /** Bump an agent's generation (killing older tokens) and re-grant to match. */
+  async #replaceAgent(role: OwnerRole, id: string, status: number, ttl?: string | number): Promise<LoadedAgent> {
+    checkAgentId(id);
+    const agents = await this.#loadAgents(role);
+    const existing = agents.find((agent) => agent.id === id);
+    if (!existing) throw new UsageError(`No agent "${id}" in this vault. See listAgents() or \`agent-vault agent list\`.`);
+    if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is already revoked; create it again instead.`);
+    const now = this.#now();
+    const lifetime = ttl === undefined ? existing.policy.expiresAt - existing.policy.createdAt : parseDuration(ttl, 'ttl');
+    const policy = status === AGENT_ACTIVE
+      ? { ...existing.policy, createdAt: now, expiresAt: now + lifetime }
+      : existing.policy;
+    const agent = this.#agentAt(role, id, existing.generation + 1, status, policy);
+    // The record first: older tokens fail from this write on, even if re-granting is interrupted.
+    await this.#writeAgent(role, agent);
+    await this.#syncGrants(role, agents.map((a) => (a.id === id ? agent : a)));
+    return agent;
+  }
+
+  #agentAt(role: OwnerRole, id: string, generation: number, status: number, policy: AgentPolicy): LoadedAgent {
+    const key = derive(role.rootKey, 'agent-vault/agent/v1', id, generation);
+    return { id, loc: agentLoc(this.#vaultId, id), generation, status, policy, key };
+  }
+
+  #tokenFor(agent: LoadedAgent): string {
+    return encodeToken({ vaultId: this.#vaultId, agentId: agent.id, generation: agent.generation, agentKey: agent.key });
+  }
+
+  async #writeAgent(role: OwnerRole, agent: LoadedAgent): Promise<void> {
+    const loc = toHex(agent.loc);
+    const sealedId = seal(role.ownerKey, utf8.encode(agent.id), ad.agentId(this.#vaultId, loc));
+    await this.#backend.set(
+      `a/${loc}`,
+      encodeAgent(this.#vaultId, agent.id, agent.generation, agent.status, sealedId, agent.key, agent.policy),
+    );
+  }
+
+  async #loadAgents(role: OwnerRole): Promise<LoadedAgent[]> {
+    const agents: LoadedAgent[] = [];
+    for (const key of await this.#backend.list('a/')) {
+      const bytes = await this.#backend.get(key);
+      if (!bytes) continue;
+      const record = decodeAgent(bytes);
+      const loc = key.slice(2);
+      const id = utf8.decode(open(role.ownerKey, record.sealedId, ad.agentId(this.#vaultId, loc), 'An agent record'));
+      const agentKey = derive(role.rootKey, 'agent-vault/agent/v1', id, record.generation);
+      const policy = openPolicy(this.#vaultId, id, record, agentKey, 'An agent record');
+      agents.push({ id, loc: agentLoc(this.#vaultId, id), generation: record.generation, status: record.status, policy, key: agentKey });
+    }
+    return agents;
+  }
+
+  #shouldGrant(agent: LoadedAgent, name: string): boolean {
+    return agent.status === AGENT_ACTIVE && agent.policy.expiresAt > this.#now() && compileAllow(agent.policy.allow)(name);
+  }
+
+  /**
+   * Make every secret's grants match `agents`: rewrite only records whose set of (agent,
+   * generation) differs. Idempotent, so re-running it repairs an interrupted change.
+   */
+  async #syncGrants(role: OwnerRole, agents: LoadedAgent[]): Promise<void> {
+    for (const key of await this.#backend.list('s/')) {
+      const bytes = await this.#backend.get(key);
+      if (!bytes) continue;
+      const record = decodeSecret(bytes);
+      const nameId = key.slice(2);
+      const name = this.#openName(role, nameId, record);
+      const wanted = agents.filter((agent) => this.#shouldGrant(agent, name));
+      const have = record.grants.map((g) => toHex(g.agentLoc) + g.generation).sort().join();
+      if (wanted.map((a) => toHex(a.loc) + a.generation).sort().join() === have) continue;
+      const dek = open(role.ownerKey, record.ownerWrap, ad.ownerWrap(this.#vaultId, nameId, record.version), 'A stored secret');
+      const value = openValue(this.#vaultId, nameId, record, dek, 'A stored secret');
+      wipe(dek);
+      try {
+        await this.#backend.set(
+          key,
+          this.#buildSecret(role, name, nameId, record.version, record.createdAt, record.updatedAt, value, wanted),
+        );
+      } finally {
+        wipe(value);
+      }
+    }
+  }
+
+  #buildSecret(
+    role: OwnerRole, name: string, nameId: string, version: number, createdAt: number, updatedAt: number,
+    value: Uint8Array, agents: LoadedAgent[],
+  ): Uint8Array {
+    const dek = randomBytes(KEY_BYTES);
+    try {
+      const grants: Grant[] = agents.map((agent) => ({
+        agentLoc: agent.loc,
+        generation: agent.generation,
+        wrappedKey: seal(agent.key, dek, ad.grant(this.#vaultId, nameId, version, agent.id, agent.generation)),
+      }));
+      return encodeSecret({
+        vaultId: this.#vaultId,
+        nameId,
+        version,
+        createdAt,
+        updatedAt,
+        sealedName: seal(role.ownerKey, utf8.encode(name), ad.name(this.#vaultId, nameId)),
+        ownerWrap: seal(role.ownerKey, dek, ad.ownerWrap(this.#vaultId, nameId, version)),
+        grants,
+        dek,
+        value,
+      });
+    } finally {
+      wipe(dek);
+    }
+  }
+
+  #openName(role: OwnerRole, nameId: string, record: SecretRecord): string {
+    return utf8.decode(open(role.ownerKey, record.sealedName, ad.name(this.#vaultId, nameId), 'A stored secret'));
+  }
+
+  // ---- plumbing ----
+
+  #owner(what: string): OwnerRole {
+    if (this.#role.kind !== 'owner') {
+      throw new AccessDeniedError('owner-only', `Only the vault owner can ${what}; this vault was opened with an agent token.`);
+    }
+    return this.#role;
+  }
+
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#backend.withLock ? this.#backend.withLock(fn) : fn();
+  }
+
+  async #record(event: Omit<AuditEvent, 'actor'>): Promise<void> {
+    if (!this.#audit) return;
+    const actor = this.#role.kind === 'owner' ? 'owner' : `agent:${this.#role.credentials.agentId}`;
+    try {
+      await this.#audit.append({ actor, ...event }, { vaultId: this.id, macKey: this.#auditKey, now: this.#now() });
+    } catch (cause) {
+      throw new AuditError(
+        'The audit record could not be written, so nothing was released. Check that the audit log ' +
+          'is writable and the disk has space.',
+        { cause },
+      );
+    }
+  }
+
+  /** Release handles (backend connections, audit files) and wipe the keys this object holds. */
+  async close(): Promise<void> {
+    await this.#audit?.close?.();
+    await this.#backend.close?.();
+    if (this.#role.kind === 'owner') wipe(this.#role.rootKey, this.#role.ownerKey, this.#role.nameKey);
+    else wipe(this.#role.credentials.agentKey);
+    if (this.#agentState) wipe(this.#agentState.nameKey);
+    wipe(this.#auditKey);
+  }
+
+  toJSON(): object {
+    return { vault: this.id, role: this.role, agentId: this.agentId };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Vault <${this.role}${this.agentId ? ` ${this.agentId}` : ''} ${this.id}>`;
+  }
+}
+
+type OwnerRole = Extract<Role, { kind: 'owner' }>;
+
+function ownerRole(rootKey: Uint8Array): OwnerRole {
+  return {
+    kind: 'owner',
+    rootKey,
+    ownerKey: derive(rootKey, 'agent-vault/owner/v1'),
+    nameKey: derive(rootKey, 'agent-vault/names/v1'),
+  };
+}
+
+/** Where an agent's record lives: a hash of vault id and agent id (stable across generations). */
+function agentLoc(vaultId: Uint8Array, agentId: string): Uint8Array {
+  return digest(encodeParts('agent-vault/agent-loc/v1', [vaultId, agentId]), LOC_BYTES);
+}
+
+function agentInfo(agent: LoadedAgent, now: number): AgentInfo {
+  return {
+    id: agent.id,
+    status: agent.status === AGENT_REVOKED ? 'revoked' : agent.policy.expiresAt <= now ? 'expired' : 'active',
+    allow: [...agent.policy.allow],
+    generation: agent.generation,
+    createdAt: new Date(agent.policy.createdAt),
+    expiresAt: new Date(agent.policy.expiresAt),
+  };
+}
+
+function notGranted(agentId: string, name: string): AccessDeniedError {
+  return new AccessDeniedError(
+    'not-granted',
+    `Agent "${agentId}" is not granted "${name}". The owner can widen its patterns: ` +
+      `agent-vault agent revoke ${agentId}, then agent create ${agentId} --allow ...`,
+  );
+}
+
+function outcomeOf(error: VaultError): 'denied' | 'error' {
+  return error.code === 'ACCESS_DENIED' || error.code === 'TOKEN_EXPIRED' ? 'denied' : 'error';
+}
+
+function reasonOf(error: VaultError): string {
+  return error instanceof AccessDeniedError ? error.reason : error.code;
+}
+
+function b64(bytes: Uint8Array): string {
+  return sodium.to_base64(bytes, sodium.base64_variants.URLSAFE_NO_PADDING);
+}
+
+function passphraseBytes(passphrase: string | Uint8Array): Uint8Array {
+  const bytes = typeof passphrase === 'string' ? utf8.encode(passphrase) : Uint8Array.from(passphrase);
+  if (bytes.length === 0) throw new UsageError('The passphrase is empty. Choose a long passphrase.');
+  return bytes;
+}
+
+async function unlockRootKey(header: Header, options: OwnerUnlock): Promise<Uint8Array> {
+  let unlockKey: Uint8Array;
+  if (header.unlock.method === 'passphrase') {
+    if (options.passphrase === undefined) {
+      throw new UsageError('This vault is unlocked with a passphrase; pass { passphrase }.');
+    }
+    const bytes = passphraseBytes(options.passphrase);
+    unlockKey = passphraseKey(bytes, header.unlock.salt, header.unlock);
+    wipe(bytes);
+  } else {
+    if (options.keyFile === undefined) throw new UsageError('This vault is unlocked with a key file; pass { keyFile }.');
+    const { readKeyFile } = await import('./_files.js');
+    unlockKey = await readKeyFile(options.keyFile);
+  }
+  try {
+    return openRootKey(header, unlockKey);
+  } catch {
+    throw new AccessDeniedError(
+      'wrong-unlock',
+      `Wrong ${header.unlock.method === 'passphrase' ? 'passphrase' : 'key file'} for this vault (or its header was modified).`,
+    );
+  } finally {
+    wipe(unlockKey);
+  }
+}
+
+/** The agent token: the explicit option, else AGENT_VAULT_TOKEN_FILE, else AGENT_VAULT_TOKEN. */
+async function agentToken(explicit: string | undefined): Promise<string> {
+  if (explicit !== undefined) return explicit;
+  const env = globalThis.process?.env ?? {};
+  const fromEnv = env.AGENT_VAULT_TOKEN;
+  // Deleted even when the file wins, so no child process inherits a token.
+  delete env.AGENT_VAULT_TOKEN;
+  if (env.AGENT_VAULT_TOKEN_FILE) {
+    const { readTokenFile } = await import('./_files.js');
+    return readTokenFile(env.AGENT_VAULT_TOKEN_FILE);
+  }
+  if (fromEnv) return fromEnv;
+  throw new UsageError(
+    'No credentials: pass { token } (agent) or { passphrase } / { keyFile } (owner), or set ' +
+      'AGENT_VAULT_TOKEN_FILE or AGENT_VAULT_TOKEN to the agent token.',
+  );
+}
+
+async function resolveStorage(options: VaultOptions): Promise<{ backend: Backend; audit: AuditSink | undefined }> {
+  if (options.backend) return { backend: options.backend, audit: options.audit || undefined };
+  const { fileBackend, defaultVaultDir } = await import('./backends/file.js');
+  const dir = options.dir ?? defaultVaultDir();
+  const backend = fileBackend({ dir });
+  // The default file audit sink arrives with the audit issue.
+  return { backend, audit: options.audit || undefined };
+}
+
+/** Create a new vault. Owner side; run once (the CLI's `agent-vault init`). */
+export function createVault(options: CreateVaultOptions): Promise<Vault> {
+  return Vault._create(options);
+}
+
+/** Open a vault as its owner (passphrase or key file) or as an agent (token, or the environment). */
+export function openVault(options: OpenVaultOptions = {}): Promise<Vault> {
+  return Vault._open(options);
+}

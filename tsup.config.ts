@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+/** One entry per public subpath; test/package.test.ts checks this agrees with package.json. */
+export const entries = {
+  index: 'src/index.ts',
+  'backends/memory': 'src/backends/memory.ts',
+  'backends/file': 'src/backends/file.ts',
+  'testing/index': 'src/testing/index.ts',
+};
+
+export default defineConfig({
+  entry: entries,
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  target: 'node22',
+  splitting: true,
+  sourcemap: false,
+});
