@@ -1,4 +1,4 @@
-import { IntegrityError } from './errors.js';
+import { IntegrityError } from './errors.ts';
 
 /** Append-only binary writer for record encodings (big-endian integers). */
 export class ByteWriter {
@@ -48,9 +48,13 @@ export class ByteWriter {
 /** Bounds-checked reader: any read past the end is an IntegrityError naming the record. */
 export class ByteReader {
   offset = 0;
+  readonly data: Uint8Array;
+  readonly what: string;
   readonly #view: DataView;
 
-  constructor(readonly data: Uint8Array, readonly what: string) {
+  constructor(data: Uint8Array, what: string) {
+    this.data = data;
+    this.what = what;
     this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   }
 

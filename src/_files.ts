@@ -4,8 +4,8 @@
  */
 import { chmod, open, readFile, stat } from 'node:fs/promises';
 import sodium from 'libsodium-wrappers-sumo';
-import { UsageError } from './errors.js';
-import { KEY_BYTES, randomBytes, utf8, wipe } from './crypto.js';
+import { UsageError } from './errors.ts';
+import { KEY_BYTES, randomBytes, utf8, wipe } from './crypto.ts';
 
 const KEY_FILE_PREFIX = 'avk_';
 

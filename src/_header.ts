@@ -5,12 +5,12 @@
  * before anything is authenticated.
  */
 import sodium from 'libsodium-wrappers-sumo';
-import { malformed } from './_bytes.js';
-import { ad } from './_records.js';
+import { malformed } from './_bytes.ts';
+import { ad } from './_records.ts';
 import {
   type PassphraseParams, KEY_BYTES, open, passphraseParamsInBounds, SALT_BYTES, SEAL_OVERHEAD, seal, utf8,
-} from './crypto.js';
-import { VAULT_ID_BYTES } from './token.js';
+} from './crypto.ts';
+import { VAULT_ID_BYTES } from './token.ts';
 
 export const HEADER_KEY = 'header';
 const FORMAT = 'agent-vault/1';

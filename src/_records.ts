@@ -10,8 +10,8 @@
  *   agent   a/<agentLoc>        'AVA1' ‖ generation u32 ‖ status u8 ‖ len u16 ‖ sealedId
  *                               ‖ sealedPolicy
  */
-import { ByteReader, ByteWriter, concat, malformed } from './_bytes.js';
-import { encodeParts, KEY_BYTES, open, SEAL_OVERHEAD, seal, utf8 } from './crypto.js';
+import { ByteReader, ByteWriter, concat, malformed } from './_bytes.ts';
+import { encodeParts, KEY_BYTES, open, SEAL_OVERHEAD, seal, utf8 } from './crypto.ts';
 
 const SECRET_MAGIC = utf8.encode('AVS1');
 const AGENT_MAGIC = utf8.encode('AVA1');

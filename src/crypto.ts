@@ -11,7 +11,7 @@
  * not verify, never why (no oracle), and never see key or plaintext material.
  */
 import sodium from 'libsodium-wrappers-sumo';
-import { IntegrityError } from './errors.js';
+import { IntegrityError } from './errors.ts';
 
 export const KEY_BYTES = 32;
 export const NONCE_BYTES = 24;

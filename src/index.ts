@@ -1,14 +1,14 @@
-export { createVault, openVault, Vault } from './vault.js';
+export { createVault, openVault, Vault } from './vault.ts';
 export type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, OwnerUnlock, SecretInfo, VaultOptions,
-} from './vault.js';
-export { SecretBuffer } from './secret.js';
-export type { Backend } from './backend.js';
-export { memoryBackend } from './backends/memory.js';
-export type { AuditAction, AuditEvent, AuditOutcome, AuditSink } from './audit.js';
-export type { PassphraseParams } from './crypto.js';
+} from './vault.ts';
+export { SecretBuffer } from './secret.ts';
+export type { Backend } from './backend.ts';
+export { memoryBackend } from './backends/memory.ts';
+export type { AuditAction, AuditEvent, AuditOutcome, AuditSink } from './audit.ts';
+export type { PassphraseParams } from './crypto.ts';
 export {
   AccessDeniedError, type AccessDeniedReason, AuditError, BackendError, IntegrityError, isVaultError,
   MissingPeerError, SecretNotFoundError, TokenExpiredError, UsageError, VaultError, type VaultErrorCode,
-} from './errors.js';
-export { parseDuration } from './duration.js';
+} from './errors.ts';
+export { parseDuration } from './duration.ts';

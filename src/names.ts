@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { UsageError } from './errors.ts';
 
 /**
  * Secret names. The rule (documented in the README): a name is normalised to Unicode NFC, so

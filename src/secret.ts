@@ -1,5 +1,5 @@
-import { UsageError } from './errors.js';
-import { utf8, wipe } from './crypto.js';
+import { UsageError } from './errors.ts';
+import { utf8, wipe } from './crypto.ts';
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 

@@ -5,9 +5,9 @@
  * the same AccessDeniedError, so a malformed token never crashes anything or hints at why.
  */
 import sodium from 'libsodium-wrappers-sumo';
-import { AccessDeniedError } from './errors.js';
-import { constantTimeEqual, digest, KEY_BYTES, utf8, wipe } from './crypto.js';
-import { checkAgentId } from './names.js';
+import { AccessDeniedError } from './errors.ts';
+import { constantTimeEqual, digest, KEY_BYTES, utf8, wipe } from './crypto.ts';
+import { checkAgentId } from './names.ts';
 
 export const TOKEN_PREFIX = 'avt_';
 const TOKEN_VERSION = 1;

@@ -4,25 +4,25 @@
  * key, which opens exactly the data keys granted to it.
  */
 import sodium from 'libsodium-wrappers-sumo';
-import { bytesEqual, type Backend } from './backend.js';
-import { toHex } from './_bytes.js';
+import { bytesEqual, type Backend } from './backend.ts';
+import { toHex } from './_bytes.ts';
 import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, encodeSecret,
   type Grant, LOC_BYTES, openPolicy, openValue, type SecretRecord,
-} from './_records.js';
-import { decodeHeader, encodeHeader, HEADER_KEY, type Header, openRootKey, sealRootKey, type Unlock } from './_header.js';
-import type { AuditEvent, AuditSink } from './audit.js';
+} from './_records.ts';
+import { decodeHeader, encodeHeader, HEADER_KEY, type Header, openRootKey, sealRootKey, type Unlock } from './_header.ts';
+import type { AuditEvent, AuditSink } from './audit.ts';
 import {
   calibratePassphraseParams, derive, digest, encodeParts, initCrypto, KEY_BYTES, mac, open, type PassphraseParams,
   passphraseKey, randomBytes, SALT_BYTES, seal, utf8, wipe,
-} from './crypto.js';
-import { parseDuration } from './duration.js';
+} from './crypto.ts';
+import { parseDuration } from './duration.ts';
 import {
   AccessDeniedError, AuditError, IntegrityError, SecretNotFoundError, TokenExpiredError, UsageError, VaultError,
-} from './errors.js';
-import { canonicalName, checkAgentId, compileAllow } from './names.js';
-import { SecretBuffer } from './secret.js';
-import { type AgentCredentials, encodeToken, parseToken, VAULT_ID_BYTES } from './token.js';
+} from './errors.ts';
+import { canonicalName, checkAgentId, compileAllow } from './names.ts';
+import { SecretBuffer } from './secret.ts';
+import { type AgentCredentials, encodeToken, parseToken, VAULT_ID_BYTES } from './token.ts';
 
 export interface VaultOptions {
   /** Where records live. Default: `fileBackend({ dir })`. */
@@ -149,7 +149,7 @@ export class Vault {
       unlock = { method: 'passphrase', salt: randomBytes(SALT_BYTES), ...params };
       unlockKey = passphraseKey(passphraseBytes(options.passphrase), unlock.salt, params);
     } else if (options.keyFile !== undefined && options.passphrase === undefined) {
-      const { createKeyFile, readKeyFile } = await import('./_files.js');
+      const { createKeyFile, readKeyFile } = await import('./_files.ts');
       unlock = { method: 'key-file' };
       unlockKey = await createKeyFile(options.keyFile).catch(async (error) => {
         // An existing key file is fine: several vaults may share one CI key.
@@ -716,7 +716,7 @@ async function unlockRootKey(header: Header, options: OwnerUnlock): Promise<Uint
     wipe(bytes);
   } else {
     if (options.keyFile === undefined) throw new UsageError('This vault is unlocked with a key file; pass { keyFile }.');
-    const { readKeyFile } = await import('./_files.js');
+    const { readKeyFile } = await import('./_files.ts');
     unlockKey = await readKeyFile(options.keyFile);
   }
   try {
@@ -739,7 +739,7 @@ async function agentToken(explicit: string | undefined): Promise<string> {
   // Deleted even when the file wins, so no child process inherits a token.
   delete env.AGENT_VAULT_TOKEN;
   if (env.AGENT_VAULT_TOKEN_FILE) {
-    const { readTokenFile } = await import('./_files.js');
+    const { readTokenFile } = await import('./_files.ts');
     return readTokenFile(env.AGENT_VAULT_TOKEN_FILE);
   }
   if (fromEnv) return fromEnv;
@@ -751,7 +751,7 @@ async function agentToken(explicit: string | undefined): Promise<string> {
 
 async function resolveStorage(options: VaultOptions): Promise<{ backend: Backend; audit: AuditSink | undefined }> {
   if (options.backend) return { backend: options.backend, audit: options.audit || undefined };
-  const { fileBackend, defaultVaultDir } = await import('./backends/file.js');
+  const { fileBackend, defaultVaultDir } = await import('./backends/file.ts');
   const dir = options.dir ?? defaultVaultDir();
   const backend = fileBackend({ dir });
   // The default file audit sink arrives with the audit issue.

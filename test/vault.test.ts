@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AccessDeniedError, createVault, IntegrityError, memoryBackend, openVault, SecretNotFoundError, TokenExpiredError,
   type Backend,
-} from '../src/index.js';
+} from '../src/index.ts';
 
 const fastKdf = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
 

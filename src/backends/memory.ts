@@ -1,5 +1,5 @@
-import type { Backend } from '../backend.js';
-import { bytesEqual } from '../backend.js';
+import type { Backend } from '../backend.ts';
+import { bytesEqual } from '../backend.ts';
 
 /**
  * A backend in this process's memory: for tests and short-lived vaults. Values are copied in
