@@ -1,0 +1,214 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { BackendError } from '../errors.js';
+import { errnoCode, fsError, pidAlive, sleep } from './_fs.js';
+
+/**
+ * A cross-process exclusive lock on one file, for the file backend.
+ *
+ * The lock is a file created with O_EXCL holding `{ pid, hostname, createdAt, token }`. While it
+ * is held, its mtime is refreshed every third of `staleMs`, so "not refreshed for `staleMs`"
+ * means the holder is gone (killed, or on a host we cannot see). A lock whose pid is dead on this
+ * host is removed at once. Removing someone else's lock is done under a second, very short-lived
+ * O_EXCL file (`<lock>.break`) so two waiters can never both remove a stale lock and then one of
+ * them remove the other's fresh one.
+ */
+export interface FileLockOptions {
+  path: string;
+  timeoutMs: number;
+  staleMs: number;
+}
+
+export interface FileLock {
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+interface LockInfo {
+  pid: number;
+  hostname: string;
+  createdAt: number;
+  token: string;
+}
+
+/** What a waiter saw in the lock file; `raw` and `ino` tell whether it is still the same lock. */
+interface SeenLock {
+  raw: string;
+  ino: number;
+  mtimeMs: number;
+  info: LockInfo | undefined;
+}
+
+/** A lock file with no readable content is the holder dying between create and write. */
+const UNREADABLE_STALE_MS = 2_000;
+/** A `.break` file lives for microseconds; one this old belongs to a killed breaker. */
+const BREAKER_STALE_MS = 5_000;
+
+export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLock {
+  const breakPath = `${path}.break`;
+  // The async call chain that holds the lock runs nested withLock calls directly (re-entrant);
+  // `active` turns false on release so a task that outlives the lock does not inherit it.
+  const held = new AsyncLocalStorage<{ active: boolean }>();
+  // Callers in this process queue here instead of polling the file against each other.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function acquire(): Promise<FileHandle> {
+    const deadline = Date.now() + timeoutMs;
+    let delayMs = 2;
+    for (;;) {
+      const handle = await tryCreate();
+      if (handle) return handle;
+      if (await breakIfStale()) continue;
+      if (Date.now() >= deadline) throw await timeoutError();
+      await sleep(delayMs + Math.random() * delayMs);
+      delayMs = Math.min(delayMs * 2, 50);
+    }
+  }
+
+  async function tryCreate(): Promise<FileHandle | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'wx', 0o600);
+    } catch (error) {
+      if (errnoCode(error) === 'EEXIST') return undefined;
+      throw fsError(error, 'create the lock file', path);
+    }
+    const info: LockInfo = {
+      pid: process.pid,
+      hostname: hostname(),
+      createdAt: Date.now(),
+      token: randomBytes(8).toString('hex'),
+    };
+    try {
+      await handle.writeFile(JSON.stringify(info));
+      return handle;
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw fsError(error, 'write the lock file', path);
+    }
+  }
+
+  /** Returns true when the lock is gone (removed by us or its holder), so retry at once. */
+  async function breakIfStale(): Promise<boolean> {
+    const seen = await readLock(path);
+    if (!seen) return true;
+    if (!isStale(seen)) return false;
+    let breaker: FileHandle;
+    try {
+      breaker = await open(breakPath, 'wx', 0o600);
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw fsError(error, 'create', breakPath);
+      const breakerSeen = await readLock(breakPath);
+      if (breakerSeen && Date.now() - breakerSeen.mtimeMs > BREAKER_STALE_MS) {
+        await unlink(breakPath).catch(() => undefined);
+      }
+      return false;
+    }
+    try {
+      // Only breakers remove a lock they do not own and they are serialized here, so if the file
+      // is still the stale one we saw, nobody can replace it between this check and the unlink.
+      const again = await readLock(path);
+      if (again && again.ino === seen.ino && again.raw === seen.raw && isStale(again)) {
+        await unlink(path).catch((error) => {
+          if (errnoCode(error) !== 'ENOENT') throw fsError(error, 'remove the stale lock', path);
+        });
+      }
+      return true;
+    } finally {
+      await breaker.close().catch(() => undefined);
+      await unlink(breakPath).catch(() => undefined);
+    }
+  }
+
+  function isStale(seen: SeenLock): boolean {
+    const age = Date.now() - seen.mtimeMs;
+    if (!seen.info) return age > UNREADABLE_STALE_MS;
+    if (seen.info.hostname === hostname() && !pidAlive(seen.info.pid)) return true;
+    return age > staleMs;
+  }
+
+  async function release(handle: FileHandle): Promise<void> {
+    try {
+      // Unlink only our own lock: if it was judged stale and replaced, the file is someone else's.
+      const [ours, current] = await Promise.all([handle.stat(), stat(path).catch(() => undefined)]);
+      if (current && current.ino === ours.ino && current.dev === ours.dev) {
+        await unlink(path).catch(() => undefined);
+      }
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  async function timeoutError(): Promise<BackendError> {
+    const info = (await readLock(path))?.info;
+    const holder = info
+      ? ` It is held by pid ${info.pid} on ${info.hostname} since ${new Date(info.createdAt).toISOString()}.`
+      : '';
+    return new BackendError(
+      `Timed out after ${timeoutMs} ms waiting for the vault lock ${path}.${holder} ` +
+        'If no agent-vault process is using this vault, delete that file and retry.',
+    );
+  }
+
+  async function runLocked<T>(fn: () => Promise<T>): Promise<T> {
+    const handle = await acquire();
+    const state = { active: true };
+    const heartbeat = setInterval(() => {
+      const now = new Date();
+      handle.utimes(now, now).catch(() => undefined);
+    }, Math.max(staleMs / 3, 10));
+    heartbeat.unref();
+    try {
+      return await held.run(state, fn);
+    } finally {
+      state.active = false;
+      clearInterval(heartbeat);
+      await release(handle);
+    }
+  }
+
+  return {
+    withLock<T>(fn: () => Promise<T>): Promise<T> {
+      if (held.getStore()?.active) return fn();
+      const run = queue.then(() => runLocked(fn));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+  };
+}
+
+async function readLock(path: string): Promise<SeenLock | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw fsError(error, 'read', path);
+  }
+  try {
+    // Stat and read through one handle so both describe the same file, even if it is replaced.
+    const stats = await handle.stat();
+    const raw = await handle.readFile('utf8');
+    return { raw, ino: stats.ino, mtimeMs: stats.mtimeMs, info: parseLockInfo(raw) };
+  } catch (error) {
+    throw fsError(error, 'read', path);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+function parseLockInfo(raw: string): LockInfo | undefined {
+  try {
+    const info = JSON.parse(raw) as Partial<LockInfo>;
+    if (Number.isInteger(info.pid) && typeof info.hostname === 'string' &&
+      typeof info.createdAt === 'number' && typeof info.token === 'string') {
+      return info as LockInfo;
+    }
+  } catch {
+    // An empty or half-written file: handled by its age.
+  }
+  return undefined;
+}

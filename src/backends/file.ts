@@ -1,0 +1,369 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Backend } from '../backend.js';
+import { bytesEqual } from '../backend.js';
+import { BackendError, UsageError } from '../errors.js';
+import {
+  checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, HEADER_READ_BYTES,
+} from './_file-entry.js';
+import { fileLock } from './_file-lock.js';
+import { errnoCode, fsError, pidAlive } from './_fs.js';
+
+export interface FileBackendOptions {
+  /**
+   * The directory holding the vault's files. Defaults to `defaultVaultDir()`: `AGENT_VAULT_DIR`,
+   * else a `.agent-vault/` in the working directory or one of its parents, else `~/.agent-vault`.
+   * Created (with its missing parents) with mode 0700 on first use; an existing directory keeps
+   * its mode.
+   */
+  dir?: string;
+  /**
+   * How long `withLock` and `compareAndSwap` wait for another process's lock before failing with
+   * a `BackendError` naming the lock file. Defaults to 10 000 ms.
+   */
+  lockTimeoutMs?: number;
+  /**
+   * A lock its holder has not refreshed for this long is treated as abandoned and removed
+   * (holders refresh it every third of this). A lock whose pid is dead on this host is removed
+   * at once, whatever its age. Defaults to 60 000 ms.
+   */
+  staleLockMs?: number;
+  /**
+   * How many values (ciphertext, at most 64 KiB each) `get` keeps in memory, each revalidated by
+   * one `stat` per call. Defaults to 1024; 0 disables the cache.
+   */
+  cacheEntries?: number;
+}
+
+/** Where the vault lives when no directory is given; see `FileBackendOptions.dir`. */
+export function defaultVaultDir(
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; home?: string } = {},
+): string {
+  const env = options.env ?? process.env;
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const fromEnv = env['AGENT_VAULT_DIR'];
+  if (fromEnv) return resolve(cwd, fromEnv);
+  for (let dir = cwd; ; dir = dirname(dir)) {
+    const candidate = join(dir, '.agent-vault');
+    if (isDirectory(candidate)) return candidate;
+    if (dirname(dir) === dir) break;
+  }
+  return join(options.home ?? homedir(), '.agent-vault');
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/*
+ * Directory layout, all files directly in `dir` (no subdirectories):
+ *   <64 hex>                     one entry (format and naming in _file-entry.ts)
+ *   .tmp-<host>-<pid>-<random>   a write in progress, renamed over its entry when complete
+ *   .lock, .lock.break           the cross-process lock (_file-lock.ts)
+ * Anything else (a key file, notes) is left alone.
+ */
+const TEMP_PREFIX = '.tmp-';
+/** Temp files of writers on other hosts (whose pids we cannot check) are removed after this. */
+const FOREIGN_TEMP_STALE_MS = 60 * 60 * 1000;
+const MAX_CACHED_VALUE_BYTES = 64 * 1024;
+/**
+ * A file is cached only once its ctime is this far in the past. Timestamps are coarse (a kernel
+ * tick), and a freed inode number can be reused at once, so a file replaced twice within one tick
+ * could match a cached (inode, size, mtime, ctime); a file older than this cannot be confused
+ * with any later write, whose rename sets a later ctime.
+ */
+const RACY_WINDOW_MS = 1_000;
+
+/** Identifies this host in temp file names, so cleanup knows whose pids it can check. */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+interface CacheEntry {
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  value: Uint8Array;
+}
+
+/** The file backend has every optional capability. */
+export type FileBackend = Required<Backend>;
+
+/**
+ * The embedded default backend: one file per entry in a 0700 directory, written atomically and
+ * durably (temp file, fsync, rename, fsync the directory), with a cross-process lock for
+ * `withLock` and `compareAndSwap`. Nested `withLock` calls in the same async call chain run
+ * directly; a `withLock` on a second backend object for the same directory, nested inside the
+ * first, waits for the lock and fails after `lockTimeoutMs`.
+ */
+export function fileBackend(options: FileBackendOptions = {}): FileBackend {
+  const dir = resolve(options.dir ?? defaultVaultDir());
+  const cacheEntries = options.cacheEntries ?? 1024;
+  const lock = fileLock({
+    path: join(dir, '.lock'),
+    timeoutMs: options.lockTimeoutMs ?? 10_000,
+    staleMs: options.staleLockMs ?? 60_000,
+  });
+  /** Keyed by backend key; Map order is recency, for eviction. */
+  const cache = new Map<string, CacheEntry>();
+  /** Entry file name → key. Permanent: the name is a hash of the key. */
+  const keysByName = new Map<string, string>();
+  let ready: Promise<void> | undefined;
+  let closed = false;
+
+  /** First use: create the directory and remove temp files that killed writers left behind. */
+  function ensureOpen(): Promise<void> {
+    if (closed) throw new UsageError('This file backend was closed; create a new one with fileBackend().');
+    ready ??= initDir(dir).catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    return ready;
+  }
+
+  async function readEntry(key: string, useCache: boolean): Promise<Uint8Array | undefined> {
+    const path = entryPath(dir, key);
+    const cached = useCache ? cache.get(key) : undefined;
+    if (cached) {
+      let stats: BigIntStats;
+      try {
+        stats = await stat(path, { bigint: true });
+      } catch (error) {
+        cache.delete(key);
+        if (errnoCode(error) === 'ENOENT') return undefined;
+        throw fsError(error, 'stat', path);
+      }
+      if (sameFile(stats, cached)) {
+        cache.delete(key);
+        cache.set(key, cached);
+        return cached.value.slice();
+      }
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      cache.delete(key);
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw fsError(error, 'open', path);
+    }
+    let stats: BigIntStats;
+    let bytes: Buffer;
+    try {
+      // fstat of the handle we read, so the cache records the stats of exactly these bytes.
+      stats = await handle.stat({ bigint: true });
+      bytes = await handle.readFile();
+    } catch (error) {
+      throw fsError(error, 'read', path);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+    const value = decodeEntry(bytes, key, path);
+    if (useCache) remember(key, stats, value);
+    return value;
+  }
+
+  function remember(key: string, stats: BigIntStats, value: Uint8Array): void {
+    cache.delete(key);
+    const settled = Date.now() - Number(stats.ctimeNs / 1_000_000n) > RACY_WINDOW_MS;
+    if (cacheEntries <= 0 || !settled || value.length > MAX_CACHED_VALUE_BYTES) return;
+    cache.set(key, { ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs,
+      ctimeNs: stats.ctimeNs, value: value.slice() });
+    if (cache.size > cacheEntries) cache.delete(cache.keys().next().value as string);
+  }
+
+  async function writeEntry(key: string, encoded: Uint8Array): Promise<void> {
+    cache.delete(key);
+    await writeAtomic(dir, entryName(key), encoded);
+  }
+
+  async function deleteEntry(key: string): Promise<void> {
+    cache.delete(key);
+    const path = entryPath(dir, key);
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return;
+      throw fsError(error, 'delete', path);
+    }
+    await syncDir(dir);
+  }
+
+  /** The key stored in an entry file, or undefined if the file vanished meanwhile. */
+  async function keyOf(name: string): Promise<string | undefined> {
+    const known = keysByName.get(name);
+    if (known !== undefined) return known;
+    const path = join(dir, name);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw fsError(error, 'open', path);
+    }
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(HEADER_READ_BYTES), 0, HEADER_READ_BYTES, 0);
+      const key = decodeKey(buffer.subarray(0, bytesRead), path);
+      if (entryName(key) !== name) throw corrupt(path, 'holds an entry that belongs to another file name');
+      keysByName.set(name, key);
+      return key;
+    } catch (error) {
+      throw error instanceof BackendError ? error : fsError(error, 'read', path);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  return {
+    name: 'file',
+    async get(key) {
+      checkKey(key);
+      await ensureOpen();
+      return readEntry(key, cacheEntries > 0);
+    },
+    async set(key, value) {
+      // Encode before any await: the caller may reuse its buffer as soon as set() returns.
+      const encoded = encodeEntry(key, value);
+      await ensureOpen();
+      await writeEntry(key, encoded);
+    },
+    async delete(key) {
+      checkKey(key);
+      await ensureOpen();
+      await deleteEntry(key);
+    },
+    async list(prefix) {
+      if (typeof prefix !== 'string') throw new UsageError('list(prefix) needs a string prefix.');
+      await ensureOpen();
+      let names: string[];
+      try {
+        names = (await readdir(dir)).filter((name) => ENTRY_NAME.test(name));
+      } catch (error) {
+        throw fsError(error, 'list', dir);
+      }
+      const keys: string[] = [];
+      // Unknown names need one header read each; a bounded batch keeps file descriptors in check.
+      for (let i = 0; i < names.length; i += 64) {
+        for (const key of await Promise.all(names.slice(i, i + 64).map(keyOf))) {
+          if (key !== undefined && key.startsWith(prefix)) keys.push(key);
+        }
+      }
+      return keys;
+    },
+    async compareAndSwap(key, expected, value) {
+      checkKey(key);
+      const encoded = value === undefined ? undefined : encodeEntry(key, value);
+      const expectedCopy = expected === undefined ? undefined : Uint8Array.from(expected);
+      await ensureOpen();
+      return lock.withLock(async () => {
+        if (!bytesEqual(await readEntry(key, false), expectedCopy)) return false;
+        if (encoded === undefined) await deleteEntry(key);
+        else await writeEntry(key, encoded);
+        return true;
+      });
+    },
+    async withLock(fn) {
+      await ensureOpen();
+      return lock.withLock(fn);
+    },
+    async close() {
+      closed = true;
+      cache.clear();
+      keysByName.clear();
+    },
+  };
+}
+
+async function initDir(dir: string): Promise<void> {
+  try {
+    // chmod the directory we create: mkdir's mode is filtered through the umask.
+    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (created !== undefined) await chmod(dir, 0o700);
+    if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (error) {
+    throw fsError(error, 'create the vault directory', dir);
+  }
+  await removeStaleTemps(dir);
+}
+
+/** Temp files whose writer is dead (pid gone on this host, or old on another host). */
+async function removeStaleTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => name.startsWith(TEMP_PREFIX));
+  } catch (error) {
+    throw fsError(error, 'list', dir);
+  }
+  await Promise.all(names.map(async (name) => {
+    const path = join(dir, name);
+    const [host, pid] = name.slice(TEMP_PREFIX.length).split('-');
+    let stale: boolean;
+    if (host === HOST_TAG && pid !== undefined && /^\d+$/.test(pid)) {
+      stale = Number(pid) !== process.pid && !pidAlive(Number(pid));
+    } else {
+      const stats = await stat(path).catch(() => undefined);
+      stale = stats !== undefined && Date.now() - stats.mtimeMs > FOREIGN_TEMP_STALE_MS;
+    }
+    if (stale) {
+      await unlink(path).catch((error: unknown) => {
+        if (errnoCode(error) !== 'ENOENT') throw fsError(error, 'remove the stale temp file', path);
+      });
+    }
+  }));
+}
+
+/** Temp file, write, fsync, rename over the entry, fsync the directory: old or new, never torn. */
+async function writeAtomic(dir: string, name: string, bytes: Uint8Array): Promise<void> {
+  const temp = join(dir, `${TEMP_PREFIX}${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const target = join(dir, name);
+  let handle: FileHandle;
+  try {
+    handle = await open(temp, 'wx', 0o600);
+  } catch (error) {
+    throw fsError(error, 'create a temp file in', dir);
+  }
+  try {
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw fsError(error, 'write', target);
+  }
+  await syncDir(dir);
+}
+
+/** Makes a rename or unlink durable. Windows cannot open directories; NTFS journals renames. */
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    throw fsError(error, 'sync', dir);
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+function sameFile(stats: BigIntStats, cached: CacheEntry): boolean {
+  return stats.ino === cached.ino && stats.size === cached.size &&
+    stats.mtimeNs === cached.mtimeNs && stats.ctimeNs === cached.ctimeNs;
+}
+
+function entryPath(dir: string, key: string): string {
+  return join(dir, entryName(key));
+}
