@@ -31,24 +31,33 @@ export interface Header {
 const b64 = (bytes: Uint8Array) => sodium.to_base64(bytes, sodium.base64_variants.URLSAFE_NO_PADDING);
 const unb64 = (text: unknown, length: number): Uint8Array => {
   if (typeof text !== 'string' || !/^[A-Za-z0-9_-]+$/.test(text)) throw malformed(WHAT);
-  const bytes = sodium.from_base64(text, sodium.base64_variants.URLSAFE_NO_PADDING);
+  let bytes: Uint8Array;
+  try {
+    bytes = sodium.from_base64(text, sodium.base64_variants.URLSAFE_NO_PADDING);
+  } catch {
+    throw malformed(WHAT);
+  }
   if (bytes.length !== length) throw malformed(WHAT);
   return bytes;
 };
 
-/** The unlock description bound into the root key's seal, so its parameters cannot be swapped. */
+/** What the root key's seal binds: every header field, so no byte of the header can change. */
+function boundFields(header: Pick<Header, 'vaultId' | 'createdAt' | 'unlock'>): Uint8Array {
+  return ad.root(header.vaultId, `${header.createdAt}|${unlockJson(header.unlock)}`);
+}
+
 function unlockJson(unlock: Unlock): string {
   return unlock.method === 'passphrase'
     ? JSON.stringify({ method: unlock.method, salt: b64(unlock.salt), opslimit: unlock.opslimit, memlimit: unlock.memlimit })
     : JSON.stringify({ method: unlock.method });
 }
 
-export function sealRootKey(vaultId: Uint8Array, unlock: Unlock, unlockKey: Uint8Array, rootKey: Uint8Array) {
-  return seal(unlockKey, rootKey, ad.root(vaultId, unlockJson(unlock)));
+export function sealRootKey(header: Omit<Header, 'sealedRootKey'>, unlockKey: Uint8Array, rootKey: Uint8Array) {
+  return seal(unlockKey, rootKey, boundFields(header));
 }
 
 export function openRootKey(header: Header, unlockKey: Uint8Array): Uint8Array {
-  return open(unlockKey, header.sealedRootKey, ad.root(header.vaultId, unlockJson(header.unlock)), WHAT);
+  return open(unlockKey, header.sealedRootKey, boundFields(header), WHAT);
 }
 
 export function encodeHeader(header: Header): Uint8Array {

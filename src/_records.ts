@@ -5,7 +5,9 @@
  *
  *   secret  s/<nameId>          'AVS1' ‖ version u32 ‖ createdAt u64 ‖ updatedAt u64
  *                               ‖ len u16 ‖ sealedName ‖ ownerWrap ‖ count u16 ‖ grants
- *                               ‖ sealedValue
+ *                               ‖ len u32 ‖ sealedValue
+ *   (the value's length makes a changed grant count a framing error, which an agent, unable to
+ *   open the owner's parts, can still see)
  *   grant   (inside a secret)   agentLoc[16] ‖ generation u32 ‖ wrapped DEK
  *   agent   a/<agentLoc>        'AVA1' ‖ generation u32 ‖ status u8 ‖ len u16 ‖ sealedId
  *                               ‖ sealedPolicy
@@ -82,7 +84,7 @@ export function encodeSecret(secret: NewSecret): Uint8Array {
   for (const grant of secret.grants) {
     writer.bytes(grant.agentLoc).u32(grant.generation).bytes(grant.wrappedKey);
   }
-  const prefix = writer.finish();
+  const prefix = writer.u32(secret.value.length + SEAL_OVERHEAD).finish();
   return concat(prefix, seal(secret.dek, secret.value, ad.value(secret.vaultId, secret.nameId, prefix)));
 }
 
@@ -100,9 +102,10 @@ export function decodeSecret(bytes: Uint8Array, what = 'A stored secret'): Secre
   for (let i = 0; i < count; i++) {
     grants.push({ agentLoc: reader.bytes(LOC_BYTES), generation: reader.u32(), wrappedKey: reader.bytes(WRAPPED_KEY_BYTES) });
   }
+  const valueLength = reader.u32();
   const prefix = bytes.subarray(0, reader.offset);
   const sealedValue = reader.rest();
-  if (sealedValue.length < SEAL_OVERHEAD || version === 0) throw malformed(what);
+  if (sealedValue.length !== valueLength || valueLength < SEAL_OVERHEAD || version === 0) throw malformed(what);
   return { version, createdAt, updatedAt, sealedName, ownerWrap, grants, sealedValue, prefix };
 }
 

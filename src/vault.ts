@@ -159,7 +159,8 @@ export class Vault {
     } else {
       throw new UsageError('createVault needs exactly one of { passphrase } or { keyFile }.');
     }
-    const header: Header = { vaultId, createdAt: now(), unlock, sealedRootKey: sealRootKey(vaultId, unlock, unlockKey, rootKey) };
+    const fields = { vaultId, createdAt: now(), unlock };
+    const header: Header = { ...fields, sealedRootKey: sealRootKey(fields, unlockKey, rootKey) };
     wipe(unlockKey);
     const encoded = encodeHeader(header);
     const created = backend.compareAndSwap
@@ -273,18 +274,23 @@ export class Vault {
     }
   }
 
-  async #resolveAsOwner(name: string, role: Extract<Role, { kind: 'owner' }>) {
+  async #resolveAsOwner(name: string, role: OwnerRole) {
     const nameId = this.#nameId(name, role.nameKey);
     const record = await this.#readSecret(nameId, name);
+    return { value: this.#openAsOwner(role, nameId, record), version: record.version };
+  }
+
+  /** Open a record's value with the owner's wrap of its data key; the caller wipes the result. */
+  #openAsOwner(role: OwnerRole, nameId: string, record: SecretRecord): Uint8Array {
     const dek = open(role.ownerKey, record.ownerWrap, ad.ownerWrap(this.#vaultId, nameId, record.version), 'A stored secret');
     try {
-      return { value: openValue(this.#vaultId, nameId, record, dek, 'A stored secret'), version: record.version };
+      return openValue(this.#vaultId, nameId, record, dek, 'A stored secret');
     } finally {
       wipe(dek);
     }
   }
 
-  async #resolveAsAgent(name: string, role: Extract<Role, { kind: 'agent' }>) {
+  async #resolveAsAgent(name: string, role: AgentRole) {
     const { credentials } = role;
     const state = await this.#loadAgentState(role);
     if (this.#now() >= state.policy.expiresAt) {
@@ -296,14 +302,7 @@ export class Vault {
     if (!state.allows(name)) throw notGranted(credentials.agentId, name);
     const nameId = this.#nameId(name, state.nameKey);
     const record = await this.#readSecret(nameId, name);
-    const grant = record.grants.find((g) => g.generation === credentials.generation && bytesEqual(g.agentLoc, role.loc));
-    if (!grant) throw notGranted(credentials.agentId, name);
-    const dek = open(
-      credentials.agentKey,
-      grant.wrappedKey,
-      ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation),
-      'A grant',
-    );
+    const dek = this.#unwrapGrant(role, nameId, record) ?? throwError(notGranted(credentials.agentId, name));
     try {
       return { value: openValue(this.#vaultId, nameId, record, dek, 'A stored secret'), version: record.version };
     } finally {
@@ -311,8 +310,28 @@ export class Vault {
     }
   }
 
+  /**
+   * Unwrap this agent's data key from a record. The grant is found by its locator; when none
+   * matches, every grant is tried, so a tampered locator shows as an IntegrityError when the value
+   * is opened rather than as a plausible "not granted". Undefined when nothing opens.
+   */
+  #unwrapGrant(role: AgentRole, nameId: string, record: SecretRecord): Uint8Array | undefined {
+    const { credentials } = role;
+    const grantAd = ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation);
+    const mine = record.grants.find((g) => g.generation === credentials.generation && bytesEqual(g.agentLoc, role.loc));
+    if (mine) return open(credentials.agentKey, mine.wrappedKey, grantAd, 'A grant');
+    for (const grant of record.grants) {
+      try {
+        return open(credentials.agentKey, grant.wrappedKey, grantAd, 'A grant');
+      } catch {
+        // another agent's grant: expected not to open
+      }
+    }
+    return undefined;
+  }
+
   /** Read this agent's own record; revocation and rotation show here on the very next call. */
-  async #loadAgentState(role: Extract<Role, { kind: 'agent' }>): Promise<AgentState> {
+  async #loadAgentState(role: AgentRole): Promise<AgentState> {
     const { credentials } = role;
     const bytes = await this.#backend.get(`a/${toHex(role.loc)}`);
     if (!bytes) {
@@ -401,7 +420,10 @@ export class Vault {
     }
   }
 
-  /** Names, versions, dates and grantees of every secret; never values. */
+  /**
+   * Names, versions, dates and grantees of every secret; never values. Each record is verified
+   * in full (its value is opened and wiped at once), so no tampered metadata is ever listed.
+   */
   async list(): Promise<SecretInfo[]> {
     const role = this.#owner('list secrets');
     const agents = await this.#loadAgents(role);
@@ -410,9 +432,11 @@ export class Vault {
     for (const key of await this.#backend.list('s/')) {
       const bytes = await this.#backend.get(key);
       if (!bytes) continue; // deleted meanwhile
+      const nameId = key.slice(2);
       const record = decodeSecret(bytes);
+      wipe(this.#openAsOwner(role, nameId, record));
       out.push({
-        name: this.#openName(role, key.slice(2), record),
+        name: this.#openName(role, nameId, record),
         version: record.version,
         createdAt: new Date(record.createdAt),
         updatedAt: new Date(record.updatedAt),
@@ -560,9 +584,7 @@ export class Vault {
       const wanted = agents.filter((agent) => this.#shouldGrant(agent, name));
       const have = record.grants.map((g) => toHex(g.agentLoc) + g.generation).sort().join();
       if (wanted.map((a) => toHex(a.loc) + a.generation).sort().join() === have) continue;
-      const dek = open(role.ownerKey, record.ownerWrap, ad.ownerWrap(this.#vaultId, nameId, record.version), 'A stored secret');
-      const value = openValue(this.#vaultId, nameId, record, dek, 'A stored secret');
-      wipe(dek);
+      const value = this.#openAsOwner(role, nameId, record);
       try {
         await this.#backend.set(
           key,
@@ -653,6 +675,11 @@ export class Vault {
 }
 
 type OwnerRole = Extract<Role, { kind: 'owner' }>;
+type AgentRole = Extract<Role, { kind: 'agent' }>;
+
+function throwError(error: Error): never {
+  throw error;
+}
 
 function ownerRole(rootKey: Uint8Array): OwnerRole {
   return {

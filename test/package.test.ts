@@ -1,0 +1,69 @@
+/**
+ * The package's face: the exports map, the tsup entries and the built files agree; both module
+ * systems load; importing the core loads no SDK and no driver.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { entries } from '../tsup.config.ts';
+
+const root = join(import.meta.dirname, '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+function run(code: string, type: 'module' | 'commonjs'): string {
+  const flag = type === 'module' ? '--input-type=module' : '--input-type=commonjs';
+  return execFileSync(process.execPath, [flag, '-e', code], { cwd: root, encoding: 'utf8' });
+}
+
+describe('package', () => {
+  it('every export has a tsup entry and built ESM, CJS and type files', () => {
+    const subpaths = Object.keys(pkg.exports).filter((key) => key !== './package.json');
+    const fromEntries = Object.keys(entries).map((entry) =>
+      entry === 'index' ? '.' : `./${entry.replace(/\/index$/, '')}`,
+    );
+    expect(subpaths.sort()).toEqual(fromEntries.sort());
+    for (const subpath of subpaths) {
+      const target = pkg.exports[subpath];
+      for (const file of [target.import, target.require, target.import.replace(/\.js$/, '.d.ts')]) {
+        expect(existsSync(join(root, file)), `${subpath}: ${file}`).toBe(true);
+      }
+    }
+  });
+
+  it('declares Node >= 22, no side effects, and only optional peers', () => {
+    expect(pkg.engines.node).toBe('>=22');
+    expect(pkg.sideEffects).toBe(false);
+    for (const peer of Object.keys(pkg.peerDependencies ?? {})) {
+      expect(pkg.peerDependenciesMeta[peer]?.optional, peer).toBe(true);
+    }
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['libsodium-wrappers-sumo', 'read']);
+  });
+
+  it('loads with import() and require()', () => {
+    expect(run("import('agent-vault').then((m) => console.log(typeof m.openVault))", 'module').trim()).toBe('function');
+    expect(run("console.log(typeof require('agent-vault').openVault)", 'commonjs').trim()).toBe('function');
+  });
+
+  it('importing the core loads no SDK and no database driver', () => {
+    const code = `
+      import { createRequire } from 'node:module';
+      await import('agent-vault');
+      const loaded = Object.keys(createRequire(import.meta.url).cache ?? {});
+      console.log(JSON.stringify(loaded));`;
+    const loadedCjs = JSON.parse(run(code, 'module')) as string[];
+    const esm = run(
+      `const seen = [];
+       const { registerHooks } = await import('node:module');
+       registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); seen.push(r.url); return r; } });
+       await import('agent-vault');
+       console.log(JSON.stringify(seen));`,
+      'module',
+    );
+    const all = [...loadedCjs, ...(JSON.parse(esm) as string[])].join('\n');
+    expect(all).toMatch(/libsodium/);
+    for (const forbidden of ['openai', '@anthropic-ai', 'anthropic-v0', 'pg', 'redis', 'better-sqlite3', 'undici']) {
+      expect(all).not.toMatch(new RegExp(`node_modules/${forbidden}/`));
+    }
+  });
+});
