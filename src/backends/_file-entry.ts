@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BackendError, UsageError } from '../errors.js';
+import { BackendError, UsageError } from '../errors.ts';
 
 /*
  * One entry file. Its name is SHA-256 of the UTF-8 key in hex: no key byte reaches a file name,

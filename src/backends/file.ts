@@ -5,14 +5,14 @@ import type { FileHandle } from 'node:fs/promises';
 import { chmod, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Backend } from '../backend.js';
-import { bytesEqual } from '../backend.js';
-import { BackendError, UsageError } from '../errors.js';
+import type { Backend } from '../backend.ts';
+import { bytesEqual } from '../backend.ts';
+import { BackendError, UsageError } from '../errors.ts';
 import {
   checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, HEADER_READ_BYTES,
-} from './_file-entry.js';
-import { fileLock } from './_file-lock.js';
-import { errnoCode, fsError, pidAlive } from './_fs.js';
+} from './_file-entry.ts';
+import { fileLock } from './_file-lock.ts';
+import { errnoCode, fsError, pidAlive } from './_fs.ts';
 
 export interface FileBackendOptions {
   /**

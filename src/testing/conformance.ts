@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Backend } from '../backend.js';
+import type { Backend } from '../backend.ts';
 
 /**
  * The shared suite every backend runs, shipped as `agent-vault/testing` so a custom backend can

@@ -1,3 +1,3 @@
 /** `agent-vault/testing`: what a custom backend needs to prove it keeps the Backend contract. */
-export { backendConformance } from './conformance.js';
-export type { ConformanceOptions, ConformanceRunner } from './conformance.js';
+export { backendConformance } from './conformance.ts';
+export type { ConformanceOptions, ConformanceRunner } from './conformance.ts';

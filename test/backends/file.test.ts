@@ -7,9 +7,9 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultVaultDir, fileBackend } from '../../src/backends/file.js';
-import { BackendError, UsageError } from '../../src/errors.js';
-import { backendConformance } from '../../src/testing/index.js';
+import { defaultVaultDir, fileBackend } from '../../src/backends/file.ts';
+import { BackendError, UsageError } from '../../src/errors.ts';
+import { backendConformance } from '../../src/testing/index.ts';
 
 const roots: string[] = [];
 function tmp(): string {

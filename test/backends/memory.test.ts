@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { memoryBackend } from '../../src/backends/memory.js';
-import { backendConformance } from '../../src/testing/index.js';
+import { memoryBackend } from '../../src/backends/memory.ts';
+import { backendConformance } from '../../src/testing/index.ts';
 
 backendConformance({ describe, it }, () => memoryBackend(), { name: 'memory backend conformance' });

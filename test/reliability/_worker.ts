@@ -1,9 +1,10 @@
-// A child process for file-backend-processes.test.ts, run with plain node (see _ts-loader.mjs).
-// Usage: node --import ./_ts-loader.mjs _worker.ts <dir> write <prefix> <count>
-//                                                 <dir> increment <count>
-//                                                 <dir> hold          (prints "locked", waits)
-//                                                 <dir> churn         (rewrites one key forever)
-import { fileBackend } from '../../src/backends/file.js';
+// A child process for file-backend-processes.test.ts. Plain `node _worker.ts` runs it: Node 24
+// strips types itself, and src/ imports its siblings with .ts specifiers, so no build or loader.
+// Usage: node _worker.ts <dir> write <prefix> <count>
+//                        <dir> increment <count>
+//                        <dir> hold          (prints "locked", waits)
+//                        <dir> churn         (rewrites one key forever)
+import { fileBackend } from '../../src/backends/file.ts';
 
 const [dir, mode, ...args] = process.argv.slice(2);
 if (!dir) throw new Error('usage: _worker.ts <dir> <mode> ...');

@@ -3,15 +3,13 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileBackend } from '../../src/backends/file.js';
+import { fileBackend } from '../../src/backends/file.ts';
 
 // Real processes, not workers in this one: the lock and the atomic writes are only tested by
-// separate pids racing on one directory. Children run the TypeScript worker with plain node;
-// _ts-loader.mjs explains how.
-const here = fileURLToPath(new URL('.', import.meta.url));
-const nodeArgs = ['--import', join(here, '_ts-loader.mjs'), join(here, '_worker.ts')];
+// separate pids racing on one directory. Children run the TypeScript worker with plain node,
+// which strips the types itself (see _worker.ts).
+const workerPath = join(import.meta.dirname, '_worker.ts');
 
 const roots: string[] = [];
 function tmp(): string {
@@ -24,7 +22,7 @@ afterAll(() => {
 });
 
 function worker(...args: string[]): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [workerPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Resolves when the child exits 0; rejects with its stderr otherwise. */
