@@ -14,7 +14,7 @@ import { decodeHeader, encodeHeader, HEADER_KEY, type Header, openRootKey, sealR
 import type { AuditEvent, AuditSink } from './audit.ts';
 import {
   calibratePassphraseParams, derive, digest, encodeParts, initCrypto, KEY_BYTES, mac, open, type PassphraseParams,
-  passphraseKey, randomBytes, SALT_BYTES, seal, utf8, wipe,
+  passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, seal, utf8, wipe,
 } from './crypto.ts';
 import { parseDuration } from './duration.ts';
 import {
@@ -146,6 +146,9 @@ export class Vault {
     let unlockKey: Uint8Array;
     if (options.passphrase !== undefined && options.keyFile === undefined) {
       const params = options.passphraseParams ?? calibratePassphraseParams();
+      if (!passphraseParamsInBounds(params)) {
+        throw new UsageError('passphraseParams out of bounds: opslimit 1..20, memlimit 8 MiB..1 GiB (bytes).');
+      }
       unlock = { method: 'passphrase', salt: randomBytes(SALT_BYTES), ...params };
       unlockKey = passphraseKey(passphraseBytes(options.passphrase), unlock.salt, params);
     } else if (options.keyFile !== undefined && options.passphrase === undefined) {
