@@ -79,13 +79,14 @@ export function decodeHeader(bytes: Uint8Array): Header {
   } catch {
     throw malformed(WHAT);
   }
-  if (!isPlainObject(json) || json.format !== FORMAT || !Number.isSafeInteger(json.createdAt)) throw malformed(WHAT);
+  // Exactly these fields and no others: anything unbound by the root key's seal is refused.
+  if (!hasExactKeys(json, ['format', 'vaultId', 'createdAt', 'unlock', 'rootKey']) || json.format !== FORMAT ||
+    !Number.isSafeInteger(json.createdAt)) throw malformed(WHAT);
   const unlock = json.unlock;
-  if (!isPlainObject(unlock)) throw malformed(WHAT);
   let parsed: Unlock;
-  if (unlock.method === 'key-file') {
+  if (hasExactKeys(unlock, ['method']) && unlock.method === 'key-file') {
     parsed = { method: 'key-file' };
-  } else if (unlock.method === 'passphrase') {
+  } else if (hasExactKeys(unlock, ['method', 'salt', 'opslimit', 'memlimit']) && unlock.method === 'passphrase') {
     const params = { opslimit: unlock.opslimit as number, memlimit: unlock.memlimit as number };
     if (!passphraseParamsInBounds(params)) throw malformed(WHAT);
     parsed = { method: 'passphrase', salt: unb64(unlock.salt, SALT_BYTES), ...params };
@@ -100,6 +101,8 @@ export function decodeHeader(bytes: Uint8Array): Header {
   };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function hasExactKeys(value: unknown, keys: string[]): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const own = Object.keys(value);
+  return own.length === keys.length && keys.every((key) => Object.hasOwn(value, key));
 }
