@@ -11,7 +11,9 @@ import {
   type Grant, LOC_BYTES, openPolicy, openValue, type SecretRecord,
 } from './_records.ts';
 import { decodeHeader, encodeHeader, HEADER_KEY, type Header, openRootKey, sealRootKey, type Unlock } from './_header.ts';
-import type { AuditEvent, AuditSink } from './audit.ts';
+import {
+  type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
+} from './audit.ts';
 import {
   calibratePassphraseParams, derive, digest, encodeParts, initCrypto, KEY_BYTES, mac, open, type PassphraseParams,
   passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, seal, utf8, wipe,
@@ -295,6 +297,11 @@ export class Vault {
 
   async #resolveAsAgent(name: string, role: AgentRole) {
     const { credentials } = role;
+    // With the name key known from an earlier call, read the secret while the agent record is
+    // checked; the record is only used once the agent's state allows it.
+    const earlyId = this.#agentState && this.#nameId(name, this.#agentState.nameKey);
+    const early = earlyId === undefined ? undefined : this.#readSecret(earlyId, name);
+    early?.catch(() => undefined);
     const state = await this.#loadAgentState(role);
     if (this.#now() >= state.policy.expiresAt) {
       throw new TokenExpiredError(
@@ -304,7 +311,7 @@ export class Vault {
     }
     if (!state.allows(name)) throw notGranted(credentials.agentId, name);
     const nameId = this.#nameId(name, state.nameKey);
-    const record = await this.#readSecret(nameId, name);
+    const record = await (nameId === earlyId && early ? early : this.#readSecret(nameId, name));
     const dek = this.#unwrapGrant(role, nameId, record) ?? throwError(notGranted(credentials.agentId, name));
     try {
       return { value: openValue(this.#vaultId, nameId, record, dek, 'A stored secret'), version: record.version };
@@ -631,6 +638,41 @@ export class Vault {
     return utf8.decode(open(role.ownerKey, record.sealedName, ad.name(this.#vaultId, nameId), 'A stored secret'));
   }
 
+  // ---- owner: audit ----
+
+  /**
+   * Check the audit log: the hash chain and every writer's MAC (the owner re-derives each agent's
+   * audit key), trimming a torn last line and recording that. Owner only. Removal of the newest
+   * records is invisible without `{ anchor }`: keep `report.last` somewhere the writers cannot reach.
+   */
+  async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditReport> {
+    const role = this.#owner('verify the audit log');
+    const sink = this.#auditSink('verify');
+    const keys = auditKeyring(role.rootKey);
+    try {
+      return await sink.verify!({ vaultId: this.id, macKey: this.#auditKey, now: this.#now(), keys }, options);
+    } finally {
+      keys.wipe();
+    }
+  }
+
+  /** Audit records matching `filter`, newest first, streamed. Owner only; does not verify (see verifyAudit). */
+  readAudit(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
+    this.#owner('read the audit log');
+    return this.#auditSink('read').read!(filter);
+  }
+
+  #auditSink(capability: 'read' | 'verify'): AuditSink {
+    if (!this.#audit?.[capability]) {
+      throw new UsageError(
+        this.#audit
+          ? `This vault's audit sink cannot ${capability} its records; use the tool that stores them.`
+          : 'This vault has no audit sink: the default file backend audits to audit.jsonl; pass { audit } for others.',
+      );
+    }
+    return this.#audit;
+  }
+
   // ---- plumbing ----
 
   #owner(what: string): OwnerRole {
@@ -644,15 +686,17 @@ export class Vault {
     return this.#backend.withLock ? this.#backend.withLock(fn) : fn();
   }
 
-  async #record(event: Omit<AuditEvent, 'actor'>): Promise<void> {
+  async #record(event: Omit<AuditEvent, 'actor' | 'generation'>): Promise<void> {
     if (!this.#audit) return;
-    const actor = this.#role.kind === 'owner' ? 'owner' : `agent:${this.#role.credentials.agentId}`;
+    const [actor, generation] = this.#role.kind === 'owner'
+      ? ['owner', 0]
+      : [`agent:${this.#role.credentials.agentId}`, this.#role.credentials.generation];
     try {
-      await this.#audit.append({ actor, ...event }, { vaultId: this.id, macKey: this.#auditKey, now: this.#now() });
+      await this.#audit.append({ actor, generation, ...event }, { vaultId: this.id, macKey: this.#auditKey, now: this.#now() });
     } catch (cause) {
       throw new AuditError(
-        'The audit record could not be written, so nothing was released. Check that the audit log ' +
-          'is writable and the disk has space.',
+        'The audit record could not be written, so nothing was released. ' +
+          (cause instanceof AuditError ? cause.message : 'Check that the audit log is writable and the disk has space.'),
         { cause },
       );
     }
@@ -784,8 +828,9 @@ async function resolveStorage(options: VaultOptions): Promise<{ backend: Backend
   const { fileBackend, defaultVaultDir } = await import('./backends/file.ts');
   const dir = options.dir ?? defaultVaultDir();
   const backend = fileBackend({ dir });
-  // The default file audit sink arrives with the audit issue.
-  return { backend, audit: options.audit || undefined };
+  if (options.audit !== undefined) return { backend, audit: options.audit || undefined };
+  const { fileAuditSink } = await import('./audit-file.ts');
+  return { backend, audit: fileAuditSink({ dir }) };
 }
 
 /** Create a new vault. Owner side; run once (the CLI's `agent-vault init`). */

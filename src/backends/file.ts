@@ -133,13 +133,18 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
     const path = entryPath(dir, key);
     const cached = useCache ? cache.get(key) : undefined;
     if (cached) {
-      let stats: BigIntStats;
+      // A synchronous stat (~2 µs) instead of a trip through libuv's thread pool (~40 µs): this is
+      // the per-request path of every agent, and a local stat does not block in practice.
+      let stats: BigIntStats | undefined;
       try {
-        stats = await stat(path, { bigint: true });
+        stats = statSync(path, { bigint: true, throwIfNoEntry: false });
       } catch (error) {
         cache.delete(key);
-        if (errnoCode(error) === 'ENOENT') return undefined;
         throw fsError(error, 'stat', path);
+      }
+      if (!stats) {
+        cache.delete(key);
+        return undefined;
       }
       if (sameFile(stats, cached)) {
         cache.delete(key);
