@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/_setup/build.ts'],
+    globalSetup: ['scripts/build-if-stale.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Subprocess and crash tests share 2 cores; more workers only add contention.

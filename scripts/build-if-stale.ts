@@ -1,12 +1,13 @@
 /**
- * Build dist/ once before the suite when it is missing or older than the sources: the package
- * tests, the CLI tests and the examples run what users run, the built package.
+ * Build dist/ when it is missing or older than the sources. The test suite's global setup and
+ * the example scripts call this: package tests, CLI tests and examples run what users run, the
+ * built package. `node scripts/build-if-stale.ts` runs it by hand.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const root = join(import.meta.dirname, '..', '..');
+const root = join(import.meta.dirname, '..');
 
 function newest(dir: string): number {
   let latest = 0;
@@ -24,3 +25,5 @@ export default function setup(): void {
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= sources) return;
   execFileSync(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js')], { cwd: root, stdio: 'ignore' });
 }
+
+if (process.argv[1] === import.meta.filename) setup();
