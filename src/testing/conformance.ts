@@ -8,9 +8,10 @@ import type { Backend } from '../backend.ts';
  *
  *   backendConformance({ describe, it }, () => fileBackend({ dir: mkdtempSync(...) }));
  *
- * Every test gets a fresh backend from `factory` and closes it afterwards. Tests of optional
- * capabilities (`compareAndSwap`, `withLock`, `close`) pass without checking anything when the
- * backend does not have the method; their names say so.
+ * Every test gets a fresh backend from `factory` and closes it afterwards. The optional
+ * capabilities (`compareAndSwap`, `withLock`, `close`) are tested unless listed in
+ * `options.without`; then their tests are not registered at all (nothing passes unchecked), and a
+ * backend that lacks a capability it did not declare absent fails.
  */
 export interface ConformanceRunner {
   describe(name: string, fn: () => void): void;
@@ -22,7 +23,11 @@ export interface ConformanceOptions {
   name?: string;
   /** Per-test timeout handed to `it`, for slow remote stores. Defaults to the runner's own. */
   timeoutMs?: number;
+  /** Optional capabilities this backend deliberately lacks. Defaults to none. */
+  without?: Capability[];
 }
+
+export type Capability = 'compareAndSwap' | 'withLock' | 'close';
 
 type BackendFactory = () => Backend | Promise<Backend>;
 
@@ -31,11 +36,15 @@ export function backendConformance(
   factory: BackendFactory,
   options: ConformanceOptions = {},
 ): void {
-  const test = (name: string, body: (backend: Backend) => Promise<void>) => {
+  const test = (name: string, body: (backend: Required<Backend>) => Promise<void>, capability?: Capability) => {
+    if (capability && options.without?.includes(capability)) return;
     const run = async () => {
       const backend = await factory();
+      if (capability && typeof backend[capability] !== 'function') {
+        assert.fail(`the backend has no ${capability}(); implement it or pass { without: ['${capability}'] }`);
+      }
       try {
-        await body(backend);
+        await body(backend as Required<Backend>);
       } finally {
         if (!closedByTest.has(backend)) await backend.close?.();
       }
@@ -128,8 +137,7 @@ export function backendConformance(
       assertBytes(await backend.get('k'), bytes(1, 2, 3), 'mutating the output of get');
     });
 
-    test('compareAndSwap stores only when the current value matches (if supported)', async (backend) => {
-      if (!backend.compareAndSwap) return;
+    test('compareAndSwap stores only when the current value matches', async (backend) => {
       assert.equal(await backend.compareAndSwap('k', bytes(1), bytes(2)), false, 'absent ≠ bytes');
       assert.equal(await backend.get('k'), undefined);
       assert.equal(await backend.compareAndSwap('k', undefined, bytes(1)), true, 'create if absent');
@@ -139,30 +147,27 @@ export function backendConformance(
       assertBytes(await backend.get('k'), bytes(1));
       assert.equal(await backend.compareAndSwap('k', bytes(1), bytes(2)), true);
       assertBytes(await backend.get('k'), bytes(2));
-    });
+    }, 'compareAndSwap');
 
-    test('compareAndSwap lets exactly one of 10 concurrent writers win (if supported)', async (backend) => {
-      if (!backend.compareAndSwap) return;
+    test('compareAndSwap lets exactly one of 10 concurrent writers win', async (backend) => {
       await backend.set('k', bytes(0));
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) => backend.compareAndSwap!('k', bytes(0), bytes(i + 1))),
       );
       assert.equal(results.filter(Boolean).length, 1, `winners: ${results.join(', ')}`);
       assertBytes(await backend.get('k'), bytes(results.indexOf(true) + 1));
-    });
+    }, 'compareAndSwap');
 
-    test('compareAndSwap deletes with an undefined value (if supported)', async (backend) => {
-      if (!backend.compareAndSwap) return;
+    test('compareAndSwap deletes with an undefined value', async (backend) => {
       await backend.set('k', bytes(1));
       assert.equal(await backend.compareAndSwap('k', bytes(2), undefined), false);
       assertBytes(await backend.get('k'), bytes(1));
       assert.equal(await backend.compareAndSwap('k', bytes(1), undefined), true);
       assert.equal(await backend.get('k'), undefined);
       assert.deepEqual(await backend.list(''), []);
-    });
+    }, 'compareAndSwap');
 
-    test('withLock excludes concurrent read-modify-write cycles (if supported)', async (backend) => {
-      if (!backend.withLock) return;
+    test('withLock excludes concurrent read-modify-write cycles', async (backend) => {
       await backend.set('counter', encodeCount(0));
       await Promise.all(Array.from({ length: 10 }, () => backend.withLock!(async () => {
         const count = decodeCount(await backend.get('counter'));
@@ -170,22 +175,20 @@ export function backendConformance(
         await backend.set('counter', encodeCount(count + 1));
       })));
       assert.equal(decodeCount(await backend.get('counter')), 10);
-    });
+    }, 'withLock');
 
-    test('withLock returns the result, passes errors on and then releases (if supported)', async (backend) => {
-      if (!backend.withLock) return;
+    test('withLock returns the result, passes errors on and then releases', async (backend) => {
       assert.equal(await backend.withLock(async () => 42), 42);
       const failure = new Error('inside the lock');
       await assert.rejects(backend.withLock(async () => { throw failure; }), (error) => error === failure);
       assert.equal(await backend.withLock(async () => 'again'), 'again');
-    });
+    }, 'withLock');
 
-    test('close resolves (if supported)', async (backend) => {
-      if (!backend.close) return;
+    test('close resolves', async (backend) => {
       await backend.set('k', bytes(1));
       closedByTest.add(backend);
       await backend.close();
-    });
+    }, 'close');
   });
 }
 

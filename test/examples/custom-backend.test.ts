@@ -10,5 +10,5 @@ it('examples/custom-backend.ts passes the conformance suite and serves a vault',
   expect(stdout).toMatch(/✔ backend conformance/);
   expect(stdout).toMatch(/✔ stores, grants and resolves a secret/);
   expect(stdout).toMatch(/ℹ fail 0/);
-  expect(Number(/ℹ pass (\d+)/.exec(stdout)?.[1])).toBeGreaterThanOrEqual(15);
+  expect(Number(/ℹ pass (\d+)/.exec(stdout)?.[1])).toBeGreaterThanOrEqual(10);
 });
