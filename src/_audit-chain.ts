@@ -1,0 +1,249 @@
+/**
+ * The audit record format and the chain check, shared by every sink that stores lines.
+ *
+ * A record is one line of JSON, keys in this order, optional ones left out when absent:
+ *
+ *   {"seq":7,"time":"2026-03-01T12:00:00.000Z","vault":"<32 hex>","actor":"agent:bot","generation":1,
+ *    "action":"secret.resolve","name":"openai-api-key","version":2,"outcome":"ok","reason":"…",
+ *    "note":"…","prev":"<64 hex>","mac":"<64 hex>"}
+ *
+ * `mac` = keyed BLAKE2b-256 under the writer's audit key over the line's bytes up to (not
+ * including) `,"mac":` — so every other field, `prev` included, is covered. `prev` = BLAKE2b-256
+ * of the previous line's bytes (without its newline), or for seq 1 of a genesis label bound to
+ * the vault id, so a log cannot be spliced from another vault's. The MAC covers exact bytes, so
+ * verification never depends on re-serialising JSON the same way.
+ */
+import type { AuditEvent, AuditKeyring, AuditProblem, AuditRecord, AuditReport } from './audit.ts';
+import { AUDIT_ACTIONS } from './audit.ts';
+import { constantTimeEqual, digest, encodeParts, mac, utf8 } from './crypto.ts';
+
+const HASH_BYTES = 32;
+const MAC_HEAD = ',"mac":"';
+/** `,"mac":"` + 64 hex + `"}` */
+const MAC_SUFFIX_BYTES = MAC_HEAD.length + 2 * HASH_BYTES + 2;
+const HEX64 = /^[0-9a-f]{64}$/;
+const VAULT_HEX = /^[0-9a-f]{2,128}$/;
+const OUTCOMES = new Set(['ok', 'denied', 'error']);
+const ACTIONS = new Set<string>(AUDIT_ACTIONS);
+const FIELDS = new Set([
+  'seq', 'time', 'vault', 'actor', 'generation', 'action', 'name', 'version', 'outcome', 'reason', 'note', 'prev', 'mac',
+]);
+/** A record line is a few hundred bytes; anything this long is not one of ours. */
+export const MAX_LINE_BYTES = 8192;
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+export function hex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!];
+  return out;
+}
+
+function fromHex(text: string): Uint8Array {
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** BLAKE2b-256 of one line's bytes: what the next record's `prev` holds. */
+export function lineHash(line: Uint8Array): string {
+  return hex(digest(line, HASH_BYTES));
+}
+
+/** `prev` of seq 1. */
+export function genesisHash(vaultId: string): string {
+  return hex(digest(encodeParts('agent-vault/audit/genesis/v1', [vaultId]), HASH_BYTES));
+}
+
+/** The line (without newline) for `event` as record `seq` after `prev`, MACed under `macKey`. */
+export function sealRecord(
+  event: AuditEvent, seq: number, now: number, vaultId: string, prev: string, macKey: Uint8Array,
+): { bytes: Uint8Array; hash: string } {
+  const problem = eventProblem(event);
+  if (problem) throw new TypeError(`Not a valid audit event: ${problem}.`);
+  // Built field by field, so nothing but these fields (never a value or a token) can reach the log.
+  const body = JSON.stringify({
+    seq,
+    time: new Date(now).toISOString(),
+    vault: vaultId,
+    actor: event.actor,
+    generation: event.generation,
+    action: event.action,
+    name: event.name,
+    version: event.version,
+    outcome: event.outcome,
+    reason: event.reason,
+    note: event.note,
+    prev,
+  });
+  const head = body.slice(0, -1);
+  const tag = hex(mac(macKey, utf8.encode(head), HASH_BYTES));
+  const bytes = utf8.encode(`${head}${MAC_HEAD}${tag}"}`);
+  return { bytes, hash: lineHash(bytes) };
+}
+
+function eventProblem(event: AuditEvent): string | undefined {
+  if (typeof event.actor !== 'string' || event.actor.length === 0) return 'actor must be a non-empty string';
+  if (!Number.isInteger(event.generation) || event.generation < 0) return 'generation must be an integer >= 0';
+  if (!ACTIONS.has(event.action)) return `unknown action ${JSON.stringify(event.action)}`;
+  if (!OUTCOMES.has(event.outcome)) return `unknown outcome ${JSON.stringify(event.outcome)}`;
+  if (event.name !== undefined && typeof event.name !== 'string') return 'name must be a string';
+  if (event.version !== undefined && !Number.isInteger(event.version)) return 'version must be an integer';
+  if (event.reason !== undefined && typeof event.reason !== 'string') return 'reason must be a string';
+  if (event.note !== undefined && typeof event.note !== 'string') return 'note must be a string';
+  return undefined;
+}
+
+export type ParsedLine =
+  | { ok: true; record: AuditRecord; macInput: Uint8Array }
+  | { ok: false; why: string };
+
+/** Parse and type-check one line; says why when it is not a record. Checks no MAC. */
+export function parseLine(line: Uint8Array): ParsedLine {
+  if (line.length > MAX_LINE_BYTES) return { ok: false, why: `it is ${line.length} bytes long` };
+  const macAt = line.length - MAC_SUFFIX_BYTES;
+  if (macAt < 2 || line[line.length - 1] !== 0x7d || line[line.length - 2] !== 0x22 ||
+    utf8.decode(line.subarray(macAt, macAt + MAC_HEAD.length)) !== MAC_HEAD) {
+    return { ok: false, why: 'it does not end with a "mac" field' };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(line));
+  } catch {
+    return { ok: false, why: 'it is not valid UTF-8 JSON' };
+  }
+  const why = recordProblem(value);
+  if (why) return { ok: false, why };
+  return { ok: true, record: value as AuditRecord, macInput: line.subarray(0, macAt) };
+}
+
+function recordProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (!FIELDS.has(key)) return `it has an unknown field "${key}"`;
+  if (!Number.isSafeInteger(record.seq) || (record.seq as number) < 1) return 'seq is not a positive integer';
+  if (typeof record.time !== 'string' || Number.isNaN(Date.parse(record.time))) return 'time is not a date';
+  if (typeof record.vault !== 'string' || !VAULT_HEX.test(record.vault)) return 'vault is not a vault id';
+  if (typeof record.prev !== 'string' || !HEX64.test(record.prev)) return 'prev is not a hash';
+  if (typeof record.mac !== 'string' || !HEX64.test(record.mac)) return 'mac is not a MAC';
+  return eventProblem(record as unknown as AuditEvent);
+}
+
+/**
+ * Checks complete lines in order, stopping at the first problem. `check` takes the line after
+ * the current one too (when there is one), to tell two swapped records from a deletion.
+ */
+export class ChainVerifier {
+  readonly #vaultId: string;
+  readonly #keys: AuditKeyring;
+  readonly #anchor: { seq: number; hash: string } | undefined;
+  #expected = 1;
+  #prev: string;
+  #line = 0;
+  /** The first 8 bytes of each verified record's hash, by seq: tells a copy from a different record. */
+  #prefixes = new Uint8Array(8 * 1024);
+  problem: AuditProblem | undefined;
+  readonly recoveries: AuditRecord[] = [];
+
+  constructor(vaultId: string, keys: AuditKeyring, anchor?: { seq: number; hash: string }) {
+    this.#vaultId = vaultId;
+    this.#keys = keys;
+    this.#anchor = anchor;
+    this.#prev = genesisHash(vaultId);
+  }
+
+  /** The number of records verified so far, and the hash of the last. */
+  get last(): { seq: number; hash: string } {
+    return { seq: this.#expected - 1, hash: this.#prev };
+  }
+
+  /** Returns false once the chain is broken; later lines are not looked at. */
+  check(line: Uint8Array, next?: Uint8Array): boolean {
+    if (this.problem) return false;
+    this.#line++;
+    const at = this.#expected;
+    const parsed = parseLine(line);
+    if (!parsed.ok) return this.#fail('modified', at, `is not a well-formed audit record (${parsed.why})`);
+    const { record } = parsed;
+    if (record.vault !== this.#vaultId) {
+      return this.#fail('wrong-vault', at, `belongs to vault ${record.vault}, not this vault (${this.#vaultId})`);
+    }
+    const claimed = this.#keys.keyFor(record.actor, record.generation);
+    const tag = fromHex(record.mac);
+    if (!claimed || !constantTimeEqual(mac(claimed, parsed.macInput, HASH_BYTES), tag)) {
+      for (const writer of this.#keys.known()) {
+        if (writer.key !== claimed && constantTimeEqual(mac(writer.key, parsed.macInput, HASH_BYTES), tag)) {
+          return this.#fail('forged', at, `claims to be by ${who(record)} but was made by ${who(writer)}`);
+        }
+      }
+      return this.#fail('modified', at,
+        `does not verify under the key of ${who(record)}: it was changed after it was written, or forged`);
+    }
+    const hash = lineHash(line);
+    if (record.seq > at) {
+      const nextSeq = next && parseLine(next);
+      if (nextSeq?.ok && nextSeq.record.seq === at) {
+        return this.#fail('reordered', at, `holds record ${record.seq} where record ${at} belongs (records swapped)`);
+      }
+      const missing = record.seq === at + 1 ? `record ${at} is` : `records ${at}-${record.seq - 1} are`;
+      return this.#fail('deleted', at, `holds record ${record.seq}: ${missing} missing (deleted, or moved later)`);
+    }
+    if (record.seq < at) {
+      if (this.#samePrefix(record.seq, hash)) {
+        return this.#fail('duplicated', at, `is a copy of record ${record.seq}`);
+      }
+      return this.#fail('inserted', record.seq, `is a second, different record ${record.seq}: one of the two was inserted`);
+    }
+    if (record.prev !== this.#prev) {
+      const previous = Math.max(1, at - 1);
+      return this.#fail('inserted', previous,
+        `does not follow the record before it: record ${at - 1} was replaced by another writer's record, or inserted`);
+    }
+    if (this.#anchor && this.#anchor.seq === at && this.#anchor.hash !== hash) {
+      return this.#fail('truncated', at,
+        `is not the record the anchor names (hash ${this.#anchor.hash.slice(0, 16)}…): the log was cut and written again, or replaced`);
+    }
+    if (record.action === 'audit.recover') this.recoveries.push(record);
+    this.#remember(at, hash);
+    this.#prev = hash;
+    this.#expected = at + 1;
+    return true;
+  }
+
+  /** The verdict on everything checked, including whether the log still reaches the anchor. */
+  finish(): Omit<AuditReport, 'torn'> {
+    const last = this.last;
+    if (!this.problem && this.#anchor && this.#anchor.seq > last.seq) {
+      this.problem = {
+        kind: 'truncated',
+        seq: last.seq + 1,
+        line: this.#line + 1,
+        message: `The audit log ends at record ${last.seq}, but the anchor says record ${this.#anchor.seq} existed: ` +
+          'the newest records were removed.',
+      };
+    }
+    return { ok: !this.problem, records: last.seq, last, problem: this.problem, recoveries: this.recoveries };
+  }
+
+  #fail(kind: AuditProblem['kind'], seq: number, what: string): false {
+    this.problem = { kind, seq, line: this.#line, message: `Line ${this.#line} of the audit log ${what}.` };
+    return false;
+  }
+
+  #remember(seq: number, hash: string): void {
+    if (8 * (seq + 1) > this.#prefixes.length) {
+      const grown = new Uint8Array(this.#prefixes.length * 2);
+      grown.set(this.#prefixes);
+      this.#prefixes = grown;
+    }
+    this.#prefixes.set(fromHex(hash.slice(0, 16)), 8 * seq);
+  }
+
+  #samePrefix(seq: number, hash: string): boolean {
+    return 8 * (seq + 1) <= this.#prefixes.length && hex(this.#prefixes.subarray(8 * seq, 8 * seq + 8)) === hash.slice(0, 16);
+  }
+}
+
+function who(writer: { actor: string; generation: number }): string {
+  return writer.actor === 'owner' ? 'the owner' : `${writer.actor} (generation ${writer.generation})`;
+}

@@ -1,0 +1,389 @@
+/**
+ * The default audit sink: `audit.jsonl` (mode 0600) in the vault directory, one record per line
+ * (format in _audit-chain.ts), appended by every process that opens the vault.
+ *
+ * Appending takes a cross-process lock (_audit-lock.ts), so records from several processes never
+ * interleave and sequence numbers stay contiguous. Each sink remembers the log's tail (inode,
+ * size, last seq and hash): when the file is as it left it, an append is one stat and one write;
+ * only when another process wrote does it read back the last line.
+ */
+import fs from 'node:fs';
+import { open as openHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type {
+  AuditContext, AuditEvent, AuditFilter, AuditRecord, AuditReport, AuditSink, AuditVerifyContext, AuditVerifyOptions,
+} from './audit.ts';
+import { ChainVerifier, genesisHash, lineHash, MAX_LINE_BYTES, parseLine, sealRecord } from './_audit-chain.ts';
+import { auditMatcher, STOP } from './_audit-filter.ts';
+import { linesBackward, linesForward } from './_audit-lines.ts';
+import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_audit-lock.ts';
+import { AuditError, UsageError } from './errors.ts';
+
+/**
+ * When an append resolves (and so when a secret is released), the record has survived:
+ * - `'write'`: a process crash (one write() per record, into the OS page cache). A power loss or
+ *   kernel crash can lose the last few seconds of records. The default: it costs a few
+ *   microseconds, where an fsync costs about as much as the resolution itself or more.
+ * - `'fsync'`: a power loss too (fdatasync before the lock is released, per record). Appends from
+ *   all processes then queue behind each other's flushes.
+ * - `'group'`: a power loss too, like `'fsync'`, but the flush happens after the lock is released
+ *   and concurrent appends in one process share one flush (group commit): the same promise at a
+ *   fraction of the cost under concurrency.
+ */
+export type AuditDurability = 'write' | 'fsync' | 'group';
+
+export interface FileAuditSinkOptions {
+  /** The vault directory: the log is `<dir>/audit.jsonl`. Created (mode 0700) when missing. */
+  dir: string;
+  /** See AuditDurability. Default: `AGENT_VAULT_AUDIT_DURABILITY`, else `'write'`. */
+  durability?: AuditDurability;
+  /** How long an append waits for another process's append before failing closed. Default 10 000 ms. */
+  lockTimeoutMs?: number;
+  /**
+   * A lock not released for this long by a process we cannot see (another host) is abandoned;
+   * a lock whose pid is dead on this host is removed at once. Default 10 000 ms.
+   */
+  staleLockMs?: number;
+}
+
+export interface FileAuditSink extends Required<AuditSink> {
+  /** The log file's path. */
+  readonly path: string;
+  readonly durability: AuditDurability;
+}
+
+export const AUDIT_FILE_NAME = 'audit.jsonl';
+
+const DURABILITIES: readonly AuditDurability[] = ['write', 'fsync', 'group'];
+const fdatasync = promisify(fs.fdatasync);
+
+interface Tail {
+  ino: number;
+  /** Bytes of complete records. */
+  size: number;
+  seq: number;
+  hash: string;
+}
+
+export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
+  if (typeof options?.dir !== 'string' || options.dir === '') {
+    throw new UsageError('fileAuditSink needs { dir }: the vault directory.');
+  }
+  const dir = resolve(options.dir);
+  const path = join(dir, AUDIT_FILE_NAME);
+  const durability = options.durability ?? durabilityFromEnv();
+  if (!DURABILITIES.includes(durability)) {
+    throw new UsageError(`Audit durability must be one of ${DURABILITIES.join(', ')}; got "${durability}".`);
+  }
+  const lockOptions = {
+    path: `${path}.lock`,
+    timeoutMs: options.lockTimeoutMs ?? 10_000,
+    staleMs: options.staleLockMs ?? 10_000,
+  };
+  let fd: number | undefined;
+  let fdIno = -1;
+  let tail: Tail | undefined;
+  // Appends from this sink queue here rather than polling the lock file against each other.
+  let queue: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  // Group commit: the flush in flight, and the one that will start when it ends.
+  let flushing: Promise<void> | undefined;
+  let nextFlush: Promise<void> | undefined;
+
+  function serially<T>(fn: () => Promise<T>): Promise<T> {
+    if (closed) return Promise.reject(new UsageError('This audit sink was closed.'));
+    const run = queue.then(fn);
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async function locked<T>(fn: () => T | Promise<T>): Promise<T> {
+    let lock: HeldLock;
+    try {
+      lock = await acquireAuditLock(lockOptions);
+    } catch (error) {
+      if (error instanceof LockTimeoutError) {
+        throw new AuditError(`${error.message} If no agent-vault process is running, delete that lock file.`, { cause: error });
+      }
+      throw ioError(error, 'lock', lockOptions.path);
+    }
+    try {
+      return await fn();
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** The open log, reopened when the file at `path` was replaced or removed; returns its stats. */
+  function openLog(): fs.Stats {
+    const current = fs.statSync(path, { throwIfNoEntry: false });
+    if (fd !== undefined && current?.ino === fdIno) return current;
+    if (fd !== undefined) fs.closeSync(fd);
+    fd = undefined;
+    if (!current) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const opened = fs.openSync(path, 'a+', 0o600);
+    const stats = fs.fstatSync(opened);
+    if (!stats.isFile()) {
+      fs.closeSync(opened);
+      throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTFILE' });
+    }
+    fd = opened;
+    fdIno = stats.ino;
+    if (!current && durability !== 'write') syncDirectory(dir);
+    return stats;
+  }
+
+  /**
+   * The tail to chain onto, read back from the file only when it is not as this sink left it.
+   * Trims a torn last line and records that; records too a log that shrank or was replaced
+   * under us (evidence of truncation that the chain alone cannot give).
+   */
+  function currentTail(stats: fs.Stats, context: AuditContext, event: AuditEvent): Tail {
+    if (tail && tail.ino === stats.ino && tail.size === stats.size) return tail;
+    const found = readTail(fd!, stats.size, context.vaultId, path);
+    const notes: string[] = [];
+    if (found.end < stats.size) {
+      fs.ftruncateSync(fd!, found.end);
+      notes.push(`torn-tail:trimmed ${stats.size - found.end} bytes after record ${found.seq}`);
+    }
+    if (tail && tail.ino !== stats.ino) {
+      notes.push(`log-replaced:this writer last saw record ${tail.seq}; the log now ends at record ${found.seq}`);
+    } else if (tail && found.end < tail.size) {
+      notes.push(`log-shrank:this writer last saw record ${tail.seq} at byte ${tail.size}; the log now ends at record ${found.seq}`);
+    }
+    tail = { ino: stats.ino, size: found.end, seq: found.seq, hash: found.hash };
+    for (const note of notes) {
+      const colon = note.indexOf(':');
+      write({
+        actor: event.actor, generation: event.generation, action: 'audit.recover', outcome: 'ok',
+        reason: note.slice(0, colon), note: note.slice(colon + 1),
+      }, tail, context);
+    }
+    return tail;
+  }
+
+  function write(event: AuditEvent, after: Tail, context: AuditContext): void {
+    const { bytes, hash } = sealRecord(event, after.seq + 1, context.now, context.vaultId, after.hash, context.macKey);
+    const data = Buffer.allocUnsafe(bytes.length + 1);
+    data.set(bytes);
+    data[bytes.length] = 0x0a;
+    try {
+      for (let offset = 0; offset < data.length;) offset += fs.writeSync(fd!, data, offset);
+    } catch (error) {
+      // Leave no torn record behind if we can; if we cannot, the next append trims it.
+      tail = undefined;
+      try {
+        fs.ftruncateSync(fd!, after.size);
+      } catch {
+        // the next appender's currentTail() handles it
+      }
+      throw error;
+    }
+    tail = { ino: after.ino, size: after.size + data.length, seq: after.seq + 1, hash };
+  }
+
+  async function appendNow(event: AuditEvent, context: AuditContext): Promise<number> {
+    return locked(async () => {
+      try {
+        const stats = openLog();
+        write(event, currentTail(stats, context, event), context);
+        if (durability === 'fsync') await fdatasync(fd!);
+        return fd!;
+      } catch (error) {
+        throw ioError(error, 'append to', path);
+      }
+    });
+  }
+
+  /** Group commit: resolves after a flush that started after this caller's write. */
+  function flushAfterWrite(written: number): Promise<void> {
+    if (nextFlush) return nextFlush;
+    const start = (): Promise<void> => {
+      const flush = fdatasync(written).finally(() => {
+        if (flushing === flush) flushing = undefined;
+      });
+      flushing = flush;
+      return flush;
+    };
+    if (!flushing) return start();
+    const next = flushing.catch(() => undefined).then(() => {
+      nextFlush = undefined;
+      return start();
+    });
+    nextFlush = next;
+    return next;
+  }
+
+  return {
+    path,
+    durability,
+
+    async append(event, context) {
+      const written = await serially(() => appendNow(event, context));
+      if (durability === 'group') {
+        await flushAfterWrite(written).catch((error: unknown) => {
+          throw ioError(error, 'flush', path);
+        });
+      }
+    },
+
+    async *read(filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {
+      const matcher = auditMatcher(filter);
+      if (matcher.limit === 0) return;
+      const handle = await openHandle(path, 'r').catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw ioError(error, 'read', path);
+      });
+      if (!handle) return;
+      try {
+        const { size } = await handle.stat();
+        let count = 0;
+        for await (const line of linesBackward(handle, size)) {
+          const record = matcher.match(line.toString('utf8'));
+          if (record === STOP) return;
+          if (record === undefined) continue;
+          yield record;
+          if (++count >= matcher.limit) return;
+        }
+      } finally {
+        await handle.close();
+      }
+    },
+
+    async verify(context: AuditVerifyContext, options: AuditVerifyOptions = {}): Promise<AuditReport> {
+      const verifier = new ChainVerifier(context.vaultId, context.keys, options.anchor);
+      // The bulk is read without the lock (appends go on meanwhile); what was appended since,
+      // and the decision whether the last line is torn or still being written, under it.
+      let end = await checkLines(verifier, 0, undefined);
+      let torn: AuditReport['torn'];
+      if (!verifier.problem) {
+        torn = await serially(() => locked(async () => {
+          if (!fs.existsSync(path)) return undefined;
+          const stats = openLog();
+          end = await checkLines(verifier, end, stats.size);
+          const bytes = stats.size - end;
+          if (bytes === 0) return undefined;
+          if (verifier.problem || options.repair === false) return { bytes, trimmed: false };
+          // Read back from the file (not this sink's cached tail): trims, and records it as the owner.
+          tail = undefined;
+          currentTail(stats, context, { actor: 'owner', generation: 0, action: 'audit.recover', outcome: 'ok' });
+          await checkLines(verifier, end, fs.fstatSync(fd!).size);
+          return { bytes, trimmed: true };
+        }).catch((error: unknown) => {
+          throw error instanceof AuditError ? error : ioError(error, 'repair', path);
+        }));
+      }
+      return { ...verifier.finish(), torn };
+    },
+
+    async close() {
+      closed = true;
+      await queue;
+      await nextFlush?.catch(() => undefined);
+      await flushing?.catch(() => undefined);
+      if (fd !== undefined) fs.closeSync(fd);
+      fd = undefined;
+      tail = undefined;
+    },
+  };
+
+  /** Check the complete lines from `start` to `end` (default: the size now); returns where they end. */
+  async function checkLines(verifier: ChainVerifier, start: number, end: number | undefined): Promise<number> {
+    const handle = await openHandle(path, 'r').catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw ioError(error, 'read', path);
+    });
+    if (!handle) return start;
+    try {
+      const size = end ?? (await handle.stat()).size;
+      let pending: Buffer | undefined;
+      let checkedTo = start;
+      let pendingNext = start;
+      for await (const { line, next } of linesForward(handle, start, size)) {
+        if (pending && !verifier.check(pending, line)) return checkedTo;
+        if (pending) checkedTo = pendingNext;
+        pending = line;
+        pendingNext = next;
+      }
+      if (pending && verifier.check(pending)) checkedTo = pendingNext;
+      return checkedTo;
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** The last complete record before `size`: its end offset, seq and hash. Fails closed on damage. */
+function readTail(fd: number, size: number, vaultId: string, path: string): { end: number; seq: number; hash: string } {
+  const empty = { end: 0, seq: 0, hash: genesisHash(vaultId) };
+  if (size === 0) return empty;
+  // A torn segment is a prefix of one record, so the last record and it fit in this window.
+  const window = Math.min(size, 2 * (MAX_LINE_BYTES + 1));
+  const bytes = Buffer.allocUnsafe(window);
+  const read = fs.readSync(fd, bytes, 0, window, size - window);
+  if (read !== window) throw Object.assign(new Error(`short read of ${path}`), { code: 'EIO' });
+  const lastNewline = bytes.lastIndexOf(0x0a);
+  if (lastNewline === -1) {
+    if (window === size) return empty; // the only record is torn
+    throw damaged(path, `its last ${window} bytes hold no complete record`);
+  }
+  const lineStart = bytes.lastIndexOf(0x0a, lastNewline - 1) + 1;
+  if (lineStart === 0 && window < size) throw damaged(path, 'its last line is longer than any record');
+  const parsed = parseLine(bytes.subarray(lineStart, lastNewline));
+  if (!parsed.ok) throw damaged(path, `its last line is not a record (${parsed.why})`);
+  if (parsed.record.vault !== vaultId) {
+    throw new AuditError(
+      `The audit log ${path} belongs to vault ${parsed.record.vault}, not this vault (${vaultId}). ` +
+        'Move it aside, or point the vault at its own directory.',
+    );
+  }
+  return {
+    end: size - window + lastNewline + 1,
+    seq: parsed.record.seq,
+    hash: lineHash(bytes.subarray(lineStart, lastNewline)),
+  };
+}
+
+function damaged(path: string, what: string): AuditError {
+  return new AuditError(
+    `The audit log ${path} is damaged: ${what}. Nothing is released until it is fixed: run ` +
+      'verifyAudit() (agent-vault audit verify) as the owner to see where, then move the log aside.',
+  );
+}
+
+/** What to do about an I/O error, by errno code. */
+const ADVICE: Record<string, string> = {
+  EACCES: 'Check that this user can read and write the audit log and the vault directory.',
+  EPERM: 'Check that this user can read and write the audit log and the vault directory.',
+  EROFS: 'The file system is read-only: point the vault at a writable directory.',
+  ENOSPC: 'The disk is full: free some space, then retry.',
+  EDQUOT: 'The disk quota is exhausted: free some space, then retry.',
+  EIO: 'The disk reported an I/O error: check the device.',
+  EISDIR: 'A directory is in the way of the audit log: remove it.',
+  ENOTFILE: 'Something other than a file is in the way of the audit log: remove it.',
+  EMFILE: 'Too many open files: raise the limit (ulimit -n) or lower concurrency.',
+};
+
+function ioError(error: unknown, action: string, path: string): AuditError {
+  if (error instanceof AuditError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'UNKNOWN';
+  const advice = ADVICE[code] ?? 'Check the vault directory and the disk, then retry.';
+  return new AuditError(`Could not ${action} the audit log ${path} (${code}). ${advice}`, { cause: error });
+}
+
+function durabilityFromEnv(): AuditDurability {
+  const value = process.env['AGENT_VAULT_AUDIT_DURABILITY'];
+  return (value === undefined || value === '' ? 'write' : value) as AuditDurability;
+}
+
+/** Makes the new log's directory entry durable. Windows cannot open directories. */
+function syncDirectory(dir: string): void {
+  if (process.platform === 'win32') return;
+  const handle = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(handle);
+  } finally {
+    fs.closeSync(handle);
+  }
+}
