@@ -183,3 +183,132 @@ export function calibratePassphraseParams(targetMs = 500): PassphraseParams {
   const opslimit = Math.min(PASSPHRASE_LIMITS.maxOps, Math.max(2, Math.ceil(targetMs / perPass)));
   return { opslimit, memlimit };
 }
+
+// ---- Opening into caller-owned memory, leaving nothing in libsodium's --------------------------
+
+/** The length of what `seal` sealed, from the sealed bytes alone (no key needed). */
+export function sealedLength(sealed: Uint8Array): number {
+  return Math.max(0, sealed.length - SEAL_OVERHEAD);
+}
+
+/** The raw Emscripten module under libsodium-wrappers: its heap and the C functions we call. */
+interface RawSodium {
+  HEAPU8: Uint8Array;
+  _malloc(size: number): number;
+  _free(pointer: number): void;
+  _crypto_aead_xchacha20poly1305_ietf_decrypt(
+    m: number, mlenP: number, nsec: number, c: number, clenLo: number, clenHi: number,
+    ad: number, adlenLo: number, adlenHi: number, npub: number, k: number,
+  ): number;
+  _crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+    m: number, nsec: number, c: number, clenLo: number, clenHi: number, mac: number,
+    ad: number, adlenLo: number, adlenHi: number, npub: number, k: number,
+  ): number;
+}
+
+function rawSodium(): RawSodium {
+  return (sodium as unknown as { libsodium: RawSodium }).libsodium;
+}
+
+/**
+ * Open what `seal` made straight into `target` (exactly `sealedLength(sealed)` bytes), or, with
+ * `target` null, only check that it opens (no plaintext is made at all). Same primitive and the
+ * same IntegrityError as `open`, but nothing is left behind in libsodium's WASM memory, which
+ * `memzero` on a JS array never reaches: libsodium-wrappers frees its heap buffers (key and
+ * plaintext) without zeroing them, and ChaCha20 keeps the last partial block of plaintext in a
+ * stack buffer it does not wipe. So this calls the C function itself, zeroes the key and
+ * plaintext buffers it allocated before freeing them, and zeroes the stack bytes a decryption
+ * writes (measured once per process, see `decryptStackFootprint`). Synchronous, so the hardened
+ * transport can decrypt into a socket write buffer at the moment of the write.
+ */
+export function openInto(
+  key: Uint8Array,
+  sealed: Uint8Array,
+  associatedData: Uint8Array,
+  target: Uint8Array | null,
+  what: string,
+): void {
+  const length = sealedLength(sealed);
+  if (sealed.length < SEAL_OVERHEAD || key.length !== KEY_BYTES) throw integrityFailure(what);
+  if (target && target.length !== length) throw new RangeError(`openInto: target must be ${length} bytes`);
+  const scrub = decryptStackFootprint();
+  const raw = rawSodium();
+  const ciphertext = sealed.subarray(NONCE_BYTES);
+  // One allocation for everything: key ‖ nonce ‖ associated data ‖ ciphertext ‖ plaintext.
+  const size = KEY_BYTES + NONCE_BYTES + associatedData.length + ciphertext.length + Math.max(length, 1);
+  const base = raw._malloc(size);
+  if (base === 0) throw new RangeError('openInto: libsodium is out of memory');
+  const k = base;
+  const n = k + KEY_BYTES;
+  const a = n + NONCE_BYTES;
+  const c = a + associatedData.length;
+  const m = c + ciphertext.length;
+  let status: number;
+  try {
+    raw.HEAPU8.set(key, k);
+    raw.HEAPU8.set(sealed.subarray(0, NONCE_BYTES), n);
+    raw.HEAPU8.set(associatedData, a);
+    raw.HEAPU8.set(ciphertext, c);
+    // With no message pointer, decrypt_detached checks the Poly1305 tag and stops there.
+    status = target
+      ? raw._crypto_aead_xchacha20poly1305_ietf_decrypt(m, 0, 0, c, ciphertext.length, 0, a, associatedData.length, 0, n, k)
+      : raw._crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+        0, 0, c, length, 0, c + length, a, associatedData.length, 0, n, k,
+      );
+    if (status === 0 && target) target.set(raw.HEAPU8.subarray(m, m + length));
+  } finally {
+    // HEAPU8 is replaced when the WASM memory grows: read it again after every call.
+    raw.HEAPU8.fill(0, base, base + size);
+    raw._free(base);
+    raw.HEAPU8.fill(0, scrub.start, scrub.end);
+  }
+  if (status !== 0) throw integrityFailure(what);
+}
+
+let footprint: { start: number; end: number } | undefined;
+
+/**
+ * The WASM stack bytes that one XChaCha20-Poly1305 decryption writes. libsodium does not export
+ * its stack pointer, so we observe it once: decrypt random messages of several lengths under
+ * random keys and note every byte below our buffers that changed. Between calls from JS no WASM
+ * frame is live, so that region is dead stack and zeroing it is safe. A margin below covers
+ * deeper paths; the region is a few hundred bytes, so scrubbing it costs nothing measurable.
+ */
+export function decryptStackFootprint(): { start: number; end: number } {
+  if (footprint) return footprint;
+  const raw = rawSodium();
+  let low = Infinity;
+  let high = -1;
+  for (const length of [1, 17, 63, 64, 65, 130, 255]) {
+    const key = randomBytes(KEY_BYTES);
+    const associatedData = randomBytes(7);
+    const sealed = seal(key, randomBytes(length), associatedData);
+    const size = KEY_BYTES + associatedData.length + sealed.length + length;
+    const k = raw._malloc(size);
+    if (k === 0) throw new RangeError('libsodium is out of memory');
+    const a = k + KEY_BYTES;
+    const s = a + associatedData.length;
+    const m = s + sealed.length;
+    raw.HEAPU8.set(key, k);
+    raw.HEAPU8.set(associatedData, a);
+    raw.HEAPU8.set(sealed, s);
+    const before = raw.HEAPU8.slice(0, k);
+    const status = raw._crypto_aead_xchacha20poly1305_ietf_decrypt(
+      m, 0, 0, s + NONCE_BYTES, sealed.length - NONCE_BYTES, 0, a, associatedData.length, 0, s, k,
+    );
+    const heap = raw.HEAPU8;
+    for (let i = 0; i < before.length; i++) {
+      if (heap[i] !== before[i]) {
+        if (i < low) low = i;
+        if (i > high) high = i;
+      }
+    }
+    heap.fill(0, k, k + size);
+    raw._free(k);
+    wipe(key);
+    if (status !== 0) throw new Error('libsodium failed its own decryption self-test.');
+  }
+  if (high < 0) throw new Error('Could not locate the stack libsodium decrypts on.');
+  footprint = { start: Math.max(0, (low & ~15) - 256), end: (high | 15) + 1 };
+  return footprint;
+}

@@ -15,8 +15,8 @@ import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit.ts';
 import {
-  calibratePassphraseParams, derive, digest, encodeParts, initCrypto, KEY_BYTES, mac, open, type PassphraseParams,
-  passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, seal, utf8, wipe,
+  calibratePassphraseParams, derive, digest, encodeParts, initCrypto, KEY_BYTES, mac, open, openInto, type PassphraseParams,
+  passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, seal, sealedLength, utf8, wipe,
 } from './crypto.ts';
 import { parseDuration } from './duration.ts';
 import {
@@ -107,6 +107,34 @@ interface LoadedAgent {
 type Role =
   | { kind: 'owner'; rootKey: Uint8Array; ownerKey: Uint8Array; nameKey: Uint8Array }
   | { kind: 'agent'; credentials: AgentCredentials; loc: Uint8Array };
+
+/**
+ * @internal A secret checked and audited but not decrypted (see `Vault._prepare`): its length,
+ * and a synchronous decryption straight into the caller's bytes.
+ */
+export interface PreparedSecret {
+  /** The value's length in bytes, known without decrypting. */
+  readonly length: number;
+  /** Decrypt into `target` (exactly `length` bytes), leaving no copy elsewhere; the caller wipes it. */
+  decryptInto(target: Uint8Array): void;
+  /** End this preparation: later `decryptInto` calls throw. */
+  dispose(): void;
+}
+
+/** A located value: decrypted into `target` on demand, or with null only verified. */
+interface SealedValue {
+  version: number;
+  length: number;
+  openInto(target: Uint8Array | null): void;
+}
+
+/** A data key as a record holds it: wrapped under `key` (the owner's or an agent's), bound to `ad`. */
+interface WrappedKey {
+  key: Uint8Array;
+  wrapped: Uint8Array;
+  ad: Uint8Array;
+  what: string;
+}
 
 /** What an agent last read of its own record, reused while the stored bytes are unchanged. */
 interface AgentState {
@@ -258,15 +286,50 @@ export class Vault {
   }
 
   async #resolve(name: string): Promise<Uint8Array> {
+    return this.#release(name, (sealed) => {
+      const value = new Uint8Array(sealed.length);
+      sealed.openInto(value);
+      return { value, wipe: () => wipe(value) };
+    });
+  }
+
+  /**
+   * @internal For the hardened transport (adapters/_hardened-transport.ts). Runs every check of a
+   * resolution now (grant, expiry, revocation, integrity of the stored value) and writes its
+   * audit record, but decrypts nothing: it returns the value's length and `decryptInto(target)`,
+   * which decrypts synchronously straight into the caller's bytes at the moment they are sent.
+   * The caller wipes `target`; `dispose()` ends the preparation.
+   */
+  async _prepare(name: string): Promise<PreparedSecret> {
+    return this.#release(name, (sealed) => {
+      sealed.openInto(null);
+      let live = true;
+      const prepared: PreparedSecret = {
+        length: sealed.length,
+        decryptInto(target) {
+          if (!live) throw new UsageError('This prepared secret was disposed; prepare it again.');
+          sealed.openInto(target);
+        },
+        dispose() {
+          live = false;
+        },
+      };
+      return { value: prepared, wipe: () => prepared.dispose() };
+    });
+  }
+
+  /** Locate `name` as owner or agent, hand it to `release`, and audit the outcome (fail closed). */
+  async #release<T>(name: string, release: (sealed: SealedValue) => { value: T; wipe(): void }): Promise<T> {
     const canonical = canonicalName(name);
     try {
-      const { value, version } = this.#role.kind === 'owner'
+      const sealed = this.#role.kind === 'owner'
         ? await this.#resolveAsOwner(canonical, this.#role)
         : await this.#resolveAsAgent(canonical, this.#role);
+      const { value, wipe: undo } = release(sealed);
       try {
-        await this.#record({ action: 'secret.resolve', name: canonical, version, outcome: 'ok' });
+        await this.#record({ action: 'secret.resolve', name: canonical, version: sealed.version, outcome: 'ok' });
       } catch (error) {
-        wipe(value);
+        undo();
         throw error;
       }
       return value;
@@ -279,10 +342,32 @@ export class Vault {
     }
   }
 
-  async #resolveAsOwner(name: string, role: OwnerRole) {
+  async #resolveAsOwner(name: string, role: OwnerRole): Promise<SealedValue> {
     const nameId = this.#nameId(name, role.nameKey);
     const record = await this.#readSecret(nameId, name);
-    return { value: this.#openAsOwner(role, nameId, record), version: record.version };
+    const wrap = { key: role.ownerKey, wrapped: record.ownerWrap, ad: ad.ownerWrap(this.#vaultId, nameId, record.version), what: 'A stored secret' };
+    return this.#sealedValue(nameId, record, wrap);
+  }
+
+  /**
+   * A record's value, opened only on demand: the data key is unwrapped for each opening and wiped
+   * at once, and both decryptions leave nothing in libsodium's memory (openInto).
+   */
+  #sealedValue(nameId: string, record: SecretRecord, wrap: WrappedKey): SealedValue {
+    const valueAd = ad.value(this.#vaultId, nameId, record.prefix);
+    return {
+      version: record.version,
+      length: sealedLength(record.sealedValue),
+      openInto: (target) => {
+        const dek = new Uint8Array(KEY_BYTES);
+        try {
+          openInto(wrap.key, wrap.wrapped, wrap.ad, dek, wrap.what);
+          openInto(dek, record.sealedValue, valueAd, target, 'A stored secret');
+        } finally {
+          wipe(dek);
+        }
+      },
+    };
   }
 
   /** Open a record's value with the owner's wrap of its data key; the caller wipes the result. */
@@ -295,7 +380,7 @@ export class Vault {
     }
   }
 
-  async #resolveAsAgent(name: string, role: AgentRole) {
+  async #resolveAsAgent(name: string, role: AgentRole): Promise<SealedValue> {
     const { credentials } = role;
     // With the name key known from an earlier call, read the secret while the agent record is
     // checked; the record is only used once the agent's state allows it.
@@ -312,27 +397,28 @@ export class Vault {
     if (!state.allows(name)) throw notGranted(credentials.agentId, name);
     const nameId = this.#nameId(name, state.nameKey);
     const record = await (nameId === earlyId && early ? early : this.#readSecret(nameId, name));
-    const dek = this.#unwrapGrant(role, nameId, record) ?? throwError(notGranted(credentials.agentId, name));
-    try {
-      return { value: openValue(this.#vaultId, nameId, record, dek, 'A stored secret'), version: record.version };
-    } finally {
-      wipe(dek);
-    }
+    const grantAd = ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation);
+    const grant = this.#findGrant(role, record, grantAd) ?? throwError(notGranted(credentials.agentId, name));
+    return this.#sealedValue(nameId, record, { key: credentials.agentKey, wrapped: grant.wrappedKey, ad: grantAd, what: 'A grant' });
   }
 
   /**
-   * Unwrap this agent's data key from a record. The grant is found by its locator; when none
-   * matches, every grant is tried, so a tampered locator shows as an IntegrityError when the value
-   * is opened rather than as a plausible "not granted". Undefined when nothing opens.
+   * This agent's grant in a record, checked to open (without unwrapping the data key). The grant
+   * is found by its locator; when none matches, every grant is tried, so a tampered locator shows
+   * as an IntegrityError when the value is opened rather than as a plausible "not granted".
+   * Undefined when nothing opens.
    */
-  #unwrapGrant(role: AgentRole, nameId: string, record: SecretRecord): Uint8Array | undefined {
+  #findGrant(role: AgentRole, record: SecretRecord, grantAd: Uint8Array): Grant | undefined {
     const { credentials } = role;
-    const grantAd = ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation);
     const mine = record.grants.find((g) => g.generation === credentials.generation && bytesEqual(g.agentLoc, role.loc));
-    if (mine) return open(credentials.agentKey, mine.wrappedKey, grantAd, 'A grant');
+    if (mine) {
+      openInto(credentials.agentKey, mine.wrappedKey, grantAd, null, 'A grant');
+      return mine;
+    }
     for (const grant of record.grants) {
       try {
-        return open(credentials.agentKey, grant.wrappedKey, grantAd, 'A grant');
+        openInto(credentials.agentKey, grant.wrappedKey, grantAd, null, 'A grant');
+        return grant;
       } catch {
         // another agent's grant: expected not to open
       }
