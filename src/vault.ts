@@ -102,6 +102,7 @@ interface LoadedAgent {
   status: number;
   policy: AgentPolicy;
   key: Uint8Array;
+  allows: (name: string) => boolean;
 }
 
 type Role =
@@ -631,7 +632,7 @@ export class Vault {
 
   #agentAt(role: OwnerRole, id: string, generation: number, status: number, policy: AgentPolicy): LoadedAgent {
     const key = derive(role.rootKey, 'agent-vault/agent/v1', id, generation);
-    return { id, loc: agentLoc(this.#vaultId, id), generation, status, policy, key };
+    return { id, loc: agentLoc(this.#vaultId, id), generation, status, policy, key, allows: compileAllow(policy.allow) };
   }
 
   #tokenFor(agent: LoadedAgent): string {
@@ -657,13 +658,16 @@ export class Vault {
       const id = utf8.decode(open(role.ownerKey, record.sealedId, ad.agentId(this.#vaultId, loc), 'An agent record'));
       const agentKey = derive(role.rootKey, 'agent-vault/agent/v1', id, record.generation);
       const policy = openPolicy(this.#vaultId, id, record, agentKey, 'An agent record');
-      agents.push({ id, loc: agentLoc(this.#vaultId, id), generation: record.generation, status: record.status, policy, key: agentKey });
+      agents.push({
+        id, loc: agentLoc(this.#vaultId, id), generation: record.generation, status: record.status, policy, key: agentKey,
+        allows: compileAllow(policy.allow),
+      });
     }
     return agents;
   }
 
   #shouldGrant(agent: LoadedAgent, name: string): boolean {
-    return agent.status === AGENT_ACTIVE && agent.policy.expiresAt > this.#now() && compileAllow(agent.policy.allow)(name);
+    return agent.status === AGENT_ACTIVE && agent.policy.expiresAt > this.#now() && agent.allows(name);
   }
 
   /**

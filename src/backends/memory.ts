@@ -3,30 +3,40 @@ import { bytesEqual } from '../backend.ts';
 
 /**
  * A backend in this process's memory: for tests and short-lived vaults. Values are copied in
- * and out so a caller mutating its buffer cannot change what is stored.
+ * and out so a caller mutating its buffer cannot change what is stored. Keys are grouped by
+ * their first `/`-separated segment, so listing one kind of record (`a/`) does not scan all.
  */
 export function memoryBackend(): Backend {
-  const store = new Map<string, Uint8Array>();
+  const groups = new Map<string, Map<string, Uint8Array>>();
+  const groupOf = (key: string) => key.slice(0, Math.max(0, key.indexOf('/')));
+  const groupFor = (key: string) => {
+    const name = groupOf(key);
+    let group = groups.get(name);
+    if (!group) groups.set(name, (group = new Map()));
+    return group;
+  };
+  const read = (key: string) => groups.get(groupOf(key))?.get(key);
   let queue: Promise<unknown> = Promise.resolve();
   return {
     name: 'memory',
     async get(key) {
-      const value = store.get(key);
-      return value && value.slice();
+      return read(key)?.slice();
     },
     async set(key, value) {
-      store.set(key, Uint8Array.from(value));
+      groupFor(key).set(key, Uint8Array.from(value));
     },
     async delete(key) {
-      store.delete(key);
+      groups.get(groupOf(key))?.delete(key);
     },
     async list(prefix) {
-      return [...store.keys()].filter((key) => key.startsWith(prefix));
+      // A prefix with a `/` can only match keys of its own group.
+      const candidates = prefix.includes('/') ? [groups.get(groupOf(prefix)) ?? new Map()] : [...groups.values()];
+      return candidates.flatMap((group) => [...group.keys()].filter((key) => key.startsWith(prefix)));
     },
     async compareAndSwap(key, expected, value) {
-      if (!bytesEqual(store.get(key), expected)) return false;
-      if (value === undefined) store.delete(key);
-      else store.set(key, Uint8Array.from(value));
+      if (!bytesEqual(read(key), expected)) return false;
+      if (value === undefined) groups.get(groupOf(key))?.delete(key);
+      else groupFor(key).set(key, Uint8Array.from(value));
       return true;
     },
     withLock(fn) {

@@ -1,0 +1,95 @@
+/**
+ * `npm run bench`: every figure the README quotes, measured side by side in one run, printed as
+ * tables and written to bench/results.json. Each figure is a median with its spread across
+ * interleaved rounds; ratios compare cases measured in the same rounds.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { ratio, type Stats, us } from './_measure.ts';
+import { coldStart } from './cold-start.ts';
+import { ownerOps } from './owner-ops.ts';
+import { peers } from './peers.ts';
+import { requests } from './requests.ts';
+import { resolution } from './resolution.ts';
+import { scale } from './scale.ts';
+
+const only = process.argv.slice(2);
+const wanted = (section: string) => only.length === 0 || only.includes(section);
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  machine: `${cpus().length} × ${cpus()[0]?.model.trim()}`,
+};
+
+function table(title: string, rows: string[][]): void {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  console.log(`\n${title}`);
+  for (const [i, row] of rows.entries()) {
+    console.log(`  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('   ')}`);
+    if (i === 0) console.log(`  ${widths.map((w) => '─'.repeat(w)).join('   ')}`);
+  }
+}
+
+function statsRows(stats: Record<string, Stats>, baseline?: string): string[][] {
+  const header = ['case', 'median', 'p99', 'ops/s', 'round medians'];
+  if (baseline) header.push(`median vs ${baseline}`, 'p99 vs', 'ops/s vs');
+  return [header, ...Object.entries(stats).map(([name, s]) => {
+    const row = [name, us(s.median), us(s.p99), Math.round(s.opsPerSecond).toLocaleString('en'), `${us(s.spread[0])}–${us(s.spread[1])}`];
+    const base = baseline ? stats[baseline] : undefined;
+    if (base) row.push(ratio(s.median, base.median), ratio(s.p99, base.p99), ratio(s.opsPerSecond, base.opsPerSecond));
+    return row;
+  })];
+}
+
+const started = performance.now();
+console.log(`agent-vault benchmarks — ${results.machine}, Node ${process.version}`);
+
+if (wanted('requests')) {
+  const r = await requests();
+  results.requests = r;
+  for (const [title, stats] of Object.entries(r)) table(`Request overhead: ${title}`, statsRows(stats, Object.keys(stats)[0]));
+}
+if (wanted('resolution')) {
+  const r = await resolution();
+  results.resolution = r;
+  table('Resolution: vault.use() on one core', statsRows(r));
+}
+if (wanted('cold-start')) {
+  const r = await coldStart();
+  results.coldStart = r;
+  table('Cold start: process start → first key ready (median of interleaved runs)', [
+    ['case', 'median', 'range'],
+    ...Object.entries(r.cases).map(([name, c]) => [name, `${c.median.toFixed(1)} ms`, `${c.min.toFixed(1)}–${c.max.toFixed(1)} ms`]),
+    ['added by agent-vault', `${r.addedMs.toFixed(1)} ms`, ''],
+  ]);
+}
+if (wanted('peers')) {
+  const r = await peers();
+  results.peers = r;
+  table('Peers: one key read at the moment of use', statsRows(r, 'agent-vault (file + audit)'));
+}
+if (wanted('owner')) {
+  const r = await ownerOps();
+  results.ownerOps = r;
+  table(`Owner operations on a file vault of ${r.secrets.toLocaleString('en')} secrets (median)`, [
+    ['operation', 'time'],
+    [`unlock (Argon2id, opslimit ${r.unlockParams.opslimit}, ${r.unlockParams.memlimit >> 20} MiB)`, `${r.unlockMs.toFixed(0)} ms`],
+    ['set (one new secret)', `${r.setMs.toFixed(1)} ms`],
+    ['createAgent (grants 11 matching secrets)', `${r.createAgentMs.toFixed(0)} ms`],
+    ['list (every record verified)', `${r.listMs.toFixed(0)} ms`],
+  ]);
+}
+if (wanted('scale')) {
+  const r = await scale();
+  results.scale = r;
+  table('Scale (memory backend): resolution stays flat; list grows with the vault', [
+    ['secrets', 'resolve median', 'resolve p99', 'list'],
+    ...r.map((row) => [row.secrets.toLocaleString('en'), us(row.resolveMedianUs), us(row.resolveP99Us), `${row.listMs.toFixed(0)} ms`]),
+  ]);
+}
+
+const seconds = (performance.now() - started) / 1_000;
+results.seconds = seconds;
+writeFileSync(join(import.meta.dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwritten bench/results.json in ${seconds.toFixed(0)} s`);
