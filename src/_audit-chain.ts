@@ -82,7 +82,8 @@ export function sealRecord(
   return { bytes, hash: lineHash(bytes) };
 }
 
-function eventProblem(event: AuditEvent): string | undefined {
+/** Why `event` cannot be recorded as it is, or undefined. */
+export function eventProblem(event: AuditEvent): string | undefined {
   if (typeof event.actor !== 'string' || event.actor.length === 0) return 'actor must be a non-empty string';
   if (!Number.isInteger(event.generation) || event.generation < 0) return 'generation must be an integer >= 0';
   if (!ACTIONS.has(event.action)) return `unknown action ${JSON.stringify(event.action)}`;

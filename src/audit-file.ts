@@ -14,11 +14,11 @@ import { promisify } from 'node:util';
 import type {
   AuditContext, AuditEvent, AuditFilter, AuditRecord, AuditReport, AuditSink, AuditVerifyContext, AuditVerifyOptions,
 } from './audit.ts';
-import { ChainVerifier, genesisHash, lineHash, MAX_LINE_BYTES, parseLine, sealRecord } from './_audit-chain.ts';
+import { ChainVerifier, eventProblem, genesisHash, lineHash, MAX_LINE_BYTES, parseLine, sealRecord } from './_audit-chain.ts';
 import { auditMatcher, STOP } from './_audit-filter.ts';
 import { linesBackward, linesForward } from './_audit-lines.ts';
 import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_audit-lock.ts';
-import { AuditError, UsageError } from './errors.ts';
+import { AuditError, UsageError, VaultError } from './errors.ts';
 
 /**
  * When an append resolves (and so when a secret is released), the record has survived:
@@ -87,6 +87,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
   // Appends from this sink queue here rather than polling the lock file against each other.
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
+  let dirReady = false;
   // Group commit: the flush in flight, and the one that will start when it ends.
   let flushing: Promise<void> | undefined;
   let nextFlush: Promise<void> | undefined;
@@ -101,6 +102,8 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
   async function locked<T>(fn: () => T | Promise<T>): Promise<T> {
     let lock: HeldLock;
     try {
+      if (!dirReady) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      dirReady = true;
       lock = await acquireAuditLock(lockOptions);
     } catch (error) {
       if (error instanceof LockTimeoutError) {
@@ -121,7 +124,6 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
     if (fd !== undefined && current?.ino === fdIno) return current;
     if (fd !== undefined) fs.closeSync(fd);
     fd = undefined;
-    if (!current) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const opened = fs.openSync(path, 'a+', 0o600);
     const stats = fs.fstatSync(opened);
     if (!stats.isFile()) {
@@ -220,6 +222,8 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
     durability,
 
     async append(event, context) {
+      const problem = eventProblem(event);
+      if (problem) throw new UsageError(`Not a valid audit event: ${problem}.`);
       const written = await serially(() => appendNow(event, context));
       if (durability === 'group') {
         await flushAfterWrite(written).catch((error: unknown) => {
@@ -365,8 +369,8 @@ const ADVICE: Record<string, string> = {
   EMFILE: 'Too many open files: raise the limit (ulimit -n) or lower concurrency.',
 };
 
-function ioError(error: unknown, action: string, path: string): AuditError {
-  if (error instanceof AuditError) return error;
+function ioError(error: unknown, action: string, path: string): VaultError {
+  if (error instanceof VaultError) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'UNKNOWN';
   const advice = ADVICE[code] ?? 'Check the vault directory and the disk, then retry.';
   return new AuditError(`Could not ${action} the audit log ${path} (${code}). ${advice}`, { cause: error });

@@ -1,0 +1,68 @@
+// Shared set-up for the audit tests: vaults in temp directories with the default file audit sink.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { AUDIT_KEY_LABEL, type AuditEvent, type AuditRecord } from '../../src/audit.ts';
+import { sealRecord } from '../../src/_audit-chain.ts';
+import { derive } from '../../src/crypto.ts';
+import { createVault, openVault, type Vault } from '../../src/index.ts';
+import { parseToken } from '../../src/token.ts';
+
+export const fastKdf = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
+export const CANARY = 'sk-canary-0b6f3c1e9d2a4f58';
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const dir of roots) rmSync(dir, { recursive: true, force: true });
+});
+
+export function tmp(prefix = 'agent-vault-audit-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  roots.push(dir);
+  return dir;
+}
+
+export function logPath(dir: string): string {
+  return join(dir, 'audit.jsonl');
+}
+
+export function readLines(dir: string): string[] {
+  const text = readFileSync(logPath(dir), 'utf8');
+  return text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
+}
+
+export function writeLines(dir: string, lines: string[]): void {
+  writeFileSync(logPath(dir), lines.map((line) => `${line}\n`).join(''));
+}
+
+export function records(dir: string): AuditRecord[] {
+  return readLines(dir).map((line) => JSON.parse(line) as AuditRecord);
+}
+
+/** An owner vault in a fresh directory, with `openai-api-key` set to the canary. */
+export async function ownerVault(dir = tmp(), options: { now?: () => number } = {}): Promise<{ dir: string; owner: Vault }> {
+  const owner = await createVault({ dir, passphrase: 'correct horse', passphraseParams: fastKdf, ...options });
+  await owner.set('openai-api-key', CANARY);
+  return { dir, owner };
+}
+
+export async function agentVault(dir: string, token: string, options: { now?: () => number } = {}): Promise<Vault> {
+  return openVault({ dir, token, ...options });
+}
+
+/** The audit key an agent's token gives it: what an agent that turns forger holds. */
+export function agentAuditKey(token: string): Uint8Array {
+  return derive(parseToken(token).agentKey, AUDIT_KEY_LABEL);
+}
+
+/** A well-formed line, MACed under `key`, as any holder of that key could write it. */
+export function forgeLine(
+  key: Uint8Array, fields: Omit<AuditEvent, 'generation'> & { generation?: number; seq: number; prev: string; vault: string; time?: string },
+): string {
+  const { seq, prev, vault, time, ...event } = fields;
+  const { bytes } = sealRecord(
+    { generation: 0, ...event }, seq, time ? Date.parse(time) : Date.now(), vault, prev, key,
+  );
+  return new TextDecoder().decode(bytes);
+}
