@@ -20,6 +20,10 @@ export interface AuditMatcher {
   /** The record if `line` matches, undefined if not, STOP when no older line can match. */
   match(line: string): AuditRecord | undefined | typeof STOP;
   limit: number;
+  /** Substrings every matching line contains: a reader may test raw bytes for them before decoding. */
+  needles: string[];
+  /** With `since`: once a line's time sorts before this, no older line can match. */
+  stopBefore: string | undefined;
 }
 
 export function auditMatcher(filter: AuditFilter = {}): AuditMatcher {
@@ -34,14 +38,17 @@ export function auditMatcher(filter: AuditFilter = {}): AuditMatcher {
   for (const action of actions ?? []) {
     if (!AUDIT_ACTIONS.includes(action)) throw new UsageError(`readAudit: unknown action "${action}".`);
   }
+  // Most selective first: a reader searches whole blocks for the first needle.
   const needles: string[] = [];
-  if (actions?.size === 1) needles.push(`"action":${JSON.stringify([...actions][0])}`);
   if (filter.name !== undefined) needles.push(`"name":${JSON.stringify(filter.name)}`);
   if (filter.agent !== undefined) needles.push(`"actor":${JSON.stringify(`agent:${filter.agent}`)}`);
   if (filter.actor !== undefined) needles.push(`"actor":${JSON.stringify(filter.actor)}`);
+  if (actions?.size === 1) needles.push(`"action":${JSON.stringify([...actions][0])}`);
 
   return {
     limit,
+    needles,
+    stopBefore,
     match(line) {
       if (since !== undefined || until !== undefined) {
         const at = line.indexOf('"time":"');

@@ -16,7 +16,7 @@ import type {
 } from './audit.ts';
 import { ChainVerifier, eventProblem, genesisHash, lineHash, MAX_LINE_BYTES, parseLine, sealRecord } from './_audit-chain.ts';
 import { auditMatcher, STOP } from './_audit-filter.ts';
-import { linesBackward, linesForward } from './_audit-lines.ts';
+import { blocksBackward, linesForward } from './_audit-lines.ts';
 import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_audit-lock.ts';
 import { AuditError, UsageError, VaultError } from './errors.ts';
 
@@ -243,12 +243,17 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
       try {
         const { size } = await handle.stat();
         let count = 0;
-        for await (const line of linesBackward(handle, size)) {
-          const record = matcher.match(line.toString('utf8'));
-          if (record === STOP) return;
-          if (record === undefined) continue;
-          yield record;
-          if (++count >= matcher.limit) return;
+        for await (const block of blocksBackward(handle, size)) {
+          for (const line of candidates(block, matcher.needles)) {
+            const record = matcher.match(line);
+            if (record === STOP) return;
+            if (record === undefined) continue;
+            yield record;
+            if (++count >= matcher.limit) return;
+          }
+          // Lines skipped by the substring search were not checked against `since`: the block's
+          // oldest line says whether anything older can still match.
+          if (matcher.stopBefore !== undefined && timeOf(block) < matcher.stopBefore) return;
         }
       } finally {
         await handle.close();
@@ -304,11 +309,13 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
       let pending: Buffer | undefined;
       let checkedTo = start;
       let pendingNext = start;
-      for await (const { line, next } of linesForward(handle, start, size)) {
-        if (pending && !verifier.check(pending, line)) return checkedTo;
-        if (pending) checkedTo = pendingNext;
-        pending = line;
-        pendingNext = next;
+      for await (const batch of linesForward(handle, start, size)) {
+        for (const { line, next } of batch) {
+          if (pending && !verifier.check(pending, line)) return checkedTo;
+          if (pending) checkedTo = pendingNext;
+          pending = line;
+          pendingNext = next;
+        }
       }
       if (pending && verifier.check(pending)) checkedTo = pendingNext;
       return checkedTo;
@@ -332,8 +339,9 @@ function readTail(fd: number, size: number, vaultId: string, path: string): { en
     if (window === size) return empty; // the only record is torn
     throw damaged(path, `its last ${window} bytes hold no complete record`);
   }
-  const lineStart = bytes.lastIndexOf(0x0a, lastNewline - 1) + 1;
-  if (lineStart === 0 && window < size) throw damaged(path, 'its last line is longer than any record');
+  const before = lastNewline > 0 ? bytes.lastIndexOf(0x0a, lastNewline - 1) : -1;
+  if (before === -1 && window < size) throw damaged(path, 'its last line is longer than any record');
+  const lineStart = before + 1;
   const parsed = parseLine(bytes.subarray(lineStart, lastNewline));
   if (!parsed.ok) throw damaged(path, `its last line is not a record (${parsed.why})`);
   if (parsed.record.vault !== vaultId) {
@@ -390,4 +398,32 @@ function syncDirectory(dir: string): void {
   } finally {
     fs.closeSync(handle);
   }
+}
+
+/**
+ * The lines of `block` (whole lines, each ending in a newline), newest first, that contain every
+ * needle. The first needle is searched in the whole block, so a big log that a filter mostly
+ * rejects is scanned at memchr speed, not decoded line by line.
+ */
+function* candidates(block: Buffer, needles: string[]): Generator<string> {
+  const [first, ...rest] = needles.map((needle) => Buffer.from(needle));
+  let end = block.length - 1; // the newline ending the newest line not yet looked at
+  while (end > 0) {
+    const hit = first ? block.lastIndexOf(first, end - 1) : end - 1;
+    if (hit === -1) return;
+    const lineEnd = first ? block.indexOf(0x0a, hit) : end;
+    const lineStart = block.lastIndexOf(0x0a, hit) + 1;
+    end = lineStart - 1;
+    if (lineEnd <= lineStart) continue;
+    const line = block.subarray(lineStart, lineEnd);
+    if (rest.every((needle) => line.includes(needle))) yield line.toString('utf8');
+  }
+}
+
+/** The `time` of a block's first (oldest) line, or '' when it has none. */
+function timeOf(block: Buffer): string {
+  const key = '"time":"';
+  const lineEnd = block.indexOf(0x0a);
+  const at = block.subarray(0, lineEnd).indexOf(key);
+  return at === -1 ? '' : block.toString('latin1', at + key.length, at + key.length + 24);
 }

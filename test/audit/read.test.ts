@@ -113,14 +113,16 @@ describe('chunked line readers', () => {
       for (const chunk of [1, 2, 3, 7, 16, 64, 1000, 1 << 20]) {
         const forward: string[] = [];
         let end = 0;
-        for await (const { line, next } of linesForward(handle, 0, size, chunk)) {
-          forward.push(line.toString());
-          end = next;
+        for await (const batch of linesForward(handle, 0, size, chunk)) {
+          for (const { line, next } of batch) {
+            forward.push(line.toString());
+            end = next;
+          }
         }
         expect(forward, `forward, chunk ${chunk}`).toEqual(lines);
         expect(size - end).toBe(tail.length);
         const backward: string[] = [];
-        for await (const line of linesBackward(handle, size, chunk)) backward.push(line.toString());
+        for await (const batch of linesBackward(handle, size, chunk)) backward.push(...batch.map(String));
         expect(backward, `backward, chunk ${chunk}`).toEqual([...lines].reverse());
       }
       await handle.close();
@@ -134,8 +136,8 @@ describe('chunked line readers', () => {
       const handle = await open(`${dir}/f`, 'r');
       const { size } = await handle.stat();
       const got: unknown[] = [];
-      for await (const line of linesBackward(handle, size, 4)) got.push(line);
-      for await (const line of linesForward(handle, 0, size, 4)) got.push(line);
+      for await (const batch of linesBackward(handle, size, 4)) got.push(...batch);
+      for await (const batch of linesForward(handle, 0, size, 4)) got.push(...batch);
       expect(got).toEqual([]);
       await handle.close();
     }
