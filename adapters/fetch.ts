@@ -1,0 +1,30 @@
+/**
+ * `agent-vault/fetch`: a vault-aware `fetch` for any SDK or HTTP client that takes a custom one.
+ *
+ *   const fetch = createVaultFetch(vault, { secret: 'mistral-api-key', origin: 'https://api.mistral.ai' });
+ *   const client = new Mistral({ apiKey: fetch.placeholder, fetchOptions: { fetch } });
+ *
+ * The OpenAI and Anthropic adapters are built on the same function.
+ */
+import { buildVaultFetch, createPlaceholder, type VaultFetch, type VaultFetchOptions, type VaultLike } from './_vault-fetch.ts';
+
+export type { FetchLike, VaultFetch, VaultFetchOptions, VaultLike } from './_vault-fetch.ts';
+export { isPlaceholder } from './_vault-fetch.ts';
+
+/**
+ * A fetch that, for each request to `origin`, resolves `secret` from `vault` and writes it over
+ * the placeholder (`fetch.placeholder`, to be given to the SDK as its API key) in whichever
+ * header carries it: `Authorization: Bearer …`, `x-api-key`, `api-key`; or sets `header` when
+ * no header carries it. The decrypted bytes are wiped when the response headers arrive.
+ *
+ * Requests to any other origin, and redirects that leave `origin`, go out without the key and
+ * without the placeholder. Redirects are followed by hand, each hop checked.
+ *
+ * When the vault refuses (not granted, expired, revoked, audit failure) the returned promise
+ * rejects with that `VaultError` and nothing is sent. Note that an SDK given this fetch directly
+ * may treat a rejection as a connection error and retry it; the `agent-vault/openai` and
+ * `agent-vault/anthropic` clients surface the VaultError without retrying.
+ */
+export function createVaultFetch(vault: VaultLike, options: VaultFetchOptions): VaultFetch {
+  return buildVaultFetch(vault, options, { placeholder: createPlaceholder(), refusals: 'reject' });
+}
