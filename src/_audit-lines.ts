@@ -90,3 +90,31 @@ export async function* linesBackward(handle: FileHandle, size: number, chunkByte
     if (batch.length > 0) yield batch;
   }
 }
+
+/**
+ * The lines of `block` (whole lines, each ending in a newline), newest first, that contain every
+ * needle. The first needle is searched in the whole block, so a big log that a filter mostly
+ * rejects is scanned at memchr speed, not decoded line by line.
+ */
+export function* candidates(block: Buffer, needles: string[]): Generator<string> {
+  const [first, ...rest] = needles.map((needle) => Buffer.from(needle));
+  let end = block.length - 1; // the newline ending the newest line not yet looked at
+  while (end > 0) {
+    const hit = first ? block.lastIndexOf(first, end - 1) : end - 1;
+    if (hit === -1) return;
+    const lineEnd = first ? block.indexOf(0x0a, hit) : end;
+    const lineStart = block.lastIndexOf(0x0a, hit) + 1;
+    end = lineStart - 1;
+    if (lineEnd <= lineStart) continue;
+    const line = block.subarray(lineStart, lineEnd);
+    if (rest.every((needle) => line.includes(needle))) yield line.toString('utf8');
+  }
+}
+
+/** The `time` of a block's first (oldest) line, or '' when it has none. */
+export function timeOf(block: Buffer): string {
+  const key = '"time":"';
+  const lineEnd = block.indexOf(0x0a);
+  const at = block.subarray(0, lineEnd).indexOf(key);
+  return at === -1 ? '' : block.toString('latin1', at + key.length, at + key.length + 24);
+}

@@ -14,11 +14,12 @@ import { promisify } from 'node:util';
 import type {
   AuditContext, AuditEvent, AuditFilter, AuditRecord, AuditReport, AuditSink, AuditVerifyContext, AuditVerifyOptions,
 } from './audit.ts';
-import { ChainVerifier, eventProblem, genesisHash, lineHash, MAX_LINE_BYTES, parseLine, sealRecord } from './_audit-chain.ts';
+import { ChainVerifier, eventProblem, sealRecord } from './_audit-chain.ts';
 import { auditMatcher, STOP } from './_audit-filter.ts';
-import { blocksBackward, linesForward } from './_audit-lines.ts';
+import { ioError, readTail, syncDirectory } from './_audit-fs.ts';
+import { blocksBackward, candidates, linesForward, timeOf } from './_audit-lines.ts';
 import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_audit-lock.ts';
-import { AuditError, UsageError, VaultError } from './errors.ts';
+import { AuditError, UsageError } from './errors.ts';
 
 /**
  * When an append resolves (and so when a secret is released), the record has survived:
@@ -325,105 +326,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
   }
 }
 
-/** The last complete record before `size`: its end offset, seq and hash. Fails closed on damage. */
-function readTail(fd: number, size: number, vaultId: string, path: string): { end: number; seq: number; hash: string } {
-  const empty = { end: 0, seq: 0, hash: genesisHash(vaultId) };
-  if (size === 0) return empty;
-  // A torn segment is a prefix of one record, so the last record and it fit in this window.
-  const window = Math.min(size, 2 * (MAX_LINE_BYTES + 1));
-  const bytes = Buffer.allocUnsafe(window);
-  const read = fs.readSync(fd, bytes, 0, window, size - window);
-  if (read !== window) throw Object.assign(new Error(`short read of ${path}`), { code: 'EIO' });
-  const lastNewline = bytes.lastIndexOf(0x0a);
-  if (lastNewline === -1) {
-    if (window === size) return empty; // the only record is torn
-    throw damaged(path, `its last ${window} bytes hold no complete record`);
-  }
-  const before = lastNewline > 0 ? bytes.lastIndexOf(0x0a, lastNewline - 1) : -1;
-  if (before === -1 && window < size) throw damaged(path, 'its last line is longer than any record');
-  const lineStart = before + 1;
-  const parsed = parseLine(bytes.subarray(lineStart, lastNewline));
-  if (!parsed.ok) throw damaged(path, `its last line is not a record (${parsed.why})`);
-  if (parsed.record.vault !== vaultId) {
-    throw new AuditError(
-      `The audit log ${path} belongs to vault ${parsed.record.vault}, not this vault (${vaultId}). ` +
-        'Move it aside, or point the vault at its own directory.',
-    );
-  }
-  return {
-    end: size - window + lastNewline + 1,
-    seq: parsed.record.seq,
-    hash: lineHash(bytes.subarray(lineStart, lastNewline)),
-  };
-}
-
-function damaged(path: string, what: string): AuditError {
-  return new AuditError(
-    `The audit log ${path} is damaged: ${what}. Nothing is released until it is fixed: run ` +
-      'verifyAudit() (agent-vault audit verify) as the owner to see where, then move the log aside.',
-  );
-}
-
-/** What to do about an I/O error, by errno code. */
-const ADVICE: Record<string, string> = {
-  EACCES: 'Check that this user can read and write the audit log and the vault directory.',
-  EPERM: 'Check that this user can read and write the audit log and the vault directory.',
-  EROFS: 'The file system is read-only: point the vault at a writable directory.',
-  ENOSPC: 'The disk is full: free some space, then retry.',
-  EDQUOT: 'The disk quota is exhausted: free some space, then retry.',
-  EIO: 'The disk reported an I/O error: check the device.',
-  EISDIR: 'A directory is in the way of the audit log: remove it.',
-  ENOTFILE: 'Something other than a file is in the way of the audit log: remove it.',
-  EMFILE: 'Too many open files: raise the limit (ulimit -n) or lower concurrency.',
-};
-
-function ioError(error: unknown, action: string, path: string): VaultError {
-  if (error instanceof VaultError) return error;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'UNKNOWN';
-  const advice = ADVICE[code] ?? 'Check the vault directory and the disk, then retry.';
-  return new AuditError(`Could not ${action} the audit log ${path} (${code}). ${advice}`, { cause: error });
-}
-
 function durabilityFromEnv(): AuditDurability {
   const value = process.env['AGENT_VAULT_AUDIT_DURABILITY'];
   return (value === undefined || value === '' ? 'write' : value) as AuditDurability;
-}
-
-/** Makes the new log's directory entry durable. Windows cannot open directories. */
-function syncDirectory(dir: string): void {
-  if (process.platform === 'win32') return;
-  const handle = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(handle);
-  } finally {
-    fs.closeSync(handle);
-  }
-}
-
-/**
- * The lines of `block` (whole lines, each ending in a newline), newest first, that contain every
- * needle. The first needle is searched in the whole block, so a big log that a filter mostly
- * rejects is scanned at memchr speed, not decoded line by line.
- */
-function* candidates(block: Buffer, needles: string[]): Generator<string> {
-  const [first, ...rest] = needles.map((needle) => Buffer.from(needle));
-  let end = block.length - 1; // the newline ending the newest line not yet looked at
-  while (end > 0) {
-    const hit = first ? block.lastIndexOf(first, end - 1) : end - 1;
-    if (hit === -1) return;
-    const lineEnd = first ? block.indexOf(0x0a, hit) : end;
-    const lineStart = block.lastIndexOf(0x0a, hit) + 1;
-    end = lineStart - 1;
-    if (lineEnd <= lineStart) continue;
-    const line = block.subarray(lineStart, lineEnd);
-    if (rest.every((needle) => line.includes(needle))) yield line.toString('utf8');
-  }
-}
-
-/** The `time` of a block's first (oldest) line, or '' when it has none. */
-function timeOf(block: Buffer): string {
-  const key = '"time":"';
-  const lineEnd = block.indexOf(0x0a);
-  const at = block.subarray(0, lineEnd).indexOf(key);
-  return at === -1 ? '' : block.toString('latin1', at + key.length, at + key.length + 24);
 }

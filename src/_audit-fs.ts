@@ -1,0 +1,77 @@
+/**
+ * The file sink's dealings with the file system that are not appending itself: reading back the
+ * last record, and turning errno codes into AuditErrors that say what to do.
+ */
+import fs from 'node:fs';
+import { genesisHash, lineHash, MAX_LINE_BYTES, parseLine } from './_audit-chain.ts';
+import { AuditError, VaultError } from './errors.ts';
+
+/** The last complete record before `size`: its end offset, seq and hash. Fails closed on damage. */
+export function readTail(fd: number, size: number, vaultId: string, path: string): { end: number; seq: number; hash: string } {
+  const empty = { end: 0, seq: 0, hash: genesisHash(vaultId) };
+  if (size === 0) return empty;
+  // A torn segment is a prefix of one record, so the last record and it fit in this window.
+  const window = Math.min(size, 2 * (MAX_LINE_BYTES + 1));
+  const bytes = Buffer.allocUnsafe(window);
+  const read = fs.readSync(fd, bytes, 0, window, size - window);
+  if (read !== window) throw Object.assign(new Error(`short read of ${path}`), { code: 'EIO' });
+  const lastNewline = bytes.lastIndexOf(0x0a);
+  if (lastNewline === -1) {
+    if (window === size) return empty; // the only record is torn
+    throw damaged(path, `its last ${window} bytes hold no complete record`);
+  }
+  const before = lastNewline > 0 ? bytes.lastIndexOf(0x0a, lastNewline - 1) : -1;
+  if (before === -1 && window < size) throw damaged(path, 'its last line is longer than any record');
+  const lineStart = before + 1;
+  const parsed = parseLine(bytes.subarray(lineStart, lastNewline));
+  if (!parsed.ok) throw damaged(path, `its last line is not a record (${parsed.why})`);
+  if (parsed.record.vault !== vaultId) {
+    throw new AuditError(
+      `The audit log ${path} belongs to vault ${parsed.record.vault}, not this vault (${vaultId}). ` +
+        'Move it aside, or point the vault at its own directory.',
+    );
+  }
+  return {
+    end: size - window + lastNewline + 1,
+    seq: parsed.record.seq,
+    hash: lineHash(bytes.subarray(lineStart, lastNewline)),
+  };
+}
+
+function damaged(path: string, what: string): AuditError {
+  return new AuditError(
+    `The audit log ${path} is damaged: ${what}. Nothing is released until it is fixed: run ` +
+      'verifyAudit() (agent-vault audit verify) as the owner to see where, then move the log aside.',
+  );
+}
+
+/** What to do about an I/O error, by errno code. */
+const ADVICE: Record<string, string> = {
+  EACCES: 'Check that this user can read and write the audit log and the vault directory.',
+  EPERM: 'Check that this user can read and write the audit log and the vault directory.',
+  EROFS: 'The file system is read-only: point the vault at a writable directory.',
+  ENOSPC: 'The disk is full: free some space, then retry.',
+  EDQUOT: 'The disk quota is exhausted: free some space, then retry.',
+  EIO: 'The disk reported an I/O error: check the device.',
+  EISDIR: 'A directory is in the way of the audit log: remove it.',
+  ENOTFILE: 'Something other than a file is in the way of the audit log: remove it.',
+  EMFILE: 'Too many open files: raise the limit (ulimit -n) or lower concurrency.',
+};
+
+export function ioError(error: unknown, action: string, path: string): VaultError {
+  if (error instanceof VaultError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'UNKNOWN';
+  const advice = ADVICE[code] ?? 'Check the vault directory and the disk, then retry.';
+  return new AuditError(`Could not ${action} the audit log ${path} (${code}). ${advice}`, { cause: error });
+}
+
+/** Makes the new log's directory entry durable. Windows cannot open directories. */
+export function syncDirectory(dir: string): void {
+  if (process.platform === 'win32') return;
+  const handle = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(handle);
+  } finally {
+    fs.closeSync(handle);
+  }
+}
