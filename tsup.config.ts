@@ -3,6 +3,9 @@ import { defineConfig } from 'tsup';
 /** One entry per public subpath; test/package.test.ts checks this agrees with package.json. */
 export const entries = {
   index: 'src/index.ts',
+  openai: 'adapters/openai.ts',
+  anthropic: 'adapters/anthropic.ts',
+  fetch: 'adapters/fetch.ts',
   'backends/memory': 'src/backends/memory.ts',
   'backends/file': 'src/backends/file.ts',
   'testing/index': 'src/testing/index.ts',
@@ -13,6 +16,8 @@ export default defineConfig({
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
+  // The SDKs are optional peers: imported by their subpath, never bundled.
+  external: ['openai', '@anthropic-ai/sdk'],
   target: 'node22',
   splitting: true,
   sourcemap: false,
