@@ -196,8 +196,8 @@ export class ChainVerifier {
       return this.#fail('inserted', record.seq, `is a second, different record ${record.seq}: one of the two was inserted`);
     }
     if (record.prev !== this.#prev) {
-      const previous = Math.max(1, at - 1);
-      return this.#fail('inserted', previous,
+      if (at === 1) return this.#fail('inserted', 1, "does not start this vault's log: it was taken from another log");
+      return this.#fail('inserted', at - 1,
         `does not follow the record before it: record ${at - 1} was replaced by another writer's record, or inserted`);
     }
     if (this.#anchor && this.#anchor.seq === at && this.#anchor.hash !== hash) {
