@@ -39,10 +39,15 @@ export function hex(bytes: Uint8Array): string {
   return out;
 }
 
+/** Lower-case hex only (callers check with HEX64 first). */
 function fromHex(text: string): Uint8Array {
   const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) out[i] = (nibble(text.charCodeAt(2 * i)) << 4) | nibble(text.charCodeAt(2 * i + 1));
   return out;
+}
+
+function nibble(code: number): number {
+  return code <= 0x39 ? code - 0x30 : code - 0x57;
 }
 
 /** BLAKE2b-256 of one line's bytes: what the next record's `prev` holds. */
@@ -180,7 +185,8 @@ export class ChainVerifier {
       return this.#fail('modified', at,
         `does not verify under the key of ${who(record)}: it was changed after it was written, or forged`);
     }
-    const hash = lineHash(line);
+    const hashBytes = digest(line, HASH_BYTES);
+    const hash = hex(hashBytes);
     if (record.seq > at) {
       const nextSeq = next && parseLine(next);
       if (nextSeq?.ok && nextSeq.record.seq === at) {
@@ -190,7 +196,7 @@ export class ChainVerifier {
       return this.#fail('deleted', at, `holds record ${record.seq}: ${missing} missing (deleted, or moved later)`);
     }
     if (record.seq < at) {
-      if (this.#samePrefix(record.seq, hash)) {
+      if (this.#samePrefix(record.seq, hashBytes)) {
         return this.#fail('duplicated', at, `is a copy of record ${record.seq}`);
       }
       return this.#fail('inserted', record.seq, `is a second, different record ${record.seq}: one of the two was inserted`);
@@ -205,7 +211,7 @@ export class ChainVerifier {
         `is not the record the anchor names (hash ${this.#anchor.hash.slice(0, 16)}…): the log was cut and written again, or replaced`);
     }
     if (record.action === 'audit.recover') this.recoveries.push(record);
-    this.#remember(at, hash);
+    this.#remember(at, hashBytes);
     this.#prev = hash;
     this.#expected = at + 1;
     return true;
@@ -231,17 +237,19 @@ export class ChainVerifier {
     return false;
   }
 
-  #remember(seq: number, hash: string): void {
+  #remember(seq: number, hash: Uint8Array): void {
     if (8 * (seq + 1) > this.#prefixes.length) {
       const grown = new Uint8Array(this.#prefixes.length * 2);
       grown.set(this.#prefixes);
       this.#prefixes = grown;
     }
-    this.#prefixes.set(fromHex(hash.slice(0, 16)), 8 * seq);
+    this.#prefixes.set(hash.subarray(0, 8), 8 * seq);
   }
 
-  #samePrefix(seq: number, hash: string): boolean {
-    return 8 * (seq + 1) <= this.#prefixes.length && hex(this.#prefixes.subarray(8 * seq, 8 * seq + 8)) === hash.slice(0, 16);
+  #samePrefix(seq: number, hash: Uint8Array): boolean {
+    if (8 * (seq + 1) > this.#prefixes.length) return false;
+    for (let i = 0; i < 8; i++) if (this.#prefixes[8 * seq + i] !== hash[i]) return false;
+    return true;
   }
 }
 
