@@ -1,0 +1,66 @@
+/** Help text, built from the command modules so it cannot drift from what they accept. */
+import { GLOBAL_OPTIONS, type OptionSpecs, TOP_OPTIONS } from './_args.ts';
+import type { Command } from './_command.ts';
+import { COMMANDS } from './commands/index.ts';
+
+function optionLines(options: OptionSpecs): string[] {
+  const entries = Object.entries(options).map(([name, spec]) => {
+    const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.value ? ` ${spec.value}` : ''}`;
+    return [flag, spec.description] as const;
+  });
+  const width = Math.max(...entries.map(([flag]) => flag.length));
+  return entries.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}`);
+}
+
+const ENVIRONMENT = [
+  'Environment:',
+  '  AGENT_VAULT_DIR              The vault directory, when --dir is not given.',
+  '  AGENT_VAULT_PASSPHRASE_FILE  A file (chmod 600) holding the passphrase, instead of a prompt.',
+  '  NO_COLOR                     Turn colours off.',
+];
+
+const EXIT_CODES =
+  'Exit codes: 0 ok; 1 the vault refused or failed (the error code says why); 2 usage error; 130 cancelled.';
+
+/** `agent-vault --help`, or the help of one group (`agent-vault agent --help`). */
+export function mainHelp(group?: string): string {
+  const commands = COMMANDS.filter((command) => !group || command.name.startsWith(`${group} `));
+  const synopsis = (command: Command) => [command.name, ...command.args].join(' ');
+  const width = Math.max(...commands.map((command) => synopsis(command).length));
+  return [
+    group
+      ? `Usage: agent-vault ${group} <command> [options]`
+      : 'agent-vault: agents hold scoped, expiring vault tokens instead of API keys.\n\n' +
+        'Usage: agent-vault <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((command) => `  ${synopsis(command).padEnd(width)}  ${command.summary}`),
+    '',
+    'Global options:',
+    ...optionLines(group ? GLOBAL_OPTIONS : { ...GLOBAL_OPTIONS, ...TOP_OPTIONS }),
+    '',
+    ...ENVIRONMENT,
+    '',
+    EXIT_CODES,
+    `Run \`agent-vault ${group ? `${group} ` : ''}<command> --help\` for a command's arguments and options.`,
+  ].join('\n');
+}
+
+/** `agent-vault <command> --help`. */
+export function commandHelp(command: Command): string {
+  const own = Object.keys(command.options).length > 0;
+  return [
+    `Usage: agent-vault ${command.usage}`,
+    '',
+    command.description,
+    '',
+    ...(own ? ['Options:', ...optionLines(command.options), ''] : []),
+    'Global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    'Examples:',
+    ...command.examples.map((example) => `  ${example}`),
+    '',
+    EXIT_CODES,
+  ].join('\n');
+}
