@@ -11,8 +11,13 @@ export const entries = {
   'testing/index': 'src/testing/index.ts',
 };
 
+/** The CLI: an executable, not an export (the package's `bin`). */
+export const binEntries = {
+  'cli/index': 'src/cli/index.ts',
+};
+
 export default defineConfig({
-  entry: entries,
+  entry: { ...entries, ...binEntries },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

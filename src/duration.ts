@@ -8,7 +8,7 @@ export function parseDuration(value: string | number, what = 'duration'): number
     if (Number.isSafeInteger(value) && value > 0) return value;
   } else {
     const match = /^(\d{1,9})(s|m|h|d|w)$/.exec(value.trim());
-    if (match) return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+    if (match && Number(match[1]) > 0) return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
   }
   throw new UsageError(
     `Invalid ${what} ${JSON.stringify(String(value)).slice(0, 40)}: use a positive number of ` +

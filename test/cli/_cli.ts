@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { entries } from '../../tsup.config.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -16,9 +15,7 @@ const root = join(import.meta.dirname, '..', '..');
  * `bin`, built from the tsup entry `cli/index`). Until that entry is in tsup.config.ts the
  * sources run instead (Node 24 runs TypeScript directly); once it is, delete the fallback.
  */
-export const CLI_ENTRY = 'cli/index' in entries
-  ? join(root, 'dist', 'cli', 'index.js')
-  : join(root, 'src', 'cli', 'index.ts');
+export const CLI_ENTRY = join(root, 'dist', 'cli', 'index.js');
 
 /** The built package, for the second process that resolves secrets as an agent. */
 export const PACKAGE_ENTRY = join(root, 'dist', 'index.js');

@@ -59,7 +59,8 @@ describe('agent tokens', () => {
     const { backend, owner, agent, token } = await vaultWithAgent();
     const { inspect } = await import('node:util');
     await owner.revokeAgent('bot');
-    const error = await agent.get(CANARY_NAME).catch((e: unknown) => e as Error);
+    const error = await agent.get(CANARY_NAME).then(() => new Error('resolved after revocation'), (e: unknown) => e as Error);
+    expect(error).toMatchObject({ reason: 'revoked' });
     const body = token.slice(4);
     for (const text of [inspect(agent, { depth: 10, showHidden: true }), JSON.stringify(agent), String(error), error.stack, inspect(error)]) {
       expect(text).not.toContain(body.slice(0, 16));
