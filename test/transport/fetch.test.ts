@@ -212,7 +212,7 @@ describe('request bodies', () => {
   ])('%s, sent chunked', async (_name, make, expected) => {
     const server = await serve(echo);
     const received = await json(await transport.fetch(server.origin, {
-      method: 'POST', body: make() as BodyInit, duplex: 'half',
+      method: 'POST', body: make() as RequestInit['body'], duplex: 'half',
     } as RequestInit));
     expect(received.body).toBe(expected);
     expect(received.headers['transfer-encoding']).toBe('chunked');
