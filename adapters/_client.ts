@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../src/errors.ts';
 import {
-  buildVaultFetch, createPlaceholder, type FetchLike, isPlaceholder, type VaultFetch, type VaultLike,
+  buildVaultFetch, createPlaceholder, type FetchLike, isPlaceholder, type TransportOption, type VaultFetch, type VaultLike,
 } from './_vault-fetch.ts';
 
 export interface VaultBinding {
@@ -13,6 +13,13 @@ export interface VaultBinding {
   vault: VaultLike;
   /** The name of the secret that holds the API key, e.g. `'openai-api-key'`. */
   secret: string;
+  /**
+   * How the key reaches the wire. Default `'auto'`: on Node, written at the socket over a one-time
+   * placeholder, so it never becomes a JS string; elsewhere (or with your own `fetch`, a
+   * dispatcher or a proxy) in a copy of the headers, announced once. `'hardened'` refuses instead
+   * of falling back; `'standard'` always uses the headers.
+   */
+  transport?: TransportOption;
 }
 
 export interface WithVaultBinding extends VaultBinding {
@@ -28,6 +35,7 @@ interface Binding {
   secret: string;
   /** The fetch the user gave, if any (not the SDK's default). */
   userFetch: FetchLike | undefined;
+  transport: TransportOption | undefined;
 }
 
 /** Every vault fetch a client was given, so a clone made by `client.withOptions()` can be re-bound. */
@@ -53,8 +61,8 @@ export interface PreparedClient<O> {
 export function prepareClient<O extends SdkOptions>(
   options: (O & Partial<VaultBinding>) | undefined,
   className: string,
-): PreparedClient<Omit<O, 'vault' | 'secret' | 'apiKey'>> {
-  const { vault, secret, apiKey, ...sdkOptions } = (options ?? {}) as O & Partial<VaultBinding>;
+): PreparedClient<Omit<O, 'vault' | 'secret' | 'apiKey' | 'transport'>> {
+  const { vault, secret, apiKey, transport, ...sdkOptions } = (options ?? {}) as O & Partial<VaultBinding>;
   const previous = typeof sdkOptions.fetch === 'function' ? bindings.get(sdkOptions.fetch) : undefined;
   if (previous) sdkOptions.fetch = previous.userFetch;
   if (apiKey != null && !(previous && isPlaceholder(apiKey))) {
@@ -67,6 +75,7 @@ export function prepareClient<O extends SdkOptions>(
     vault: vault ?? previous?.vault,
     secret: secret ?? previous?.secret,
     userFetch: sdkOptions.fetch as FetchLike | undefined,
+    transport: transport ?? previous?.transport,
   };
   if (!binding.vault || typeof binding.vault.use !== 'function' || typeof binding.secret !== 'string' || !binding.secret) {
     throw new UsageError(
@@ -87,8 +96,8 @@ export function installVaultFetch(client: object, prepared: PreparedClient<unkno
   const target = client as { fetch: FetchLike; baseURL: string };
   const vaultFetch = buildVaultFetch(
     prepared.binding.vault,
-    { secret: prepared.binding.secret, origin: target.baseURL, fetch: target.fetch },
-    { placeholder: prepared.placeholder, refusals: 'respond' },
+    { secret: prepared.binding.secret, origin: target.baseURL, fetch: target.fetch, transport: prepared.binding.transport },
+    { placeholder: prepared.placeholder, refusals: 'respond', customFetch: prepared.binding.userFetch !== undefined },
   );
   bindings.set(vaultFetch, prepared.binding);
   target.fetch = vaultFetch;
@@ -105,11 +114,11 @@ export function vaultOptions<O extends SdkOptions>(
   className: string,
   defaultBaseURL: () => string,
 ): Omit<O, 'apiKey' | 'fetch'> & { apiKey: string; fetch: VaultFetch } {
-  const prepared = prepareClient<O>({ ...options, vault: binding?.vault, secret: binding?.secret }, className);
+  const prepared = prepareClient<O>({ ...options, vault: binding?.vault, secret: binding?.secret, transport: binding?.transport }, className);
   const origin = binding.origin ?? prepared.sdkOptions.baseURL ?? defaultBaseURL();
   const fetch = buildVaultFetch(
     prepared.binding.vault,
-    { secret: prepared.binding.secret, origin, fetch: prepared.binding.userFetch },
+    { secret: prepared.binding.secret, origin, fetch: prepared.binding.userFetch, transport: prepared.binding.transport },
     { placeholder: prepared.placeholder, refusals: 'respond' },
   );
   bindings.set(fetch, prepared.binding);

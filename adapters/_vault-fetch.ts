@@ -8,17 +8,23 @@
  * redirect to another host, a request the SDK makes to a foreign URL) never carries the key.
  *
  * The header string we build cannot be wiped (JS strings are immutable); we keep no reference
- * to it, and the adapter tests measure that no copy survives a request and a GC.
+ * to it, and the adapter tests measure that no copy survives a request and a GC. On Node the
+ * default transport avoids the string altogether (_transport-choice.ts, _hardened-transport.ts):
+ * the headers carry a one-time placeholder and the socket writes the key over it, inside a
+ * buffer it zeroes after the write.
  */
 import type { Vault } from '../src/vault.ts';
 import type { SecretBuffer } from '../src/secret.ts';
 import { isVaultError, UsageError, type VaultError } from '../src/errors.ts';
+import { armRequest, requestReason, selectTransport, type TransportOption } from './_transport-choice.ts';
+
+export type { TransportOption } from './_transport-choice.ts';
 
 /** The shape of `fetch` that SDKs accept (and that `globalThis.fetch` has). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /** What the adapters need of a vault: `openVault()` returns one. */
-export type VaultLike = Pick<Vault, 'use'>;
+export type VaultLike = Pick<Vault, 'use'> & Partial<Pick<Vault, '_prepare'>>;
 
 export interface VaultFetchOptions {
   /** The secret's name in the vault, e.g. `'openai-api-key'`. */
@@ -38,6 +44,15 @@ export interface VaultFetchOptions {
   scheme?: string;
   /** The transport to wrap. Default: `globalThis.fetch`, looked up at each call. */
   fetch?: FetchLike;
+  /**
+   * How the key reaches the wire. `'auto'` (default): on Node, the headers carry a one-time
+   * placeholder and the socket writes the key over it inside a buffer zeroed after the write, so
+   * the key never becomes a JS string; where that cannot be used (another runtime, your own
+   * `fetch`, a dispatcher or an environment proxy) the standard transport, announced once.
+   * `'hardened'`: that or a UsageError. `'standard'`: the key goes into a copy of the request
+   * headers, sent by `fetch`.
+   */
+  transport?: TransportOption;
 }
 
 /** A fetch function that puts the vault's key in; `placeholder` is what to give the SDK as its key. */
@@ -55,6 +70,8 @@ export interface VaultFetchInternals {
    * (`x-should-retry: false`), and the adapter turns it back into the VaultError.
    */
   refusals: 'reject' | 'respond';
+  /** The user gave their own fetch (`options.fetch` may be an SDK's default). Default: `options.fetch` is set. */
+  customFetch?: boolean;
 }
 
 export function buildVaultFetch(
@@ -74,6 +91,7 @@ export function buildVaultFetch(
   const { placeholder } = internal;
   const { secret } = options;
   const transport: FetchLike = (input, init) => (options.fetch ?? globalThis.fetch)(input, init);
+  const hardened = selectTransport(options.transport, { customFetch: internal.customFetch ?? options.fetch !== undefined, vault });
 
   const vaultFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const request = await normalizeRequest(input, init);
@@ -81,6 +99,26 @@ export function buildVaultFetch(
     const wantsKey = request.url.origin === origin &&
       (carriesPlaceholder || (header !== undefined && !request.headers.has(header)));
     if (!wantsKey) return send(request, undefined);
+
+    if (hardened) {
+      // Undefined when this request must take the standard path (a dispatcher, a short key).
+      let armed: Awaited<ReturnType<typeof armRequest>>;
+      try {
+        armed = requestReason(request.rest, options.transport) === undefined
+          ? await armRequest(hardened, vault, secret, origin, options.transport)
+          : undefined;
+      } catch (error) {
+        if (internal.refusals === 'respond' && isVaultError(error)) return refusalResponse(error);
+        throw error;
+      }
+      if (armed) {
+        try {
+          return await send(request, armed.placeholder, hardened.fetch);
+        } finally {
+          armed.release();
+        }
+      }
+    }
 
     let sending = false;
     try {
@@ -96,7 +134,7 @@ export function buildVaultFetch(
   };
 
   /** Send, following redirects by hand so that each hop is checked before the key goes out. */
-  async function send(request: NormalizedRequest, key: string | undefined): Promise<Response> {
+  async function send(request: NormalizedRequest, key: string | undefined, via: FetchLike = transport): Promise<Response> {
     let { url, method, body } = request;
     let headers = request.headers;
     let keyAllowed = key !== undefined;
@@ -104,7 +142,7 @@ export function buildVaultFetch(
       // Once a chain has left the API's origin the key does not come back into it.
       if (url.origin !== origin) keyAllowed = false;
       const outgoing = keyAllowed ? withKey(headers, key!) : withoutPlaceholder(headers);
-      const response = await transport(url.href, {
+      const response = await via(url.href, {
         // A streamed body needs duplex: 'half' in Node's fetch; openai 4 (written for node-fetch) omits it.
         ...(isStream(body) ? { duplex: 'half' } : {}),
         ...request.rest, method, headers: outgoing, body, redirect: 'manual',

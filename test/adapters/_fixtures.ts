@@ -1,7 +1,7 @@
 /** A throw-away vault with an agent, as the adapter tests use it. */
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { type MockInstance, vi } from 'vitest';
+import { type Mock, vi } from 'vitest';
 import { createVault, memoryBackend, openVault, type Vault } from '../../src/index.ts';
 
 /** A key of a realistic shape, unique to this run so that searching for it finds only its copies. */
@@ -14,8 +14,11 @@ export interface AgentFixture {
   /** The agent's vault (opened with its token): what an app passes to the clients. */
   vault: Vault;
   token: string;
-  /** A spy on `vault.use`: one call per key resolution. */
-  resolutions: MockInstance<Vault['use']>;
+  /**
+   * One call per key resolution: of `vault.use` (the standard transport) or `vault._prepare`
+   * (the hardened transport, the default on Node).
+   */
+  resolutions: Mock<(name: string) => void>;
 }
 
 /** An owner vault holding `secrets`, and an agent allowed `allow` (default: everything). */
@@ -25,7 +28,16 @@ export async function agentVault(secrets: Record<string, string>, allow = ['*'])
   for (const [name, value] of Object.entries(secrets)) await owner.set(name, value);
   const { token } = await owner.createAgent('test-agent', { allow, ttl: '1h' });
   const vault = await openVault({ backend, token });
-  const resolutions = vi.spyOn(vault, 'use');
+  const resolutions = vi.fn<(name: string) => void>();
+  for (const method of ['use', '_prepare'] as const) {
+    const original = vault[method].bind(vault) as (name: string, ...rest: unknown[]) => unknown;
+    Object.defineProperty(vault, method, {
+      value: (name: string, ...rest: unknown[]) => {
+        resolutions(name);
+        return original(name, ...rest);
+      },
+    });
+  }
   return { owner, vault, token, resolutions };
 }
 

@@ -1,0 +1,134 @@
+/**
+ * Which transport a vault fetch uses, and the hardened path of one request.
+ *
+ * - `'auto'` (the default): the hardened transport where it can be used, else the standard one,
+ *   announced once per reason (a process warning, code AGENT_VAULT_STANDARD_TRANSPORT).
+ * - `'hardened'`: the hardened transport or nothing: where it cannot be used, construction or
+ *   the request fails with a UsageError instead of falling back.
+ * - `'standard'`: the key is written into a copy of the request headers (a JS string, which
+ *   cannot be wiped) and sent by the wrapped fetch.
+ *
+ * The hardened transport cannot be used outside Node.js, with a custom fetch (it decides how
+ * requests go out), with a dispatcher (a proxy, HTTP/2, custom TLS: a global one, or one passed
+ * per request as `fetchOptions.dispatcher`), or where Node routes fetch through an environment
+ * proxy (NODE_USE_ENV_PROXY with HTTP(S)_PROXY set).
+ */
+import { UsageError, type VaultError } from '../src/errors.ts';
+import type { PreparedSecret, Vault } from '../src/vault.ts';
+import { type ArmedKey, HardenedTransport, MIN_KEY_LENGTH } from './_hardened-transport.ts';
+
+/** How the key reaches the wire: see this module's comment. */
+export type TransportOption = 'auto' | 'hardened' | 'standard';
+
+let shared: HardenedTransport | undefined;
+const announced = new Set<string>();
+
+/**
+ * The hardened transport for a vault fetch, or undefined for the standard one. `customFetch`:
+ * the user gave their own fetch. `vault`: it must be able to prepare secrets (a real Vault).
+ */
+export function selectTransport(
+  option: TransportOption | undefined,
+  context: { customFetch: boolean; vault: object },
+): HardenedTransport | undefined {
+  const mode = option ?? 'auto';
+  if (mode !== 'auto' && mode !== 'hardened' && mode !== 'standard') {
+    throw new UsageError(`transport must be 'auto', 'hardened' or 'standard', not ${JSON.stringify(option)}.`);
+  }
+  if (mode === 'standard') return undefined;
+  const reason = runtimeReason() ??
+    (context.customFetch ? 'a custom fetch was given (it decides how requests are sent)' : undefined) ??
+    (typeof (context.vault as Partial<Vault>)._prepare !== 'function' ? 'the vault is not an agent-vault Vault' : undefined);
+  if (reason) {
+    if (mode === 'hardened') throw unavailable(reason);
+    announce(reason);
+    return undefined;
+  }
+  shared ??= new HardenedTransport();
+  return shared;
+}
+
+/**
+ * For one request over the hardened transport: undefined when it may go (the key is put in at the
+ * socket), else why it may not. A `dispatcher` in the request's options means the caller routes
+ * it (a proxy, HTTP/2); in `'hardened'` mode that is an error, in `'auto'` the standard path.
+ */
+export function requestReason(init: object, option: TransportOption | undefined): string | undefined {
+  if (!('dispatcher' in init) || (init as { dispatcher?: unknown }).dispatcher === undefined) return undefined;
+  const reason = 'the request names a dispatcher (fetchOptions.dispatcher: a proxy, HTTP/2 or custom TLS)';
+  if (option === 'hardened') throw unavailable(reason);
+  announce(reason);
+  return reason;
+}
+
+/** A key armed for one request: the one-time placeholder to put in its headers. */
+export interface ArmedRequest extends ArmedKey {
+  /** Disarm and end the vault's preparation: call when the response headers have arrived. */
+  release(): void;
+}
+
+/**
+ * Check and audit the secret now (the vault's refusal surfaces here, before anything is sent)
+ * and arm the transport with it. Undefined when the key is too short for a safe placeholder
+ * (then the standard path is used, or in `'hardened'` mode a UsageError is thrown).
+ */
+export async function armRequest(
+  transport: HardenedTransport,
+  vault: object,
+  secret: string,
+  origin: string,
+  option: TransportOption | undefined,
+): Promise<ArmedRequest | undefined> {
+  const prepared: PreparedSecret = await (vault as Vault)._prepare(secret);
+  if (prepared.length < MIN_KEY_LENGTH) {
+    prepared.dispose();
+    const reason = `the secret "${secret}" is shorter than ${MIN_KEY_LENGTH} bytes`;
+    if (option === 'hardened') throw unavailable(reason);
+    announce(reason);
+    return undefined;
+  }
+  const armed = transport.arm(origin, secret, prepared);
+  return {
+    placeholder: armed.placeholder,
+    disarm: () => armed.disarm(),
+    release() {
+      armed.disarm();
+      prepared.dispose();
+    },
+  };
+}
+
+/** Why the hardened transport cannot run in this process at all, or undefined. */
+function runtimeReason(): string | undefined {
+  const process = (globalThis as { process?: NodeJS.Process }).process;
+  if (!process?.versions?.node || 'bun' in process.versions || 'Deno' in globalThis) return 'this runtime is not Node.js';
+  const dispatcher = (globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')];
+  if (dispatcher && dispatcher.constructor?.name !== 'Agent') {
+    return `a global fetch dispatcher is set (${dispatcher.constructor?.name ?? 'custom'}: a proxy, HTTP/2 or custom TLS)`;
+  }
+  const env = process.env;
+  const envProxy = env.NODE_USE_ENV_PROXY === '1' || process.execArgv.includes('--use-env-proxy');
+  if (envProxy && (env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy)) {
+    return 'fetch goes through an environment proxy (NODE_USE_ENV_PROXY with HTTP(S)_PROXY)';
+  }
+  return undefined;
+}
+
+function announce(reason: string): void {
+  if (announced.has(reason)) return;
+  announced.add(reason);
+  const process = (globalThis as { process?: Partial<NodeJS.Process> }).process;
+  const warn = process?.emitWarning?.bind(process) ?? ((message: string) => console.warn(message));
+  warn(
+    `agent-vault uses the standard transport (the key becomes a header string) because ${reason}. ` +
+      "Pass transport: 'standard' to silence this, or transport: 'hardened' to refuse instead.",
+    { code: 'AGENT_VAULT_STANDARD_TRANSPORT' },
+  );
+}
+
+function unavailable(reason: string): VaultError {
+  return new UsageError(
+    `transport: 'hardened' was asked for, but the hardened transport cannot be used: ${reason}. ` +
+      "Remove that, or pass transport: 'auto' to fall back to the standard transport.",
+  );
+}
