@@ -4,16 +4,12 @@
  * (a throw-away vault and the stand-in provider).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
-const exportsMap = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports;
-
-// Until package.json exports the adapter subpaths, the examples cannot resolve them.
-describe.skipIf(!exportsMap['./openai'] || !exportsMap['./anthropic'])('the SDK examples', () => {
+describe('the SDK examples', () => {
   for (const sdk of ['openai', 'anthropic']) {
     it(`examples/${sdk}.ts swaps in the vault client, calls, streams, and is refused once revoked`, async () => {
       const env = { ...process.env };
