@@ -14,7 +14,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { UsageError, VaultError } from '../src/errors.ts';
-import { armSocket, clearInjection, type Injection, setInjection } from './_socket-injection.ts';
+import { armSocket, clearInjection, type Injection, MIN_KEY_LENGTH, setInjection } from './_socket-injection.ts';
 import { toResponse } from './_http-response.ts';
 
 export interface HardenedTransportOptions {
@@ -41,9 +41,6 @@ export interface ArmedKey {
   readonly placeholder: string;
   disarm(): void;
 }
-
-/** Shorter keys would make a placeholder that might also occur elsewhere in a request head. */
-export const MIN_KEY_LENGTH = 16;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 20;

@@ -34,6 +34,9 @@ interface WriteChunk {
 
 type WriteCallback = (error?: Error | null) => void;
 
+/** Shorter keys would make a placeholder that might also occur elsewhere in a request head. */
+export const MIN_KEY_LENGTH = 16;
+
 const injections = new WeakMap<Socket, Injection>();
 
 /** From now on, the next write batch on `socket` holding `injection.placeholder` gets the key. */

@@ -15,37 +15,39 @@
  */
 import { UsageError, type VaultError } from '../src/errors.ts';
 import type { PreparedSecret, Vault } from '../src/vault.ts';
-import { type ArmedKey, HardenedTransport, MIN_KEY_LENGTH } from './_hardened-transport.ts';
+// Types only: the transport (node:http, node:https) is loaded on first use, so that importing an
+// adapter works on runtimes without those modules.
+import type { ArmedKey, HardenedTransport } from './_hardened-transport.ts';
+import { MIN_KEY_LENGTH } from './_socket-injection.ts';
 
 /** How the key reaches the wire: see this module's comment. */
 export type TransportOption = 'auto' | 'hardened' | 'standard';
 
-let shared: HardenedTransport | undefined;
+let shared: Promise<HardenedTransport> | undefined;
 const announced = new Set<string>();
 
 /**
- * The hardened transport for a vault fetch, or undefined for the standard one. `customFetch`:
- * the user gave their own fetch. `vault`: it must be able to prepare secrets (a real Vault).
+ * Whether a vault fetch uses the hardened transport (else the standard one). `customFetch`: the
+ * user gave their own fetch. `vault`: it must be able to prepare secrets (a real Vault).
  */
 export function selectTransport(
   option: TransportOption | undefined,
   context: { customFetch: boolean; vault: object },
-): HardenedTransport | undefined {
+): boolean {
   const mode = option ?? 'auto';
   if (mode !== 'auto' && mode !== 'hardened' && mode !== 'standard') {
     throw new UsageError(`transport must be 'auto', 'hardened' or 'standard', not ${JSON.stringify(option)}.`);
   }
-  if (mode === 'standard') return undefined;
+  if (mode === 'standard') return false;
   const reason = runtimeReason() ??
     (context.customFetch ? 'a custom fetch was given (it decides how requests are sent)' : undefined) ??
     (typeof (context.vault as Partial<Vault>)._prepare !== 'function' ? 'the vault is not an agent-vault Vault' : undefined);
   if (reason) {
     if (mode === 'hardened') throw unavailable(reason);
     announce(reason);
-    return undefined;
+    return false;
   }
-  shared ??= new HardenedTransport();
-  return shared;
+  return true;
 }
 
 /**
@@ -61,8 +63,10 @@ export function requestReason(init: object, option: TransportOption | undefined)
   return reason;
 }
 
-/** A key armed for one request: the one-time placeholder to put in its headers. */
+/** A key armed for one request: the one-time placeholder to put in its headers, and the fetch to send it with. */
 export interface ArmedRequest extends ArmedKey {
+  /** The hardened transport's fetch: the only one that puts the key in. */
+  fetch: HardenedTransport['fetch'];
   /** Disarm and end the vault's preparation: call when the response headers have arrived. */
   release(): void;
 }
@@ -73,7 +77,6 @@ export interface ArmedRequest extends ArmedKey {
  * (then the standard path is used, or in `'hardened'` mode a UsageError is thrown).
  */
 export async function armRequest(
-  transport: HardenedTransport,
   vault: object,
   secret: string,
   origin: string,
@@ -87,9 +90,19 @@ export async function armRequest(
     announce(reason);
     return undefined;
   }
-  const armed = transport.arm(origin, secret, prepared);
+  let armed: ArmedKey;
+  let transport: HardenedTransport;
+  try {
+    shared ??= import('./_hardened-transport.ts').then((module) => new module.HardenedTransport());
+    transport = await shared;
+    armed = transport.arm(origin, secret, prepared);
+  } catch (error) {
+    prepared.dispose();
+    throw error;
+  }
   return {
     placeholder: armed.placeholder,
+    fetch: transport.fetch,
     disarm: () => armed.disarm(),
     release() {
       armed.disarm();

@@ -105,7 +105,7 @@ export function buildVaultFetch(
       let armed: Awaited<ReturnType<typeof armRequest>>;
       try {
         armed = requestReason(request.rest, options.transport) === undefined
-          ? await armRequest(hardened, vault, secret, origin, options.transport)
+          ? await armRequest(vault, secret, origin, options.transport)
           : undefined;
       } catch (error) {
         if (internal.refusals === 'respond' && isVaultError(error)) return refusalResponse(error);
@@ -113,7 +113,7 @@ export function buildVaultFetch(
       }
       if (armed) {
         try {
-          return await send(request, armed.placeholder, hardened.fetch);
+          return await send(request, armed.placeholder, armed.fetch);
         } finally {
           armed.release();
         }
