@@ -14,11 +14,11 @@ function wasmHeap(): Buffer {
   return Buffer.from(heap.buffer, heap.byteOffset, heap.length);
 }
 
-/** Occurrences in the WASM heap of any 8-byte window of `needle` (step 4). */
+/** Occurrences in the WASM heap of the 8-byte windows of `needle` (any run of 15+ bytes holds one). */
 function wasmCopies(needle: Uint8Array): number {
   const heap = wasmHeap();
   let hits = 0;
-  for (let at = 0; at + 8 <= needle.length; at += 4) {
+  for (let at = 0; at + 8 <= needle.length; at += 8) {
     for (let i = heap.indexOf(needle.subarray(at, at + 8)); i !== -1; i = heap.indexOf(needle.subarray(at, at + 8), i + 1)) hits++;
   }
   return hits;
