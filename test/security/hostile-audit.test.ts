@@ -1,0 +1,223 @@
+/**
+ * Hostile audit files (issue 8 #11, for the audit log): a log holding `__proto__` keys, deep
+ * nesting, a 100 MB line, or something that is not a file at all. Every reader and writer of the
+ * log (an agent's append, the owner's verifyAudit and readAudit) refuses or reports it, in bounded
+ * time and memory, and `({}).polluted` stays undefined.
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, closeSync, constants, openSync, readFileSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lineHash } from '../../src/_audit-chain.ts';
+import { AUDIT_KEY_LABEL, type AuditRecord } from '../../src/audit.ts';
+import { derive, mac } from '../../src/crypto.ts';
+import { createVault, openVault, type Vault } from '../../src/index.ts';
+import { parseToken } from '../../src/token.ts';
+import { tempDir } from './_leak-fixture.ts';
+import { FAST_KDF } from './_vaults.ts';
+
+const MB = 1024 * 1024;
+
+async function vaultWithLog() {
+  const dir = tempDir('av-hostile-audit-');
+  const owner = await createVault({ dir, passphrase: 'pw', passphraseParams: FAST_KDF });
+  await owner.set('openai-api-key', 'sk-hostile-audit-0123456789');
+  const { token } = await owner.createAgent('bot', { allow: ['openai-*'] });
+  const agent = await openVault({ dir, token });
+  await agent.get('openai-api-key');
+  const log = join(dir, 'audit.jsonl');
+  return { dir, log, owner, agent, token, lines: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+}
+
+/**
+ * A line the agent could really write (valid chain and MAC under its own audit key) but with
+ * `extra` spliced in after the action: what a hostile agent process can put in the log.
+ */
+function forgedLine(token: string, previous: string, fields: { seq: number; vault: string }, extra: string): string {
+  const key = derive(parseToken(token).agentKey, AUDIT_KEY_LABEL);
+  const head = `{"seq":${fields.seq},"time":"${new Date().toISOString()}","vault":"${fields.vault}","actor":"agent:bot",` +
+    `"generation":1,"action":"secret.resolve",${extra}"name":"openai-api-key","outcome":"ok",` +
+    `"prev":"${lineHash(Buffer.from(previous))}"`;
+  return `${head},"mac":"${Buffer.from(mac(key, Buffer.from(head), 32)).toString('hex')}"}`;
+}
+
+async function collect(iterable: AsyncIterable<AuditRecord>): Promise<AuditRecord[]> {
+  const out: AuditRecord[] = [];
+  for await (const record of iterable) out.push(record);
+  return out;
+}
+
+/** Run `fn` (given up on after `limitMs`), sampling the process's memory: its outcome, time and peak growth. */
+async function measured<T>(fn: () => Promise<T>, limitMs = 20_000): Promise<{ outcome: T | Error | 'timed out'; ms: number; growthMB: number }> {
+  const base = process.memoryUsage.rss();
+  let peak = base;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const outcome = await Promise.race([
+      fn().catch((error: Error) => error),
+      new Promise<'timed out'>((resolve) => (timer = setTimeout(() => resolve('timed out'), limitMs))),
+    ]);
+    return { outcome, ms: performance.now() - started, growthMB: (Math.max(peak, process.memoryUsage.rss()) - base) / MB };
+  } finally {
+    clearInterval(sampler);
+    clearTimeout(timer);
+  }
+}
+
+/** Append `megabytes` MB of junk to the file, 1 MB at a time (the test itself holds no 100 MB buffer). */
+function appendJunk(path: string, megabytes: number, newline = true): void {
+  const fd = openSync(path, 'a');
+  const chunk = Buffer.alloc(MB, 0x41);
+  for (let i = 0; i < megabytes; i++) writeSync(fd, chunk);
+  if (newline) writeSync(fd, '\n');
+  closeSync(fd);
+}
+
+/** Every reader and writer of the log; each must end within `limitMs`. */
+async function everyReader(owner: Vault, agent: Vault, limitMs = 5_000) {
+  const results = {
+    append: await measured(() => agent.get('openai-api-key'), limitMs),
+    verify: await measured(() => owner.verifyAudit({ repair: false }), limitMs),
+    read: await measured(() => collect(owner.readAudit()), limitMs),
+    readFiltered: await measured(() => collect(owner.readAudit({ name: 'openai-api-key', limit: 5 })), limitMs),
+  };
+  for (const [what, { outcome }] of Object.entries(results)) expect(outcome, what).not.toBe('timed out');
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  return results;
+}
+
+describe('hostile audit files', () => {
+  it('a record with a valid MAC and chain but a __proto__ key: reported at its seq, pollutes nothing, appends refuse', async () => {
+    const { log, owner, agent, token, lines } = await vaultWithLog();
+    const last = lines().at(-1)!;
+    const { seq, vault } = JSON.parse(last) as AuditRecord;
+    appendFileSync(log, `${forgedLine(token, last, { seq: seq + 1, vault }, '"__proto__":{"polluted":"yes"},')}\n`);
+    const results = await everyReader(owner, agent);
+    expect(results.verify.outcome).toMatchObject({ ok: false, problem: { kind: 'modified', seq: seq + 1 } });
+    expect(results.append.outcome).toMatchObject({ code: 'AUDIT' });
+    for (const record of results.read.outcome as AuditRecord[]) {
+      expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+      expect((record as unknown as Record<string, unknown>).polluted).toBeUndefined();
+    }
+  });
+
+  it('the same line with a correct shape is accepted (the control: the forger above is real)', async () => {
+    const { log, owner, token, lines } = await vaultWithLog();
+    const last = lines().at(-1)!;
+    const { seq, vault } = JSON.parse(last) as AuditRecord;
+    appendFileSync(log, `${forgedLine(token, last, { seq: seq + 1, vault }, '')}\n`);
+    expect(await owner.verifyAudit()).toMatchObject({ ok: true, records: seq + 1 });
+  });
+
+  it('deep nesting, inside and beyond the line limit', async () => {
+    for (const depth of [3_000, 100_000]) {
+      const { log, owner, agent, token, lines } = await vaultWithLog();
+      const last = lines().at(-1)!;
+      const { seq, vault } = JSON.parse(last) as AuditRecord;
+      appendFileSync(log, `${forgedLine(token, last, { seq: seq + 1, vault }, `"x":${'['.repeat(depth)}${']'.repeat(depth)},`)}\n`);
+      const results = await everyReader(owner, agent);
+      expect(results.verify.outcome, `depth ${depth}`).toMatchObject({ ok: false, problem: { kind: 'modified', seq: seq + 1 } });
+      expect(results.append.outcome).toMatchObject({ code: 'AUDIT' });
+    }
+  });
+
+  it('a 100 MB line: an append refuses it at once (at the end, unterminated) or chains past it (in the middle)', async () => {
+    for (const where of ['end', 'tail', 'middle'] as const) {
+      const { log, agent, lines } = await vaultWithLog();
+      const first = lines()[0]!;
+      appendJunk(log, 100, where !== 'tail');
+      if (where === 'middle') appendFileSync(log, `${first}\n`); // a valid-looking record after it
+      const append = await measured(() => agent.get('openai-api-key'));
+      expect(append.ms, where).toBeLessThan(1_000);
+      expect(append.growthMB, where).toBeLessThan(32);
+      // At the end it cannot be chained onto; in the middle the last record is one (verify reports the break).
+      if (where === 'middle') expect(append.outcome).toBe('sk-hostile-audit-0123456789');
+      else expect(append.outcome, where).toMatchObject({ code: 'AUDIT', message: expect.stringMatching(/damaged/) });
+      rmSync(log);
+    }
+  });
+
+  it('a 100 MB line: verifyAudit reports where the log breaks, and readAudit reads around it', async () => {
+    const { log, owner, lines } = await vaultWithLog();
+    const before = lines().length;
+    appendJunk(log, 100);
+    const verify = await measured(() => owner.verifyAudit({ repair: false }));
+    expect(verify.outcome).toMatchObject({ ok: false, records: before, problem: { kind: 'modified', seq: before + 1 } });
+    const read = await measured(() => collect(owner.readAudit()));
+    expect(read.outcome).toHaveLength(before);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  }, 60_000);
+
+  // KNOWN BUG (report to the audit owner): linesForward and blocksBackward (src/_audit-lines.ts)
+  // concatenate the carried partial line with every new 1 MiB chunk, so one long line costs
+  // verifyAudit and readAudit time quadratic, and memory linear, in its length (a 100 MB line:
+  // ~5 s each and ~200 MB; 1 GB: many minutes). Remove `.fails` once a line longer than
+  // MAX_LINE_BYTES is skipped without being kept.
+  it.fails('KNOWN BUG: one long line costs verifyAudit and readAudit time quadratic, and memory linear, in its length', async () => {
+    const costs: Record<string, { ms: number; growthMB: number }>[] = [];
+    for (const megabytes of [16, 64]) {
+      const { log, owner, agent } = await vaultWithLog();
+      appendJunk(log, megabytes);
+      await agent.close();
+      costs.push({
+        verify: await measured(() => owner.verifyAudit({ repair: false })),
+        read: await measured(() => collect(owner.readAudit())),
+      });
+      rmSync(log);
+    }
+    const [small, large] = costs as [typeof costs[0], typeof costs[0]];
+    const bounded = (what: string) => ({
+      linear: large[what]!.ms / small[what]!.ms < 8, // 4x the bytes, 4x the time
+      memory: large[what]!.growthMB < 32,
+    });
+    const shown = JSON.stringify(costs, (key, value) => (key === 'outcome' ? undefined : value));
+    expect({ verify: bounded('verify'), read: bounded('read') }, shown).toEqual({
+      verify: { linear: true, memory: true },
+      read: { linear: true, memory: true },
+    });
+  }, 60_000);
+
+  it('a symlink to /dev/zero in place of the log: refused at once by every reader and writer', async () => {
+    const { log, owner, agent } = await vaultWithLog();
+    rmSync(log);
+    symlinkSync('/dev/zero', log);
+    const results = await everyReader(owner, agent, 2_000);
+    expect(results.append.outcome).toMatchObject({ code: 'AUDIT', message: expect.stringMatching(/ENOTFILE/) });
+    expect(results.verify.outcome).toMatchObject({ code: 'AUDIT' });
+  });
+
+  it('a FIFO in place of the log: appends refuse at once', async () => {
+    const { log, agent } = await vaultWithLog();
+    rmSync(log);
+    execFileSync('mkfifo', [log]);
+    const append = await measured(() => agent.get('openai-api-key'), 1_000);
+    expect(append.outcome).toMatchObject({ code: 'AUDIT', message: expect.stringMatching(/ENOTFILE/) });
+  });
+
+  // KNOWN BUG (report to the audit owner): read() and verify() open the log with
+  // fs.promises.open(path, 'r') (src/audit-file.ts, read and checkLines), which blocks until a
+  // writer opens a FIFO: the owner's verifyAudit/readAudit (and `agent-vault audit`) hang forever,
+  // each holding one of libuv's four threads. Remove `.fails` once they open with O_NONBLOCK (or
+  // stat first) and refuse what is not a file.
+  it.fails('KNOWN BUG: a FIFO in place of the log hangs verifyAudit and readAudit', async () => {
+    const { log, owner } = await vaultWithLog();
+    rmSync(log);
+    execFileSync('mkfifo', [log]);
+    try {
+      for (const read of [(): Promise<unknown> => owner.verifyAudit(), (): Promise<unknown> => collect(owner.readAudit())]) {
+        expect((await measured(read, 500)).outcome).not.toBe('timed out');
+      }
+    } finally {
+      // Let the blocked opens return (a writer arrives and leaves), so no thread stays stuck.
+      for (let i = 0; i < 2; i++) {
+        try {
+          closeSync(openSync(log, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // nobody was blocked on it
+        }
+      }
+    }
+  });
+});
