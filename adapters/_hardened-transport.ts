@@ -98,13 +98,8 @@ export class HardenedTransport {
     const { signal: initSignal, ...rest } = init;
     const signal = initSignal ?? (input instanceof Request ? input.signal : undefined);
     if (signal?.aborted) throw abortReason(signal);
-    const streamed = isStreamBody(rest.body);
-    const request = new Request(input, streamed && !('duplex' in rest) ? { ...rest, duplex: 'half' } as RequestInit : rest);
-    let body: Buffer | ReadableStream<Uint8Array> | null = request.body === null ? null
-      : streamed ? request.body : Buffer.from(await request.arrayBuffer());
-    let url = new URL(request.url);
-    let method = request.method;
-    let headers = request.headers;
+    const request = await normalize(input, rest);
+    let { url, method, headers, body } = request;
     // Once a redirect chain leaves an origin, no key is put in again, even back on that origin.
     const origin = url.origin;
     let left = false;
@@ -116,7 +111,7 @@ export class HardenedTransport {
       if (!REDIRECTS.has(response.status) || request.redirect === 'manual' || location === null) return response;
       await response.body?.cancel().catch(() => undefined);
       if (request.redirect === 'error') throw new TypeError(`fetch failed: ${url.href} redirected, and redirect is "error".`);
-      if (hop >= MAX_REDIRECTS) throw new TypeError(`fetch failed: more than ${MAX_REDIRECTS} redirects from ${request.url}.`);
+      if (hop >= MAX_REDIRECTS) throw new TypeError(`fetch failed: more than ${MAX_REDIRECTS} redirects from ${request.url.href}.`);
       const next = new URL(location, url);
       if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TypeError(`fetch failed: redirect to ${next.protocol}.`);
       // The fetch standard's rules for the method and body on a redirect.
@@ -214,6 +209,46 @@ export class HardenedTransport {
       }
     });
   }
+}
+
+interface Normalized {
+  url: URL;
+  method: string;
+  headers: Headers;
+  body: Buffer | ReadableStream<Uint8Array> | null;
+  redirect: Request['redirect'];
+}
+
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
+/**
+ * What `new Request(input, init)` makes of a request: method, headers, and the body as bytes
+ * (read whole) or as a stream (sent chunked). The usual case, a URL and a string or bytes body,
+ * skips building a Request, which costs more than the rest of sending one.
+ */
+async function normalize(input: string | URL | Request, init: RequestInit): Promise<Normalized> {
+  const { body } = init;
+  const method = typeof init.method === 'string' && NORMALIZED_METHODS.has(init.method.toUpperCase())
+    ? init.method.toUpperCase() : init.method ?? 'GET';
+  const simple = body === undefined || body === null || typeof body === 'string' || ArrayBuffer.isView(body) || body instanceof ArrayBuffer;
+  if (simple && !(input instanceof Request) && (body == null || (method !== 'GET' && method !== 'HEAD'))) {
+    const headers = new Headers(init.headers);
+    if (typeof body === 'string' && !headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
+    const bytes = body === undefined || body === null ? null
+      : typeof body === 'string' ? Buffer.from(body)
+      : ArrayBuffer.isView(body) ? Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+      : Buffer.from(body);
+    return { url: new URL(String(input)), method, headers, body: bytes, redirect: init.redirect ?? 'follow' };
+  }
+  const streamed = isStreamBody(body);
+  const request = new Request(input, streamed && !('duplex' in init) ? { ...init, duplex: 'half' } as RequestInit : init);
+  return {
+    url: new URL(request.url),
+    method: request.method,
+    headers: request.headers,
+    body: request.body === null ? null : streamed ? request.body : Buffer.from(await request.arrayBuffer()),
+    redirect: request.redirect,
+  };
 }
 
 /** Headers as node:http takes them, with what fetch adds by default and the body's framing. */
