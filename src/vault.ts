@@ -6,25 +6,24 @@
 import sodium from 'libsodium-wrappers-sumo';
 import { bytesEqual, type Backend } from './backend.ts';
 import { toHex } from './_bytes.ts';
+import { agentToken, newHeader, resolveStorage, unlockRootKey } from './_open.ts';
+import { agentInfo, agentLoc, type LoadedAgent, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
 import {
-  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, encodeSecret,
-  type Grant, LOC_BYTES, openPolicy, openValue, type SecretRecord,
+  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, type Grant, openPolicy,
+  type SecretRecord,
 } from './_records.ts';
-import { decodeHeader, encodeHeader, HEADER_KEY, type Header, openRootKey, sealRootKey, type Unlock } from './_header.ts';
+import { decodeHeader, encodeHeader, HEADER_KEY } from './_header.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit.ts';
-import {
-  calibratePassphraseParams, derive, digest, encodeParts, initCrypto, KEY_BYTES, mac, open, openInto, type PassphraseParams,
-  passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, seal, sealedLength, utf8, wipe,
-} from './crypto.ts';
+import { derive, encodeParts, initCrypto, KEY_BYTES, mac, openInto, type PassphraseParams, sealedLength, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
 import {
   AccessDeniedError, AuditError, IntegrityError, SecretNotFoundError, TokenExpiredError, UsageError, VaultError,
 } from './errors.ts';
 import { canonicalName, checkAgentId, compileAllow } from './names.ts';
 import { SecretBuffer } from './secret.ts';
-import { type AgentCredentials, encodeToken, parseToken, VAULT_ID_BYTES } from './token.ts';
+import { type AgentCredentials, parseToken } from './token.ts';
 
 export interface VaultOptions {
   /** Where records live. Default: `fileBackend({ dir })`. */
@@ -94,19 +93,8 @@ export interface CreateAgentOptions {
 
 const DEFAULT_TTL = '30d';
 
-/** An agent as the owner sees it, with its derived key. */
-interface LoadedAgent {
-  id: string;
-  loc: Uint8Array;
-  generation: number;
-  status: number;
-  policy: AgentPolicy;
-  key: Uint8Array;
-  allows: (name: string) => boolean;
-}
-
 type Role =
-  | { kind: 'owner'; rootKey: Uint8Array; ownerKey: Uint8Array; nameKey: Uint8Array }
+  | ({ kind: 'owner'; store: OwnerStore } & OwnerKeys)
   | { kind: 'agent'; credentials: AgentCredentials; loc: Uint8Array };
 
 /**
@@ -171,31 +159,7 @@ export class Vault {
     await initCrypto();
     const { backend, audit } = await resolveStorage(options);
     const now = options.now ?? Date.now;
-    const vaultId = randomBytes(VAULT_ID_BYTES);
-    const rootKey = randomBytes(KEY_BYTES);
-    let unlock: Unlock;
-    let unlockKey: Uint8Array;
-    if (options.passphrase !== undefined && options.keyFile === undefined) {
-      const params = options.passphraseParams ?? calibratePassphraseParams();
-      if (!passphraseParamsInBounds(params)) {
-        throw new UsageError('passphraseParams out of bounds: opslimit 1..20, memlimit 8 MiB..1 GiB (bytes).');
-      }
-      unlock = { method: 'passphrase', salt: randomBytes(SALT_BYTES), ...params };
-      unlockKey = passphraseKey(passphraseBytes(options.passphrase), unlock.salt, params);
-    } else if (options.keyFile !== undefined && options.passphrase === undefined) {
-      const { createKeyFile, readKeyFile } = await import('./_files.ts');
-      unlock = { method: 'key-file' };
-      unlockKey = await createKeyFile(options.keyFile).catch(async (error) => {
-        // An existing key file is fine: several vaults may share one CI key.
-        if (error instanceof UsageError && /already exists/.test(error.message)) return readKeyFile(options.keyFile!);
-        throw error;
-      });
-    } else {
-      throw new UsageError('createVault needs exactly one of { passphrase } or { keyFile }.');
-    }
-    const fields = { vaultId, createdAt: now(), unlock };
-    const header: Header = { ...fields, sealedRootKey: sealRootKey(fields, unlockKey, rootKey) };
-    wipe(unlockKey);
+    const { header, rootKey } = await newHeader(options, now());
     const encoded = encodeHeader(header);
     const created = backend.compareAndSwap
       ? await backend.compareAndSwap(HEADER_KEY, undefined, encoded)
@@ -206,7 +170,7 @@ export class Vault {
         'VAULT_EXISTS',
       );
     }
-    const vault = new Vault(backend, vaultId, ownerRole(rootKey), audit, now);
+    const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
     await vault.#record({ action: 'vault.create', outcome: 'ok' });
     return vault;
   }
@@ -232,7 +196,7 @@ export class Vault {
     const header = decodeHeader(headerBytes);
     if (token === undefined) {
       const rootKey = await unlockRootKey(header, options);
-      const vault = new Vault(backend, header.vaultId, ownerRole(rootKey), audit, now);
+      const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
       await vault.#record({ action: 'vault.open', outcome: 'ok' });
       return vault;
     }
@@ -371,16 +335,6 @@ export class Vault {
     };
   }
 
-  /** Open a record's value with the owner's wrap of its data key; the caller wipes the result. */
-  #openAsOwner(role: OwnerRole, nameId: string, record: SecretRecord): Uint8Array {
-    const dek = open(role.ownerKey, record.ownerWrap, ad.ownerWrap(this.#vaultId, nameId, record.version), 'A stored secret');
-    try {
-      return openValue(this.#vaultId, nameId, record, dek, 'A stored secret');
-    } finally {
-      wipe(dek);
-    }
-  }
-
   async #resolveAsAgent(name: string, role: AgentRole): Promise<SealedValue> {
     const { credentials } = role;
     // With the name key known from an earlier call, read the secret while the agent record is
@@ -502,11 +456,11 @@ export class Vault {
         const previous = await this.#backend.get(`s/${nameId}`);
         const record = previous && decodeSecret(previous);
         const now = this.#now();
-        const agents = (await this.#loadAgents(role)).filter((agent) => this.#shouldGrant(agent, canonical));
+        const agents = (await role.store.loadAgents()).filter((agent) => role.store.shouldGrant(agent, canonical));
         const next = (record?.version ?? 0) + 1;
         await this.#backend.set(
           `s/${nameId}`,
-          this.#buildSecret(role, canonical, nameId, next, record?.createdAt ?? now, now, bytes, agents),
+          role.store.buildSecret(canonical, nameId, next, record?.createdAt ?? now, now, bytes, agents),
         );
         return next;
       });
@@ -523,7 +477,7 @@ export class Vault {
    */
   async list(): Promise<SecretInfo[]> {
     const role = this.#owner('list secrets');
-    const agents = await this.#loadAgents(role);
+    const agents = await role.store.loadAgents();
     const ids = new Map(agents.map((agent) => [toHex(agent.loc) + agent.generation, agent.id]));
     const out: SecretInfo[] = [];
     for (const key of await this.#backend.list('s/')) {
@@ -531,9 +485,9 @@ export class Vault {
       if (!bytes) continue; // deleted meanwhile
       const nameId = key.slice(2);
       const record = decodeSecret(bytes);
-      wipe(this.#openAsOwner(role, nameId, record));
+      wipe(role.store.openValue(nameId, record));
       out.push({
-        name: this.#openName(role, nameId, record),
+        name: role.store.openName(nameId, record),
         version: record.version,
         createdAt: new Date(record.createdAt),
         updatedAt: new Date(record.updatedAt),
@@ -565,7 +519,7 @@ export class Vault {
     compileAllow(allow);
     const ttl = parseDuration(options?.ttl ?? DEFAULT_TTL, 'ttl');
     const result = await this.#locked(async () => {
-      const agents = await this.#loadAgents(role);
+      const agents = await role.store.loadAgents();
       const existing = agents.find((agent) => agent.id === id);
       if (existing && existing.status === AGENT_ACTIVE) {
         throw new UsageError(
@@ -574,11 +528,11 @@ export class Vault {
       }
       const now = this.#now();
       const policy = { allow, createdAt: now, expiresAt: now + ttl, nameKey: b64(role.nameKey) };
-      const agent = this.#agentAt(role, id, (existing?.generation ?? 0) + 1, AGENT_ACTIVE, policy);
+      const agent = role.store.agentAt(id, (existing?.generation ?? 0) + 1, AGENT_ACTIVE, policy);
       // Grants first, the agent record last: a crash in between leaves no usable half-agent.
-      await this.#syncGrants(role, [...agents.filter((a) => a.id !== id), agent]);
-      await this.#writeAgent(role, agent);
-      return { token: this.#tokenFor(agent), agent: agentInfo(agent, now) };
+      await role.store.syncGrants([...agents.filter((a) => a.id !== id), agent]);
+      await role.store.writeAgent(agent);
+      return { token: role.store.tokenFor(agent), agent: agentInfo(agent, now) };
     });
     await this.#record({ action: 'agent.create', name: id, outcome: 'ok' });
     return result;
@@ -587,7 +541,7 @@ export class Vault {
   async listAgents(): Promise<AgentInfo[]> {
     const role = this.#owner('list agents');
     const now = this.#now();
-    return (await this.#loadAgents(role)).map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return (await role.store.loadAgents()).map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   /** Revoke an agent: its token stops working on its next request and its grants are removed. */
@@ -605,7 +559,7 @@ export class Vault {
     const role = this.#owner('rotate an agent');
     const result = await this.#locked(async () => {
       const agent = await this.#replaceAgent(role, id, AGENT_ACTIVE, options.ttl);
-      return { token: this.#tokenFor(agent), agent: agentInfo(agent, this.#now()) };
+      return { token: role.store.tokenFor(agent), agent: agentInfo(agent, this.#now()) };
     });
     await this.#record({ action: 'agent.rotate', name: id, outcome: 'ok' });
     return result;
@@ -614,7 +568,7 @@ export class Vault {
   /** Bump an agent's generation (killing older tokens) and re-grant to match. */
   async #replaceAgent(role: OwnerRole, id: string, status: number, ttl?: string | number): Promise<LoadedAgent> {
     checkAgentId(id);
-    const agents = await this.#loadAgents(role);
+    const agents = await role.store.loadAgents();
     const existing = agents.find((agent) => agent.id === id);
     if (!existing) throw new UsageError(`No agent "${id}" in this vault. See listAgents() or \`agent-vault agent list\`.`);
     if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is already revoked; create it again instead.`);
@@ -623,109 +577,11 @@ export class Vault {
     const policy = status === AGENT_ACTIVE
       ? { ...existing.policy, createdAt: now, expiresAt: now + lifetime }
       : existing.policy;
-    const agent = this.#agentAt(role, id, existing.generation + 1, status, policy);
+    const agent = role.store.agentAt(id, existing.generation + 1, status, policy);
     // The record first: older tokens fail from this write on, even if re-granting is interrupted.
-    await this.#writeAgent(role, agent);
-    await this.#syncGrants(role, agents.map((a) => (a.id === id ? agent : a)));
+    await role.store.writeAgent(agent);
+    await role.store.syncGrants(agents.map((a) => (a.id === id ? agent : a)));
     return agent;
-  }
-
-  #agentAt(role: OwnerRole, id: string, generation: number, status: number, policy: AgentPolicy): LoadedAgent {
-    const key = derive(role.rootKey, 'agent-vault/agent/v1', id, generation);
-    return { id, loc: agentLoc(this.#vaultId, id), generation, status, policy, key, allows: compileAllow(policy.allow) };
-  }
-
-  #tokenFor(agent: LoadedAgent): string {
-    return encodeToken({ vaultId: this.#vaultId, agentId: agent.id, generation: agent.generation, agentKey: agent.key });
-  }
-
-  async #writeAgent(role: OwnerRole, agent: LoadedAgent): Promise<void> {
-    const loc = toHex(agent.loc);
-    const sealedId = seal(role.ownerKey, utf8.encode(agent.id), ad.agentId(this.#vaultId, loc));
-    await this.#backend.set(
-      `a/${loc}`,
-      encodeAgent(this.#vaultId, agent.id, agent.generation, agent.status, sealedId, agent.key, agent.policy),
-    );
-  }
-
-  async #loadAgents(role: OwnerRole): Promise<LoadedAgent[]> {
-    const agents: LoadedAgent[] = [];
-    for (const key of await this.#backend.list('a/')) {
-      const bytes = await this.#backend.get(key);
-      if (!bytes) continue;
-      const record = decodeAgent(bytes);
-      const loc = key.slice(2);
-      const id = utf8.decode(open(role.ownerKey, record.sealedId, ad.agentId(this.#vaultId, loc), 'An agent record'));
-      const agentKey = derive(role.rootKey, 'agent-vault/agent/v1', id, record.generation);
-      const policy = openPolicy(this.#vaultId, id, record, agentKey, 'An agent record');
-      agents.push({
-        id, loc: agentLoc(this.#vaultId, id), generation: record.generation, status: record.status, policy, key: agentKey,
-        allows: compileAllow(policy.allow),
-      });
-    }
-    return agents;
-  }
-
-  #shouldGrant(agent: LoadedAgent, name: string): boolean {
-    return agent.status === AGENT_ACTIVE && agent.policy.expiresAt > this.#now() && agent.allows(name);
-  }
-
-  /**
-   * Make every secret's grants match `agents`: rewrite only records whose set of (agent,
-   * generation) differs. Idempotent, so re-running it repairs an interrupted change.
-   */
-  async #syncGrants(role: OwnerRole, agents: LoadedAgent[]): Promise<void> {
-    for (const key of await this.#backend.list('s/')) {
-      const bytes = await this.#backend.get(key);
-      if (!bytes) continue;
-      const record = decodeSecret(bytes);
-      const nameId = key.slice(2);
-      const name = this.#openName(role, nameId, record);
-      const wanted = agents.filter((agent) => this.#shouldGrant(agent, name));
-      const have = record.grants.map((g) => toHex(g.agentLoc) + g.generation).sort().join();
-      if (wanted.map((a) => toHex(a.loc) + a.generation).sort().join() === have) continue;
-      const value = this.#openAsOwner(role, nameId, record);
-      try {
-        await this.#backend.set(
-          key,
-          this.#buildSecret(role, name, nameId, record.version, record.createdAt, record.updatedAt, value, wanted),
-        );
-      } finally {
-        wipe(value);
-      }
-    }
-  }
-
-  #buildSecret(
-    role: OwnerRole, name: string, nameId: string, version: number, createdAt: number, updatedAt: number,
-    value: Uint8Array, agents: LoadedAgent[],
-  ): Uint8Array {
-    const dek = randomBytes(KEY_BYTES);
-    try {
-      const grants: Grant[] = agents.map((agent) => ({
-        agentLoc: agent.loc,
-        generation: agent.generation,
-        wrappedKey: seal(agent.key, dek, ad.grant(this.#vaultId, nameId, version, agent.id, agent.generation)),
-      }));
-      return encodeSecret({
-        vaultId: this.#vaultId,
-        nameId,
-        version,
-        createdAt,
-        updatedAt,
-        sealedName: seal(role.ownerKey, utf8.encode(name), ad.name(this.#vaultId, nameId)),
-        ownerWrap: seal(role.ownerKey, dek, ad.ownerWrap(this.#vaultId, nameId, version)),
-        grants,
-        dek,
-        value,
-      });
-    } finally {
-      wipe(dek);
-    }
-  }
-
-  #openName(role: OwnerRole, nameId: string, record: SecretRecord): string {
-    return utf8.decode(open(role.ownerKey, record.sealedName, ad.name(this.#vaultId, nameId), 'A stored secret'));
   }
 
   // ---- owner: audit ----
@@ -812,35 +668,15 @@ export class Vault {
 }
 
 type OwnerRole = Extract<Role, { kind: 'owner' }>;
+
+function ownerRole(backend: Backend, vaultId: Uint8Array, rootKey: Uint8Array, now: () => number): OwnerRole {
+  const keys = ownerKeys(rootKey);
+  return { kind: 'owner', ...keys, store: new OwnerStore(backend, vaultId, keys, now) };
+}
 type AgentRole = Extract<Role, { kind: 'agent' }>;
 
 function throwError(error: Error): never {
   throw error;
-}
-
-function ownerRole(rootKey: Uint8Array): OwnerRole {
-  return {
-    kind: 'owner',
-    rootKey,
-    ownerKey: derive(rootKey, 'agent-vault/owner/v1'),
-    nameKey: derive(rootKey, 'agent-vault/names/v1'),
-  };
-}
-
-/** Where an agent's record lives: a hash of vault id and agent id (stable across generations). */
-function agentLoc(vaultId: Uint8Array, agentId: string): Uint8Array {
-  return digest(encodeParts('agent-vault/agent-loc/v1', [vaultId, agentId]), LOC_BYTES);
-}
-
-function agentInfo(agent: LoadedAgent, now: number): AgentInfo {
-  return {
-    id: agent.id,
-    status: agent.status === AGENT_REVOKED ? 'revoked' : agent.policy.expiresAt <= now ? 'expired' : 'active',
-    allow: [...agent.policy.allow],
-    generation: agent.generation,
-    createdAt: new Date(agent.policy.createdAt),
-    expiresAt: new Date(agent.policy.expiresAt),
-  };
 }
 
 function notGranted(agentId: string, name: string): AccessDeniedError {
@@ -861,66 +697,6 @@ function reasonOf(error: VaultError): string {
 
 function b64(bytes: Uint8Array): string {
   return sodium.to_base64(bytes, sodium.base64_variants.URLSAFE_NO_PADDING);
-}
-
-function passphraseBytes(passphrase: string | Uint8Array): Uint8Array {
-  const bytes = typeof passphrase === 'string' ? utf8.encode(passphrase) : Uint8Array.from(passphrase);
-  if (bytes.length === 0) throw new UsageError('The passphrase is empty. Choose a long passphrase.');
-  return bytes;
-}
-
-async function unlockRootKey(header: Header, options: OwnerUnlock): Promise<Uint8Array> {
-  let unlockKey: Uint8Array;
-  if (header.unlock.method === 'passphrase') {
-    if (options.passphrase === undefined) {
-      throw new UsageError('This vault is unlocked with a passphrase; pass { passphrase }.');
-    }
-    const bytes = passphraseBytes(options.passphrase);
-    unlockKey = passphraseKey(bytes, header.unlock.salt, header.unlock);
-    wipe(bytes);
-  } else {
-    if (options.keyFile === undefined) throw new UsageError('This vault is unlocked with a key file; pass { keyFile }.');
-    const { readKeyFile } = await import('./_files.ts');
-    unlockKey = await readKeyFile(options.keyFile);
-  }
-  try {
-    return openRootKey(header, unlockKey);
-  } catch {
-    throw new AccessDeniedError(
-      'wrong-unlock',
-      `Wrong ${header.unlock.method === 'passphrase' ? 'passphrase' : 'key file'} for this vault (or its header was modified).`,
-    );
-  } finally {
-    wipe(unlockKey);
-  }
-}
-
-/** The agent token: the explicit option, else AGENT_VAULT_TOKEN_FILE, else AGENT_VAULT_TOKEN. */
-async function agentToken(explicit: string | undefined): Promise<string> {
-  if (explicit !== undefined) return explicit;
-  const env = globalThis.process?.env ?? {};
-  const fromEnv = env.AGENT_VAULT_TOKEN;
-  // Deleted even when the file wins, so no child process inherits a token.
-  delete env.AGENT_VAULT_TOKEN;
-  if (env.AGENT_VAULT_TOKEN_FILE) {
-    const { readTokenFile } = await import('./_files.ts');
-    return readTokenFile(env.AGENT_VAULT_TOKEN_FILE);
-  }
-  if (fromEnv) return fromEnv;
-  throw new UsageError(
-    'No credentials: pass { token } (agent) or { passphrase } / { keyFile } (owner), or set ' +
-      'AGENT_VAULT_TOKEN_FILE or AGENT_VAULT_TOKEN to the agent token.',
-  );
-}
-
-async function resolveStorage(options: VaultOptions): Promise<{ backend: Backend; audit: AuditSink | undefined }> {
-  if (options.backend) return { backend: options.backend, audit: options.audit || undefined };
-  const { fileBackend, defaultVaultDir } = await import('./backends/file.ts');
-  const dir = options.dir ?? defaultVaultDir();
-  const backend = fileBackend({ dir });
-  if (options.audit !== undefined) return { backend, audit: options.audit || undefined };
-  const { fileAuditSink } = await import('./audit-file.ts');
-  return { backend, audit: fileAuditSink({ dir }) };
 }
 
 /** Create a new vault. Owner side; run once (the CLI's `agent-vault init`). */

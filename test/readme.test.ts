@@ -44,8 +44,9 @@ describe('README', () => {
     const passphraseFile = join(cwd, 'passphrase');
     writeFileSync(passphraseFile, 'a readme passphrase\n', { mode: 0o600 });
     const apiKey = `sk-readme-${'r'.repeat(40)}`;
-    const env = { ...process.env, AGENT_VAULT_PASSPHRASE_FILE: passphraseFile, AGENT_VAULT_DIR: '', NO_COLOR: '1' };
-    delete env.AGENT_VAULT_DIR;
+    // As on a fresh machine: no vault directory set, so `init` makes .agent-vault/ here.
+    const { AGENT_VAULT_DIR: _unset, ...inherited } = process.env;
+    const env = { ...inherited, AGENT_VAULT_PASSPHRASE_FILE: passphraseFile, NO_COLOR: '1' };
     let token = '';
     for (const line of code.get('owner')!.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean)) {
       if (line.startsWith('npm install')) continue; // this checkout is the installed package
@@ -62,7 +63,7 @@ describe('README', () => {
       writeFileSync(file, code.get('agent')!);
       const { stdout } = await run(process.execPath, [file], {
         cwd,
-        env: { ...process.env, AGENT_VAULT_TOKEN: token, OPENAI_BASE_URL: provider.openaiBaseURL, AGENT_VAULT_DIR: '' },
+        env: { ...inherited, AGENT_VAULT_TOKEN: token, OPENAI_BASE_URL: provider.openaiBaseURL },
       });
       expect(stdout.trim()).toBe('Hello from the local stand-in provider.');
       expect(provider.stats).toEqual({ requests: 1, authorized: 1 });

@@ -104,7 +104,7 @@ export function openaiSuite({ label, version, debugEnv }: OpenAISuiteOptions): v
     });
 
     it('a multipart file upload keeps working (the SDK\'s own transport is wrapped)', async () => {
-      const { client, server, key } = await setup((request, res) => {
+      const { client, server, key } = await setup((_request, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id: 'file-1', object: 'file', bytes: 5, created_at: 0, filename: 'a.jsonl', purpose: 'batch', status: 'processed' }));
       });
@@ -117,7 +117,7 @@ export function openaiSuite({ label, version, debugEnv }: OpenAISuiteOptions): v
 
     it('withVault(options): a multipart upload works through globalThis.fetch too', async () => {
       const { vault, key } = await agentWithKey('openai-api-key');
-      const server = await serve((request, res) => {
+      const server = await serve((_request, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id: 'file-2', object: 'file', bytes: 3, created_at: 0, filename: 'b.jsonl', purpose: 'batch', status: 'processed' }));
       });

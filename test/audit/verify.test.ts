@@ -7,7 +7,7 @@ import type { AuditRecord } from '../../src/audit.ts';
 import { lineHash } from '../../src/_audit-chain.ts';
 import { createVault, type Vault } from '../../src/index.ts';
 import {
-  agentAuditKey, agentVault, CANARY, fastKdf, forgeLine, logPath, ownerVault, readLines, records, tmp, writeLines,
+  agentAuditKey, agentVault, CANARY, fastKdf, forgeLine, logPath, ownerVault, readLines, records, writeLines,
 } from './_fixture.ts';
 
 let dir: string;

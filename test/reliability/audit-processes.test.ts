@@ -3,7 +3,6 @@
 // killed with SIGKILL mid-record.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit.ts';
