@@ -8,20 +8,16 @@ import { bytesEqual, type Backend } from './backend.ts';
 import { toHex } from './_bytes.ts';
 import { agentToken, newHeader, resolveStorage, unlockRootKey } from './_open.ts';
 import { agentInfo, agentLoc, type LoadedAgent, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
-import {
-  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, type Grant, openPolicy,
-  type SecretRecord,
-} from './_records.ts';
+import { AGENT_ACTIVE, AGENT_REVOKED, ad, decodeSecret } from './_records.ts';
 import { decodeHeader, encodeHeader, HEADER_KEY } from './_header.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit.ts';
-import { derive, encodeParts, initCrypto, KEY_BYTES, mac, openInto, type PassphraseParams, sealedLength, utf8, wipe } from './crypto.ts';
+import { derive, initCrypto, type PassphraseParams, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
-import {
-  AccessDeniedError, AuditError, IntegrityError, SecretNotFoundError, TokenExpiredError, UsageError, VaultError,
-} from './errors.ts';
+import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';
 import { canonicalName, checkAgentId, compileAllow } from './names.ts';
+import { AgentAccess, type SealedValue, SecretReader } from './_secret-access.ts';
 import { SecretBuffer } from './secret.ts';
 import { type AgentCredentials, parseToken } from './token.ts';
 
@@ -110,29 +106,6 @@ export interface PreparedSecret {
   dispose(): void;
 }
 
-/** A located value: decrypted into `target` on demand, or with null only verified. */
-interface SealedValue {
-  version: number;
-  length: number;
-  openInto(target: Uint8Array | null): void;
-}
-
-/** A data key as a record holds it: wrapped under `key` (the owner's or an agent's), bound to `ad`. */
-interface WrappedKey {
-  key: Uint8Array;
-  wrapped: Uint8Array;
-  ad: Uint8Array;
-  what: string;
-}
-
-/** What an agent last read of its own record, reused while the stored bytes are unchanged. */
-interface AgentState {
-  bytes: Uint8Array;
-  policy: AgentPolicy;
-  nameKey: Uint8Array;
-  allows: (name: string) => boolean;
-}
-
 export class Vault {
   readonly #backend: Backend;
   readonly #vaultId: Uint8Array;
@@ -140,8 +113,8 @@ export class Vault {
   readonly #audit: AuditSink | undefined;
   readonly #auditKey: Uint8Array;
   readonly #now: () => number;
-  #agentState: AgentState | undefined;
-  readonly #nameIds = new Map<string, string>();
+  readonly #reader: SecretReader;
+  readonly #agent: AgentAccess | undefined;
 
   /** Use `createVault` or `openVault`. */
   private constructor(backend: Backend, vaultId: Uint8Array, role: Role, audit: AuditSink | undefined, now: () => number) {
@@ -152,6 +125,8 @@ export class Vault {
     this.#now = now;
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
     this.#auditKey = derive(base, 'agent-vault/audit/v1');
+    this.#reader = new SecretReader(backend, vaultId);
+    this.#agent = role.kind === 'agent' ? new AgentAccess(backend, vaultId, this.#reader, role, now) : undefined;
   }
 
   /** @internal Use createVault(). */
@@ -289,7 +264,7 @@ export class Vault {
     try {
       const sealed = this.#role.kind === 'owner'
         ? await this.#resolveAsOwner(canonical, this.#role)
-        : await this.#resolveAsAgent(canonical, this.#role);
+        : await this.#agent!.resolve(canonical);
       const { value, wipe: undo } = release(sealed);
       try {
         await this.#record({ action: 'secret.resolve', name: canonical, version: sealed.version, outcome: 'ok' });
@@ -308,136 +283,10 @@ export class Vault {
   }
 
   async #resolveAsOwner(name: string, role: OwnerRole): Promise<SealedValue> {
-    const nameId = this.#nameId(name, role.nameKey);
-    const record = await this.#readSecret(nameId, name);
+    const nameId = this.#reader.nameId(name, role.nameKey);
+    const record = await this.#reader.read(nameId, name);
     const wrap = { key: role.ownerKey, wrapped: record.ownerWrap, ad: ad.ownerWrap(this.#vaultId, nameId, record.version), what: 'A stored secret' };
-    return this.#sealedValue(nameId, record, wrap);
-  }
-
-  /**
-   * A record's value, opened only on demand: the data key is unwrapped for each opening and wiped
-   * at once, and both decryptions leave nothing in libsodium's memory (openInto).
-   */
-  #sealedValue(nameId: string, record: SecretRecord, wrap: WrappedKey): SealedValue {
-    const valueAd = ad.value(this.#vaultId, nameId, record.prefix);
-    return {
-      version: record.version,
-      length: sealedLength(record.sealedValue),
-      openInto: (target) => {
-        const dek = new Uint8Array(KEY_BYTES);
-        try {
-          openInto(wrap.key, wrap.wrapped, wrap.ad, dek, wrap.what);
-          openInto(dek, record.sealedValue, valueAd, target, 'A stored secret');
-        } finally {
-          wipe(dek);
-        }
-      },
-    };
-  }
-
-  async #resolveAsAgent(name: string, role: AgentRole): Promise<SealedValue> {
-    const { credentials } = role;
-    // With the name key known from an earlier call, read the secret while the agent record is
-    // checked; the record is only used once the agent's state allows it.
-    const earlyId = this.#agentState && this.#nameId(name, this.#agentState.nameKey);
-    const early = earlyId === undefined ? undefined : this.#readSecret(earlyId, name);
-    early?.catch(() => undefined);
-    const state = await this.#loadAgentState(role);
-    if (this.#now() >= state.policy.expiresAt) {
-      throw new TokenExpiredError(
-        `The token of agent "${credentials.agentId}" expired at ${new Date(state.policy.expiresAt).toISOString()}. ` +
-          `Ask the owner for a new one: agent-vault agent rotate ${credentials.agentId}`,
-      );
-    }
-    if (!state.allows(name)) throw notGranted(credentials.agentId, name);
-    const nameId = this.#nameId(name, state.nameKey);
-    const record = await (nameId === earlyId && early ? early : this.#readSecret(nameId, name));
-    const grantAd = ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation);
-    const grant = this.#findGrant(role, record, grantAd) ?? throwError(notGranted(credentials.agentId, name));
-    return this.#sealedValue(nameId, record, { key: credentials.agentKey, wrapped: grant.wrappedKey, ad: grantAd, what: 'A grant' });
-  }
-
-  /**
-   * This agent's grant in a record, checked to open (without unwrapping the data key). The grant
-   * is found by its locator; when none matches, every grant is tried, so a tampered locator shows
-   * as an IntegrityError when the value is opened rather than as a plausible "not granted".
-   * Undefined when nothing opens.
-   */
-  #findGrant(role: AgentRole, record: SecretRecord, grantAd: Uint8Array): Grant | undefined {
-    const { credentials } = role;
-    const mine = record.grants.find((g) => g.generation === credentials.generation && bytesEqual(g.agentLoc, role.loc));
-    if (mine) {
-      openInto(credentials.agentKey, mine.wrappedKey, grantAd, null, 'A grant');
-      return mine;
-    }
-    for (const grant of record.grants) {
-      try {
-        openInto(credentials.agentKey, grant.wrappedKey, grantAd, null, 'A grant');
-        return grant;
-      } catch {
-        // another agent's grant: expected not to open
-      }
-    }
-    return undefined;
-  }
-
-  /** Read this agent's own record; revocation and rotation show here on the very next call. */
-  async #loadAgentState(role: AgentRole): Promise<AgentState> {
-    const { credentials } = role;
-    const bytes = await this.#backend.get(`a/${toHex(role.loc)}`);
-    if (!bytes) {
-      throw new AccessDeniedError(
-        'unknown-agent',
-        `This vault has no agent "${credentials.agentId}". The owner may have created it in another vault; check AGENT_VAULT_DIR.`,
-      );
-    }
-    if (this.#agentState && bytesEqual(this.#agentState.bytes, bytes)) return this.#agentState;
-    const record = decodeAgent(bytes);
-    if (record.generation > credentials.generation) {
-      const revoked = record.status === AGENT_REVOKED;
-      throw new AccessDeniedError(
-        revoked ? 'revoked' : 'rotated',
-        revoked
-          ? `Agent "${credentials.agentId}" was revoked by the vault owner. Ask the owner for a new agent.`
-          : `This token of agent "${credentials.agentId}" was replaced by a newer one (rotated). Use the new token.`,
-      );
-    }
-    if (record.generation < credentials.generation || record.status !== AGENT_ACTIVE) {
-      throw new IntegrityError(
-        `The record of agent "${credentials.agentId}" is older than its token: the vault was rolled back or tampered with.`,
-      );
-    }
-    const policy = openPolicy(this.#vaultId, credentials.agentId, record, credentials.agentKey, 'The agent record');
-    if (this.#agentState) wipe(this.#agentState.nameKey);
-    this.#agentState = {
-      bytes,
-      policy,
-      nameKey: sodium.from_base64(policy.nameKey, sodium.base64_variants.URLSAFE_NO_PADDING),
-      allows: compileAllow(policy.allow),
-    };
-    this.#nameIds.clear();
-    return this.#agentState;
-  }
-
-  async #readSecret(nameId: string, name: string): Promise<SecretRecord> {
-    const bytes = await this.#backend.get(`s/${nameId}`);
-    if (!bytes) {
-      throw new SecretNotFoundError(
-        `No secret named "${name}" in this vault. The owner can add it: agent-vault set ${JSON.stringify(name)}`,
-      );
-    }
-    return decodeSecret(bytes);
-  }
-
-  /** The backend key for a name: a keyed hash, so storage never sees names. */
-  #nameId(name: string, nameKey: Uint8Array): string {
-    let id = this.#nameIds.get(name);
-    if (id === undefined) {
-      id = toHex(mac(nameKey, encodeParts('agent-vault/name-id/v1', [name]), 16));
-      if (this.#nameIds.size > 10_000) this.#nameIds.clear();
-      this.#nameIds.set(name, id);
-    }
-    return id;
+    return this.#reader.sealedValue(nameId, record, wrap);
   }
 
   // ---- owner: secrets ----
@@ -452,7 +301,7 @@ export class Vault {
     const bytes = typeof value === 'string' ? utf8.encode(value) : Uint8Array.from(value);
     try {
       const version = await this.#locked(async () => {
-        const nameId = this.#nameId(canonical, role.nameKey);
+        const nameId = this.#reader.nameId(canonical, role.nameKey);
         const previous = await this.#backend.get(`s/${nameId}`);
         const record = previous && decodeSecret(previous);
         const now = this.#now();
@@ -501,9 +350,9 @@ export class Vault {
   async delete(name: string): Promise<void> {
     const role = this.#owner('delete a secret');
     const canonical = canonicalName(name);
-    const nameId = this.#nameId(canonical, role.nameKey);
+    const nameId = this.#reader.nameId(canonical, role.nameKey);
     await this.#locked(async () => {
-      await this.#readSecret(nameId, canonical);
+      await this.#reader.read(nameId, canonical);
       await this.#backend.delete(`s/${nameId}`);
     });
     await this.#record({ action: 'secret.delete', name: canonical, outcome: 'ok' });
@@ -654,7 +503,7 @@ export class Vault {
     await this.#backend.close?.();
     if (this.#role.kind === 'owner') wipe(this.#role.rootKey, this.#role.ownerKey, this.#role.nameKey);
     else wipe(this.#role.credentials.agentKey);
-    if (this.#agentState) wipe(this.#agentState.nameKey);
+    this.#agent?.wipe();
     wipe(this.#auditKey);
   }
 
@@ -672,19 +521,6 @@ type OwnerRole = Extract<Role, { kind: 'owner' }>;
 function ownerRole(backend: Backend, vaultId: Uint8Array, rootKey: Uint8Array, now: () => number): OwnerRole {
   const keys = ownerKeys(rootKey);
   return { kind: 'owner', ...keys, store: new OwnerStore(backend, vaultId, keys, now) };
-}
-type AgentRole = Extract<Role, { kind: 'agent' }>;
-
-function throwError(error: Error): never {
-  throw error;
-}
-
-function notGranted(agentId: string, name: string): AccessDeniedError {
-  return new AccessDeniedError(
-    'not-granted',
-    `Agent "${agentId}" is not granted "${name}". The owner can widen its patterns: ` +
-      `agent-vault agent revoke ${agentId}, then agent create ${agentId} --allow ...`,
-  );
 }
 
 function outcomeOf(error: VaultError): 'denied' | 'error' {

@@ -1,0 +1,217 @@
+/**
+ * Reading secrets: locating a record by the keyed hash of its name, opening its value on demand
+ * (SecretReader, both roles), and an agent's checks before it may (AgentAccess): its own record
+ * (expiry, rotation, revocation, read afresh on every call), its patterns, and its grant.
+ */
+import sodium from 'libsodium-wrappers-sumo';
+import { type Backend, bytesEqual } from './backend.ts';
+import { toHex } from './_bytes.ts';
+import {
+  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, type Grant, openPolicy, type SecretRecord,
+} from './_records.ts';
+import { encodeParts, KEY_BYTES, mac, openInto, sealedLength, wipe } from './crypto.ts';
+import { AccessDeniedError, IntegrityError, SecretNotFoundError, TokenExpiredError } from './errors.ts';
+import { compileAllow } from './names.ts';
+import type { AgentCredentials } from './token.ts';
+
+/** A located value: decrypted into `target` on demand, or with null only verified. */
+export interface SealedValue {
+  version: number;
+  length: number;
+  openInto(target: Uint8Array | null): void;
+}
+
+/** A data key as a record holds it: wrapped under `key` (the owner's or an agent's), bound to `ad`. */
+export interface WrappedKey {
+  key: Uint8Array;
+  wrapped: Uint8Array;
+  ad: Uint8Array;
+  what: string;
+}
+
+/** What an agent last read of its own record, reused while the stored bytes are unchanged. */
+interface AgentState {
+  bytes: Uint8Array;
+  policy: AgentPolicy;
+  nameKey: Uint8Array;
+  allows: (name: string) => boolean;
+}
+
+export class SecretReader {
+  readonly #backend: Backend;
+  readonly #vaultId: Uint8Array;
+  readonly #nameIds = new Map<string, string>();
+
+  constructor(backend: Backend, vaultId: Uint8Array) {
+    this.#backend = backend;
+    this.#vaultId = vaultId;
+  }
+
+  async read(nameId: string, name: string): Promise<SecretRecord> {
+    const bytes = await this.#backend.get(`s/${nameId}`);
+    if (!bytes) {
+      throw new SecretNotFoundError(
+        `No secret named "${name}" in this vault. The owner can add it: agent-vault set ${JSON.stringify(name)}`,
+      );
+    }
+    return decodeSecret(bytes);
+  }
+
+  /** The backend key for a name: a keyed hash, so storage never sees names. */
+  nameId(name: string, nameKey: Uint8Array): string {
+    let id = this.#nameIds.get(name);
+    if (id === undefined) {
+      id = toHex(mac(nameKey, encodeParts('agent-vault/name-id/v1', [name]), 16));
+      if (this.#nameIds.size > 10_000) this.#nameIds.clear();
+      this.#nameIds.set(name, id);
+    }
+    return id;
+  }
+
+  /**
+   * A record's value, opened only on demand: the data key is unwrapped for each opening and wiped
+   * at once, and both decryptions leave nothing in libsodium's memory (openInto).
+   */
+  sealedValue(nameId: string, record: SecretRecord, wrap: WrappedKey): SealedValue {
+    const valueAd = ad.value(this.#vaultId, nameId, record.prefix);
+    return {
+      version: record.version,
+      length: sealedLength(record.sealedValue),
+      openInto: (target) => {
+        const dek = new Uint8Array(KEY_BYTES);
+        try {
+          openInto(wrap.key, wrap.wrapped, wrap.ad, dek, wrap.what);
+          openInto(dek, record.sealedValue, valueAd, target, 'A stored secret');
+        } finally {
+          wipe(dek);
+        }
+      },
+    };
+  }
+
+  forgetNameIds(): void {
+    this.#nameIds.clear();
+  }
+}
+
+export class AgentAccess {
+  readonly #backend: Backend;
+  readonly #vaultId: Uint8Array;
+  readonly #reader: SecretReader;
+  readonly #role: { credentials: AgentCredentials; loc: Uint8Array };
+  readonly #now: () => number;
+  #state: AgentState | undefined;
+
+  constructor(
+    backend: Backend, vaultId: Uint8Array, reader: SecretReader, role: { credentials: AgentCredentials; loc: Uint8Array },
+    now: () => number,
+  ) {
+    this.#backend = backend;
+    this.#vaultId = vaultId;
+    this.#reader = reader;
+    this.#role = role;
+    this.#now = now;
+  }
+
+  /** Check this agent may read `name` now, and locate the value its grant opens. */
+  async resolve(name: string): Promise<SealedValue> {
+    const { credentials } = this.#role;
+    // With the name key known from an earlier call, read the secret while the agent record is
+    // checked; the record is only used once the agent's state allows it.
+    const earlyId = this.#state && this.#reader.nameId(name, this.#state.nameKey);
+    const early = earlyId === undefined ? undefined : this.#reader.read(earlyId, name);
+    early?.catch(() => undefined);
+    const state = await this.#loadState();
+    if (this.#now() >= state.policy.expiresAt) {
+      throw new TokenExpiredError(
+        `The token of agent "${credentials.agentId}" expired at ${new Date(state.policy.expiresAt).toISOString()}. ` +
+          `Ask the owner for a new one: agent-vault agent rotate ${credentials.agentId}`,
+      );
+    }
+    if (!state.allows(name)) throw notGranted(credentials.agentId, name);
+    const nameId = this.#reader.nameId(name, state.nameKey);
+    const record = await (nameId === earlyId && early ? early : this.#reader.read(nameId, name));
+    const grantAd = ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation);
+    const grant = this.#findGrant(record, grantAd) ?? throwError(notGranted(credentials.agentId, name));
+    return this.#reader.sealedValue(nameId, record, { key: credentials.agentKey, wrapped: grant.wrappedKey, ad: grantAd, what: 'A grant' });
+  }
+
+  /**
+   * This agent's grant in a record, checked to open (without unwrapping the data key). The grant
+   * is found by its locator; when none matches, every grant is tried, so a tampered locator shows
+   * as an IntegrityError when the value is opened rather than as a plausible "not granted".
+   * Undefined when nothing opens.
+   */
+  #findGrant(record: SecretRecord, grantAd: Uint8Array): Grant | undefined {
+    const { credentials, loc } = this.#role;
+    const mine = record.grants.find((g) => g.generation === credentials.generation && bytesEqual(g.agentLoc, loc));
+    if (mine) {
+      openInto(credentials.agentKey, mine.wrappedKey, grantAd, null, 'A grant');
+      return mine;
+    }
+    for (const grant of record.grants) {
+      try {
+        openInto(credentials.agentKey, grant.wrappedKey, grantAd, null, 'A grant');
+        return grant;
+      } catch {
+        // another agent's grant: expected not to open
+      }
+    }
+    return undefined;
+  }
+
+  /** Read this agent's own record; revocation and rotation show here on the very next call. */
+  async #loadState(): Promise<AgentState> {
+    const { credentials, loc } = this.#role;
+    const bytes = await this.#backend.get(`a/${toHex(loc)}`);
+    if (!bytes) {
+      throw new AccessDeniedError(
+        'unknown-agent',
+        `This vault has no agent "${credentials.agentId}". The owner may have created it in another vault; check AGENT_VAULT_DIR.`,
+      );
+    }
+    if (this.#state && bytesEqual(this.#state.bytes, bytes)) return this.#state;
+    const record = decodeAgent(bytes);
+    if (record.generation > credentials.generation) {
+      const revoked = record.status === AGENT_REVOKED;
+      throw new AccessDeniedError(
+        revoked ? 'revoked' : 'rotated',
+        revoked
+          ? `Agent "${credentials.agentId}" was revoked by the vault owner. Ask the owner for a new agent.`
+          : `This token of agent "${credentials.agentId}" was replaced by a newer one (rotated). Use the new token.`,
+      );
+    }
+    if (record.generation < credentials.generation || record.status !== AGENT_ACTIVE) {
+      throw new IntegrityError(
+        `The record of agent "${credentials.agentId}" is older than its token: the vault was rolled back or tampered with.`,
+      );
+    }
+    const policy = openPolicy(this.#vaultId, credentials.agentId, record, credentials.agentKey, 'The agent record');
+    if (this.#state) wipe(this.#state.nameKey);
+    this.#state = {
+      bytes,
+      policy,
+      nameKey: sodium.from_base64(policy.nameKey, sodium.base64_variants.URLSAFE_NO_PADDING),
+      allows: compileAllow(policy.allow),
+    };
+    this.#reader.forgetNameIds();
+    return this.#state;
+  }
+
+  /** Wipe the name key this agent last read. */
+  wipe(): void {
+    if (this.#state) wipe(this.#state.nameKey);
+  }
+}
+
+function throwError(error: Error): never {
+  throw error;
+}
+
+function notGranted(agentId: string, name: string): AccessDeniedError {
+  return new AccessDeniedError(
+    'not-granted',
+    `Agent "${agentId}" is not granted "${name}". The owner can widen its patterns: ` +
+      `agent-vault agent revoke ${agentId}, then agent create ${agentId} --allow ...`,
+  );
+}
