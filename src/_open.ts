@@ -3,7 +3,7 @@
  * used, so the core imports no node:* module), the agent token from the environment, and the
  * owner's unlock (passphrase or key file) for a new or an existing vault.
  */
-import type { Backend } from './backend.ts';
+import { type Backend, guardBackend } from './backend.ts';
 import { type Header, sealRootKey, openRootKey, type Unlock } from './_header.ts';
 import type { AuditSink } from './audit.ts';
 import {
@@ -96,10 +96,10 @@ export async function agentToken(explicit: string | undefined): Promise<string> 
 }
 
 export async function resolveStorage(options: VaultOptions): Promise<{ backend: Backend; audit: AuditSink | undefined }> {
-  if (options.backend) return { backend: options.backend, audit: options.audit || undefined };
+  if (options.backend) return { backend: guardBackend(options.backend), audit: options.audit || undefined };
   const { fileBackend, defaultVaultDir } = await import('./backends/file.ts');
   const dir = options.dir ?? defaultVaultDir();
-  const backend = fileBackend({ dir });
+  const backend = guardBackend(fileBackend({ dir }));
   if (options.audit !== undefined) return { backend, audit: options.audit || undefined };
   const { fileAuditSink } = await import('./audit-file.ts');
   return { backend, audit: fileAuditSink({ dir }) };

@@ -1,3 +1,5 @@
+import { BackendError, VaultError } from './errors.ts';
+
 /**
  * The storage contract: opaque bytes by key. Encryption, naming and policy live in the core, so
  * a backend only stores what it is given. Keys are ASCII strings made by the core of
@@ -40,4 +42,41 @@ export function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined)
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * The backend as the core uses it: any error that is not already a VaultError (a custom
+ * backend's driver error, say) becomes a BackendError naming the backend and the operation,
+ * with the original as `cause`, so callers can always match on `code`.
+ */
+export function guardBackend(backend: Backend): Backend {
+  const guard = <A extends unknown[], R>(operation: string, fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (error) {
+        if (error instanceof VaultError) throw error;
+        const code = (error as { code?: unknown })?.code;
+        throw new BackendError(
+          `The ${backend.name} backend failed to ${operation}${typeof code === 'string' ? ` (${code})` : ''}. ` +
+            'Check that the store is reachable and writable, then retry.',
+          { cause: error },
+        );
+      }
+    };
+  const guarded: Backend = {
+    name: backend.name,
+    get: guard('read a record', (key) => backend.get(key)),
+    set: guard('write a record', (key, value) => backend.set(key, value)),
+    delete: guard('delete a record', (key) => backend.delete(key)),
+    list: guard('list records', (prefix) => backend.list(prefix)),
+  };
+  // Optional capabilities stay optional: present on the guard only where the backend has them.
+  if (backend.compareAndSwap) guarded.compareAndSwap = guard('compare-and-swap a record', backend.compareAndSwap.bind(backend));
+  if (backend.withLock) {
+    const lock = guard('take its lock', <T>(fn: () => Promise<T>) => backend.withLock!(fn));
+    guarded.withLock = lock as Backend['withLock'];
+  }
+  if (backend.close) guarded.close = guard('close', () => backend.close!());
+  return guarded;
 }

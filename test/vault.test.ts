@@ -127,3 +127,18 @@ describe('integrity', () => {
       .toEqual([expect.any(IntegrityError)]);
   });
 });
+
+describe('a failing custom backend', () => {
+  it("a driver's raw error surfaces as a BackendError with the original as cause", async () => {
+    const backend = memoryBackend();
+    const owner = await createVault({ backend, passphrase: 'p', passphraseParams: fastKdf });
+    await owner.set('k', 'v');
+    const failure = Object.assign(new Error('connection reset by peer'), { code: 'ECONNRESET' });
+    const broken: Backend = { ...backend, name: 'flaky', get: async () => { throw failure; } };
+    const reopened = await openVault({ backend: { ...backend, name: 'flaky' }, passphrase: 'p' });
+    expect(await reopened.get('k')).toBe('v');
+    const error = await openVault({ backend: broken, passphrase: 'p' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BACKEND', name: 'BackendError', cause: failure });
+    expect((error as Error).message).toMatch(/^The flaky backend failed to read a record \(ECONNRESET\)\./);
+  });
+});
