@@ -116,7 +116,7 @@ function runtimeReason(): string | undefined {
   const process = (globalThis as { process?: NodeJS.Process }).process;
   if (!process?.versions?.node || 'bun' in process.versions || 'Deno' in globalThis) return 'this runtime is not Node.js';
   const dispatcher = (globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')];
-  if (dispatcher && dispatcher.constructor?.name !== 'Agent') {
+  if (dispatcher && typeof dispatcher === 'object' && customised(dispatcher)) {
     return `a global fetch dispatcher is set (${dispatcher.constructor?.name ?? 'custom'}: a proxy, HTTP/2 or custom TLS)`;
   }
   const env = process.env;
@@ -125,6 +125,23 @@ function runtimeReason(): string | undefined {
     return 'fetch goes through an environment proxy (NODE_USE_ENV_PROXY with HTTP(S)_PROXY)';
   }
   return undefined;
+}
+
+/**
+ * Whether fetch's global dispatcher is anything but the plain Agent Node makes: another class (a
+ * proxy agent), or an Agent given HTTP/2 (`allowH2`) or its own connector or TLS options. The
+ * options are undici internals (a symbol-keyed `options` object): best effort.
+ */
+function customised(dispatcher: object): boolean {
+  if (dispatcher.constructor?.name !== 'Agent') return true;
+  for (const symbol of Object.getOwnPropertySymbols(dispatcher)) {
+    const value = (dispatcher as Record<symbol, unknown>)[symbol];
+    if (symbol.description === 'options' && value && typeof value === 'object') {
+      const { allowH2, connect } = value as { allowH2?: unknown; connect?: unknown };
+      if (allowH2 || connect) return true;
+    }
+  }
+  return false;
 }
 
 function announce(reason: string): void {

@@ -110,6 +110,25 @@ describe('the transport option', () => {
     await expect(ask(short)).rejects.toThrow(/shorter than 16 bytes/);
   });
 
+  it('a global fetch dispatcher with HTTP/2 makes the standard transport the choice, or a refusal in strict mode', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    await fetch(server.origin).then((response) => response.text());
+    const symbol = Symbol.for('undici.globalDispatcher.1');
+    const global = globalThis as unknown as Record<symbol, { constructor: new (options: object) => unknown }>;
+    const original = global[symbol]!;
+    global[symbol] = new original.constructor({ allowH2: true }) as never;
+    try {
+      const client = new OpenAI({ vault, secret: 'openai-api-key', baseURL: `${server.origin}/v1` });
+      const { result, ...calls } = await counted(() => ask(client));
+      expect(result.choices[0]!.message.content).toBe(`Bearer ${key}`);
+      expect(calls).toEqual({ prepares: 0, uses: 1 });
+      expect(warn.mock.calls.some(([message]) => String(message).includes('global fetch dispatcher'))).toBe(true);
+      expect(() => new OpenAI({ vault, secret: 'openai-api-key', baseURL: `${server.origin}/v1`, transport: 'hardened' })).toThrow(UsageError);
+    } finally {
+      global[symbol] = original;
+    }
+  });
+
   it("'auto' sends a request that names a dispatcher through the standard path", async () => {
     vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const realFetch = globalThis.fetch;
