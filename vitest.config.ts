@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/_setup/group-summary.ts'],
     globalSetup: ['scripts/build-if-stale.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
