@@ -105,12 +105,19 @@ export async function measureExposure(options: ExposureOptions = {}): Promise<Ex
     const worker = async () => {
       for (let job = queue.shift(); job; job = queue.shift()) {
         log(`${job.mode} over ${job.protocol}: running`);
-        const result = await measureRun({ ...job, key, tls, dir, vaultDir, tokenFile, needles, options });
-        log(`${job.mode} over ${job.protocol}: done in ${result.seconds.toFixed(1)} s`);
-        runs.push(result);
+        try {
+          const result = await measureRun({ ...job, key, tls, dir, vaultDir, tokenFile, needles, options });
+          log(`${job.mode} over ${job.protocol}: done in ${result.seconds.toFixed(1)} s`);
+          runs.push(result);
+        } catch (error) {
+          queue.length = 0; // start nothing more; the runs under way finish before cleaning up
+          throw error;
+        }
       }
     };
-    await Promise.all(Array.from({ length: options.concurrency ?? 3 }, worker));
+    const settled = await Promise.allSettled(Array.from({ length: options.concurrency ?? 3 }, worker));
+    const failure = settled.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
     runs.sort((a, b) => jobs.findIndex((j) => j.mode === a.mode && j.protocol === a.protocol) -
       jobs.findIndex((j) => j.mode === b.mode && j.protocol === b.protocol));
     return { node: process.version, platform: `${process.platform}-${process.arch}`, keyLength: key.length, date: new Date().toISOString(), runs };
@@ -137,7 +144,10 @@ async function measureRun(context: RunContext): Promise<RunResult> {
   const dump = options.dump ?? 'proc';
   const moments = options.moments ?? MOMENTS;
   const provider = await startProvider(protocol === 'https' ? tls : undefined);
-  const agent = await startAgent(context, provider);
+  const agent = await startAgent(context, provider).catch(async (error) => {
+    await provider.close();
+    throw error;
+  });
   const memory: Partial<Record<Moment, DumpCounts>> = {};
   const take = async (moment: Moment) => {
     if (dump === 'none' || !moments.includes(moment)) return;
