@@ -52,15 +52,31 @@ export function selectTransport(
 
 /**
  * For one request over the hardened transport: undefined when it may go (the key is put in at the
- * socket), else why it may not. A `dispatcher` in the request's options means the caller routes
- * it (a proxy, HTTP/2); in `'hardened'` mode that is an error, in `'auto'` the standard path.
+ * socket), else why it may not. A `dispatcher` in the request's options (or, for SDKs written for
+ * node-fetch such as openai 4, an `agent` that is not a plain keep-alive agent) means the caller
+ * routes it (a proxy, HTTP/2, custom TLS); in `'hardened'` mode that is an error, in `'auto'` the
+ * standard path.
  */
 export function requestReason(init: object, option: TransportOption | undefined): string | undefined {
-  if (!('dispatcher' in init) || (init as { dispatcher?: unknown }).dispatcher === undefined) return undefined;
-  const reason = 'the request names a dispatcher (fetchOptions.dispatcher: a proxy, HTTP/2 or custom TLS)';
+  const { dispatcher, agent } = init as { dispatcher?: unknown; agent?: unknown };
+  const reason = dispatcher !== undefined && dispatcher !== null
+    ? 'the request names a dispatcher (fetchOptions.dispatcher: a proxy, HTTP/2 or custom TLS)'
+    : customAgent(agent) ? 'the request names an http(s) agent with a proxy or TLS options (httpAgent)' : undefined;
+  if (reason === undefined) return undefined;
   if (option === 'hardened') throw unavailable(reason);
   announce(reason);
   return reason;
+}
+
+const TLS_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername', 'checkServerIdentity', 'secureContext'];
+
+/** An agent other than a plain keep-alive one (Node's, or agentkeepalive's that openai 4 makes). */
+function customAgent(agent: unknown): boolean {
+  if (!agent || typeof agent !== 'object') return false;
+  const name = agent.constructor?.name;
+  if (name !== 'Agent' && name !== 'HttpsAgent') return true;
+  const options = (agent as { options?: Record<string, unknown> }).options ?? {};
+  return TLS_OPTIONS.some((option) => options[option] !== undefined);
 }
 
 /** A key armed for one request: the one-time placeholder to put in its headers, and the fetch to send it with. */
