@@ -9,17 +9,13 @@
  * temporary directory and talks to a local stand-in provider, then shows a revoked agent being
  * refused.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createVault, openVault, type Vault } from 'agent-vault';
+import { openVault } from 'agent-vault';
 import { Anthropic } from 'agent-vault/anthropic';
-import { startLocalProvider } from './_local-provider.ts';
+import { throwawayVault } from './_throwaway-vault.ts';
 
 const env = process.env;
 const real = Boolean((env.AGENT_VAULT_TOKEN || env.AGENT_VAULT_TOKEN_FILE) && env.ANTHROPIC_BASE_URL);
-const local = real ? undefined : await localSetup();
+const local = real ? undefined : await throwawayVault('anthropic-api-key', 'sk-ant-local-');
 
 try {
   // The agent's side: it holds a vault token, never the API key.
@@ -28,7 +24,7 @@ try {
   const model = env.ANTHROPIC_MODEL ?? 'claude-haiku-4-5';
 
   // Before: const client = new Anthropic();   (the key in ANTHROPIC_API_KEY for the process's life)
-  const client = new Anthropic({ vault, secret, baseURL: local?.baseURL });
+  const client = new Anthropic({ vault, secret, baseURL: local?.provider.origin });
 
   console.log(`client.apiKey: ${client.apiKey}`);
   const message = await client.messages.create({
@@ -58,28 +54,4 @@ try {
   await vault.close();
 } finally {
   await local?.cleanUp();
-}
-
-/** A vault in a temporary directory holding a made-up key, an agent, and a stand-in provider. */
-async function localSetup() {
-  const dir = await mkdtemp(join(tmpdir(), 'agent-vault-example-'));
-  const apiKey = `sk-ant-local-${randomBytes(16).toString('hex')}`;
-  // The owner's side, once: `agent-vault init`, `set`, `agent create` do the same from the CLI.
-  const owner: Vault = await createVault({ dir, passphrase: 'example only', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
-  await owner.set('anthropic-api-key', apiKey);
-  const { token } = await owner.createAgent('example-agent', { allow: ['anthropic-*'], ttl: '1h' });
-  const provider = await startLocalProvider({ apiKey });
-  const agentVault = await openVault({ dir, token });
-  console.log(`local mode: a throw-away vault in ${dir} and a stand-in provider at ${provider.origin}`);
-  return {
-    owner,
-    agentVault,
-    provider,
-    baseURL: provider.origin,
-    async cleanUp() {
-      await owner.close();
-      await provider.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }

@@ -73,20 +73,13 @@ export interface AuditContext {
 }
 
 /** One stored record, as `readAudit` returns it. */
-export interface AuditRecord {
+/** A record as stored: the event, where it sits in the chain, and its writer's MAC. */
+export interface AuditRecord extends AuditEvent {
   seq: number;
   /** ISO 8601, UTC, from the writer's clock. */
   time: string;
   /** The vault id (hex). */
   vault: string;
-  actor: string;
-  generation: number;
-  action: AuditAction;
-  name?: string;
-  version?: number;
-  outcome: AuditOutcome;
-  reason?: string;
-  note?: string;
   /** BLAKE2b-256 (hex) of the previous record's line; for seq 1, of the vault's genesis label. */
   prev: string;
   /** Keyed BLAKE2b-256 (hex) of this line up to `prev`, under the writer's audit key. */
