@@ -28,7 +28,10 @@ const ACTIONS = new Set<string>(AUDIT_ACTIONS);
 const FIELDS = new Set([
   'seq', 'time', 'vault', 'actor', 'generation', 'action', 'name', 'version', 'outcome', 'reason', 'note', 'prev', 'mac',
 ]);
-/** A record line is a few hundred bytes; anything this long is not one of ours. */
+/**
+ * A record line is a few hundred bytes; anything longer than this is not one of ours. Readers
+ * skip such a line without keeping it, and the verifier reports it as `modified`.
+ */
 export const MAX_LINE_BYTES = 8192;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -215,6 +218,14 @@ export class ChainVerifier {
     this.#prev = hash;
     this.#expected = at + 1;
     return true;
+  }
+
+  /** A line too long to be a record, skipped unread (_audit-lines.ts): the chain breaks at it. */
+  checkOverlong(bytes: number): false {
+    if (this.problem) return false;
+    this.#line++;
+    return this.#fail('modified', this.#expected,
+      `is not a well-formed audit record (it is ${bytes} bytes long; no record is over ${MAX_LINE_BYTES})`);
   }
 
   /** The verdict on everything checked, including whether the log still reaches the anchor. */

@@ -1,8 +1,10 @@
 /**
  * The file sink's dealings with the file system that are not appending itself: reading back the
- * last record, and turning errno codes into AuditErrors that say what to do.
+ * last record, opening the log for reading, and turning errno codes into AuditErrors that say
+ * what to do.
  */
 import fs from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { genesisHash, lineHash, MAX_LINE_BYTES, parseLine } from './_audit-chain.ts';
 import { AuditError, VaultError } from './errors.ts';
 
@@ -54,9 +56,50 @@ const ADVICE: Record<string, string> = {
   EDQUOT: 'The disk quota is exhausted: free some space, then retry.',
   EIO: 'The disk reported an I/O error: check the device.',
   EISDIR: 'A directory is in the way of the audit log: remove it.',
-  ENOTFILE: 'Something other than a file is in the way of the audit log: remove it.',
+  ENOTFILE: 'Something other than a file is in the way of the audit log: remove it, or put the real log back in its place.',
   EMFILE: 'Too many open files: raise the limit (ulimit -n) or lower concurrency.',
 };
+
+/**
+ * The log opened for reading, with its size, or undefined when there is none. What is not a
+ * regular file is refused before it is opened (a FIFO would block the open until some writer
+ * came, a device would never end, and opening a device can do something of its own), and again
+ * on the open handle, in case one was swapped in meanwhile: O_NONBLOCK makes that open return.
+ */
+export async function openForReading(path: string): Promise<{ handle: FileHandle; size: number } | undefined> {
+  let handle: FileHandle;
+  try {
+    const found = await stat(path);
+    if (!found.isFile()) throw notAFile(path, found, 'read');
+    // Windows has no O_NONBLOCK, and no FIFO can appear at a file's path there either.
+    handle = await open(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(error, 'read', path);
+  }
+  try {
+    const opened = await handle.stat();
+    if (!opened.isFile()) throw notAFile(path, opened, 'read');
+    return { handle, size: opened.size };
+  } catch (error) {
+    await handle.close();
+    throw ioError(error, 'read', path);
+  }
+}
+
+/** The error for a log path that holds something other than a regular file: says what it is. */
+export function notAFile(path: string, stats: fs.Stats, action: string): AuditError {
+  const kind = stats.isFIFO() ? 'a FIFO (named pipe)'
+    : stats.isDirectory() ? 'a directory'
+    : stats.isSocket() ? 'a socket'
+    : stats.isCharacterDevice() ? 'a character device'
+    : stats.isBlockDevice() ? 'a block device'
+    : undefined;
+  const code = stats.isDirectory() ? 'EISDIR' : 'ENOTFILE';
+  return new AuditError(
+    `Could not ${action} the audit log ${path} (${code}): it is ${kind ? `${kind}, not` : 'not'} a regular file. ${ADVICE[code]}`,
+  );
+}
 
 export function ioError(error: unknown, action: string, path: string): VaultError {
   if (error instanceof VaultError) return error;

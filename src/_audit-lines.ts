@@ -2,89 +2,138 @@
  * Reading a JSON Lines file in large chunks, forwards (verification) or backwards (newest-first
  * reads), without ever holding more than a chunk and one line in memory. Lines come in batches,
  * one per chunk: an async iteration per line would cost more than the reading (about 1 µs each).
+ *
+ * A line longer than `maxLineBytes` (default MAX_LINE_BYTES, far more than any record) is skipped
+ * as it streams past, never gathered: a hostile 1 GB line costs one pass over its bytes and no
+ * more memory than a short one.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { MAX_LINE_BYTES } from './_audit-chain.ts';
 
 const CHUNK_BYTES = 1 << 20;
 const NEWLINE = 0x0a;
+const NO_BYTES = Buffer.alloc(0);
+
+/** One complete line read forwards. */
+export interface ForwardLine {
+  /** Its bytes, without the newline; empty when `overlong` is set. */
+  line: Buffer;
+  /** The offset just past its newline. */
+  next: number;
+  /** Set to the line's length when it is longer than `maxLineBytes`: its bytes were skipped, not kept. */
+  overlong?: number;
+}
 
 /**
- * Complete lines in [start, end), oldest first, each with the offset just past its newline.
- * Bytes after the last newline (a torn or in-flight append) are not yielded; the caller sees
- * them as `end - next` of the last line.
+ * Complete lines in [start, end), oldest first. Bytes after the last newline (a torn or
+ * in-flight append) are not yielded, and the caller sees them as `end - next` of the last line;
+ * unless there are more than `maxLineBytes` of them, which no torn record can be: they come as a
+ * last, overlong line whose `next` is where the reading stopped.
+ *
+ * The lines of a batch are views of one buffer that the next batch reuses: copy a line to keep it.
  */
 export async function* linesForward(
-  handle: FileHandle, start: number, end: number, chunkBytes = CHUNK_BYTES,
-): AsyncGenerator<{ line: Buffer; next: number }[]> {
-  let carry: Buffer | undefined;
+  handle: FileHandle, start: number, end: number, chunkBytes = CHUNK_BYTES, maxLineBytes = MAX_LINE_BYTES,
+): AsyncGenerator<ForwardLine[]> {
+  if (start >= end) return;
+  // A chunk is read in after the carry: the start of a line begun in an earlier chunk.
+  const buffer = Buffer.allocUnsafe(Math.min(chunkBytes, end - start) + maxLineBytes);
+  let carried = 0;
+  let overlongFrom = -1; // where an overlong line began, while its end is looked for
   let offset = start;
   while (offset < end) {
-    const length = Math.min(chunkBytes, end - offset);
-    const chunk = Buffer.allocUnsafe(length);
-    const { bytesRead } = await handle.read(chunk, 0, length, offset);
+    const { bytesRead } = await handle.read(buffer, carried, Math.min(chunkBytes, end - offset), offset);
     if (bytesRead === 0) break; // the file shrank under us
-    const data = carry ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-    const dataStart = offset - (carry?.length ?? 0);
+    const data = buffer.subarray(0, carried + bytesRead);
+    const dataStart = offset - carried;
     offset += bytesRead;
+    const batch: ForwardLine[] = [];
     let lineStart = 0;
-    const batch: { line: Buffer; next: number }[] = [];
-    for (let newline = data.indexOf(NEWLINE); newline !== -1; newline = data.indexOf(NEWLINE, lineStart)) {
-      batch.push({ line: data.subarray(lineStart, newline), next: dataStart + newline + 1 });
+    if (overlongFrom !== -1) {
+      const newline = data.indexOf(NEWLINE);
+      if (newline === -1) continue;
+      batch.push({ line: NO_BYTES, next: dataStart + newline + 1, overlong: dataStart + newline - overlongFrom });
+      overlongFrom = -1;
       lineStart = newline + 1;
     }
-    carry = lineStart < data.length ? data.subarray(lineStart) : undefined;
+    for (let newline = data.indexOf(NEWLINE, lineStart); newline !== -1; newline = data.indexOf(NEWLINE, lineStart)) {
+      const next = dataStart + newline + 1;
+      batch.push(newline - lineStart > maxLineBytes
+        ? { line: NO_BYTES, next, overlong: newline - lineStart }
+        : { line: data.subarray(lineStart, newline), next });
+      lineStart = newline + 1;
+    }
+    carried = data.length - lineStart;
+    if (carried > maxLineBytes) {
+      overlongFrom = dataStart + lineStart;
+      carried = 0;
+    }
     if (batch.length > 0) yield batch;
+    // Only now, the batch's lines being done with, may the carry overwrite them.
+    if (carried > 0) buffer.copyWithin(0, lineStart, data.length);
   }
+  if (overlongFrom !== -1) yield [{ line: NO_BYTES, next: offset, overlong: offset - overlongFrom }];
 }
 
 /**
  * The file's first `size` bytes as blocks of whole lines, newest block first; each block starts
  * at a line's start and ends just after a newline. A last segment without a newline (a torn or
- * in-flight append) is left out. A reader searching for a substring can search a whole block at
- * once instead of line by line.
+ * in-flight append) is left out, and so is a line longer than `maxLineBytes` that does not fit in
+ * one chunk (a shorter overlong line may be in a block: `candidates` skips it). A reader
+ * searching for a substring can search a whole block at once instead of line by line.
+ *
+ * Each block is a view of one buffer that the next block reuses: copy what is to be kept.
  */
-export async function* blocksBackward(handle: FileHandle, size: number, chunkBytes = CHUNK_BYTES): AsyncGenerator<Buffer> {
-  let carry: Buffer | undefined;
+export async function* blocksBackward(
+  handle: FileHandle, size: number, chunkBytes = CHUNK_BYTES, maxLineBytes = MAX_LINE_BYTES,
+): AsyncGenerator<Buffer> {
+  if (size <= 0) return;
+  // A chunk is read in before the carry: the end (with its newline) of a line that began in an
+  // earlier chunk, which the chunk will complete.
+  const buffer = Buffer.allocUnsafe(Math.min(chunkBytes, size) + maxLineBytes + 1);
+  let carried = 0;
   let position = size;
   let skipPartial = true;
   while (position > 0) {
     const start = Math.max(0, position - chunkBytes);
-    const chunk = Buffer.allocUnsafe(position - start);
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, start);
-    if (bytesRead !== chunk.length) return; // the file shrank under us: stop rather than misread
+    const length = position - start;
+    buffer.copyWithin(length, 0, carried);
+    const { bytesRead } = await handle.read(buffer, 0, length, start);
+    if (bytesRead !== length) return; // the file shrank under us: stop rather than misread
     position = start;
-    let data = carry ? Buffer.concat([chunk, carry]) : chunk;
+    let data = buffer.subarray(0, length + carried);
     if (skipPartial) {
       const last = data.lastIndexOf(NEWLINE);
-      if (last === -1) {
-        carry = undefined; // no complete line yet: all of it is the partial segment
-        continue;
-      }
+      if (last === -1) continue; // no complete line yet: all of it is the partial segment
       data = data.subarray(0, last + 1);
       skipPartial = false;
     }
     // The bytes before the first newline end a line that began in an earlier chunk.
     const first = position > 0 ? data.indexOf(NEWLINE) : -1;
-    if (position > 0 && first === data.length - 1) {
-      carry = data;
-      continue;
+    carried = first + 1;
+    if (carried - 1 > maxLineBytes) {
+      // Too long to be a record: drop what we have of it, and the rest up to the newline before it.
+      carried = 0;
+      skipPartial = true;
     }
-    carry = position > 0 ? data.subarray(0, first + 1) : undefined;
-    yield data.subarray(first + 1);
+    if (first + 1 < data.length) yield data.subarray(first + 1);
   }
 }
 
 /**
  * Complete lines of the file's first `size` bytes, newest first, in batches. A last segment
- * without a newline (a torn or in-flight append) is skipped.
+ * without a newline (a torn or in-flight append) is skipped, and so is a line longer than
+ * `maxLineBytes`.
  */
-export async function* linesBackward(handle: FileHandle, size: number, chunkBytes = CHUNK_BYTES): AsyncGenerator<Buffer[]> {
-  for await (const block of blocksBackward(handle, size, chunkBytes)) {
+export async function* linesBackward(
+  handle: FileHandle, size: number, chunkBytes = CHUNK_BYTES, maxLineBytes = MAX_LINE_BYTES,
+): AsyncGenerator<Buffer[]> {
+  for await (const block of blocksBackward(handle, size, chunkBytes, maxLineBytes)) {
     const batch: Buffer[] = [];
     // The block ends with a newline; each line runs from after the previous newline to the next.
     for (let end = block.length - 1; end >= 0;) {
       const start = end > 0 ? block.lastIndexOf(NEWLINE, end - 1) + 1 : 0;
-      if (end > start) batch.push(block.subarray(start, end));
+      if (end > start && end - start <= maxLineBytes) batch.push(block.subarray(start, end));
       end = start - 1;
     }
     if (batch.length > 0) yield batch;
@@ -93,10 +142,10 @@ export async function* linesBackward(handle: FileHandle, size: number, chunkByte
 
 /**
  * The lines of `block` (whole lines, each ending in a newline), newest first, that contain every
- * needle. The first needle is searched in the whole block, so a big log that a filter mostly
- * rejects is scanned at memchr speed, not decoded line by line.
+ * needle and are no longer than `maxLineBytes`. The first needle is searched in the whole block,
+ * so a big log that a filter mostly rejects is scanned at memchr speed, not decoded line by line.
  */
-export function* candidates(block: Buffer, needles: string[]): Generator<string> {
+export function* candidates(block: Buffer, needles: string[], maxLineBytes = MAX_LINE_BYTES): Generator<string> {
   const [first, ...rest] = needles.map((needle) => Buffer.from(needle));
   let end = block.length - 1; // the newline ending the newest line not yet looked at
   while (end > 0) {
@@ -105,7 +154,7 @@ export function* candidates(block: Buffer, needles: string[]): Generator<string>
     const lineEnd = first ? block.indexOf(0x0a, hit) : end;
     const lineStart = block.lastIndexOf(0x0a, hit) + 1;
     end = lineStart - 1;
-    if (lineEnd <= lineStart) continue;
+    if (lineEnd <= lineStart || lineEnd - lineStart > maxLineBytes) continue;
     const line = block.subarray(lineStart, lineEnd);
     if (rest.every((needle) => line.includes(needle))) yield line.toString('utf8');
   }

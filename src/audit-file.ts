@@ -6,9 +6,13 @@
  * interleave and sequence numbers stay contiguous. Each sink remembers the log's tail (inode,
  * size, last seq and hash): when the file is as it left it, an append is one stat and one write;
  * only when another process wrote does it read back the last line.
+ *
+ * Reading (verify, read) trusts nothing about the file: a line longer than any record
+ * (MAX_LINE_BYTES, 8 KiB) is skipped as it streams past, in constant memory (verify reports it as
+ * `modified`, read leaves it out, as it does any line it cannot parse), and anything at the log's
+ * path that is not a regular file (a FIFO, a device, a directory) is refused before it is read.
  */
 import fs from 'node:fs';
-import { open as openHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type {
@@ -16,8 +20,8 @@ import type {
 } from './audit.ts';
 import { ChainVerifier, eventProblem, sealRecord } from './_audit-chain.ts';
 import { auditMatcher, STOP } from './_audit-filter.ts';
-import { ioError, readTail, syncDirectory } from './_audit-fs.ts';
-import { blocksBackward, candidates, linesForward, timeOf } from './_audit-lines.ts';
+import { ioError, notAFile, openForReading, readTail, syncDirectory } from './_audit-fs.ts';
+import { blocksBackward, candidates, type ForwardLine, linesForward, timeOf } from './_audit-lines.ts';
 import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_audit-lock.ts';
 import { AuditError, UsageError } from './errors.ts';
 
@@ -125,11 +129,12 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
     if (fd !== undefined && current?.ino === fdIno) return current;
     if (fd !== undefined) fs.closeSync(fd);
     fd = undefined;
+    if (current && !current.isFile()) throw notAFile(path, current, 'append to');
     const opened = fs.openSync(path, 'a+', 0o600);
     const stats = fs.fstatSync(opened);
     if (!stats.isFile()) {
       fs.closeSync(opened);
-      throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTFILE' });
+      throw notAFile(path, stats, 'append to');
     }
     fd = opened;
     fdIno = stats.ino;
@@ -236,13 +241,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
     async *read(filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {
       const matcher = auditMatcher(filter);
       if (matcher.limit === 0) return;
-      const handle = await openHandle(path, 'r').catch((error: unknown) => {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw ioError(error, 'read', path);
-      });
-      if (!handle) return;
+      const opened = await openForReading(path);
+      if (!opened) return;
+      const { handle, size } = opened;
       try {
-        const { size } = await handle.stat();
         let count = 0;
         for await (const block of blocksBackward(handle, size)) {
           for (const line of candidates(block, matcher.needles)) {
@@ -300,30 +302,33 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
 
   /** Check the complete lines from `start` to `end` (default: the size now); returns where they end. */
   async function checkLines(verifier: ChainVerifier, start: number, end: number | undefined): Promise<number> {
-    const handle = await openHandle(path, 'r').catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw ioError(error, 'read', path);
-    });
-    if (!handle) return start;
+    const opened = await openForReading(path);
+    if (!opened) return start;
+    const { handle } = opened;
     try {
-      const size = end ?? (await handle.stat()).size;
-      let pending: Buffer | undefined;
+      let pending: ForwardLine | undefined;
       let checkedTo = start;
-      let pendingNext = start;
-      for await (const batch of linesForward(handle, start, size)) {
-        for (const { line, next } of batch) {
-          if (pending && !verifier.check(pending, line)) return checkedTo;
-          if (pending) checkedTo = pendingNext;
+      for await (const batch of linesForward(handle, start, end ?? opened.size)) {
+        for (const line of batch) {
+          if (pending && !checkLine(verifier, pending, line)) return checkedTo;
+          if (pending) checkedTo = pending.next;
           pending = line;
-          pendingNext = next;
         }
+        // The next batch reuses the reader's buffer: keep our own copy of the line held over.
+        if (pending) pending = { ...pending, line: Buffer.from(pending.line) };
       }
-      if (pending && verifier.check(pending)) checkedTo = pendingNext;
+      if (pending && checkLine(verifier, pending)) checkedTo = pending.next;
       return checkedTo;
     } finally {
       await handle.close();
     }
   }
+}
+
+/** One line through the verifier; the line after it, when known, tells swapped records from deleted ones. */
+function checkLine(verifier: ChainVerifier, { line, overlong }: ForwardLine, after?: ForwardLine): boolean {
+  if (overlong !== undefined) return verifier.checkOverlong(overlong);
+  return verifier.check(line, after?.overlong === undefined ? after?.line : undefined);
 }
 
 function durabilityFromEnv(): AuditDurability {
