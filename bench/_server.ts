@@ -1,5 +1,10 @@
-/** A minimal OpenAI- and Anthropic-compatible server on 127.0.0.1 for the request benchmarks. */
-import { createServer, type Server } from 'node:http';
+/**
+ * A minimal OpenAI- and Anthropic-compatible server on 127.0.0.1 for the request benchmarks. It
+ * runs in a child process of its own, as a real provider would be, so the client's CPU time is
+ * not also charged to the server's replies (they would share one event loop otherwise).
+ */
+import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
 
 const chat = JSON.stringify({
   id: 'chatcmpl-bench', object: 'chat.completion', created: 0, model: 'bench',
@@ -11,7 +16,8 @@ const message = JSON.stringify({
   stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 },
 });
 
-export async function startServer(): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+/** In the child: serve until the parent disconnects. */
+function serve(): void {
   const server = createServer((request, response) => {
     request.resume();
     request.on('end', () => {
@@ -20,14 +26,23 @@ export async function startServer(): Promise<{ url: string; server: Server; clos
     });
   });
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  server.listen(0, '127.0.0.1', () => process.send!((server.address() as { port: number }).port));
+  process.on('disconnect', () => process.exit(0));
+}
+
+export async function startServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const child = fork(import.meta.filename, ['--serve'], { stdio: 'inherit' });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (value) => resolve(value as number));
+    child.once('exit', (code) => reject(new Error(`the benchmark server exited (${code})`)));
+  });
   return {
     url: `http://127.0.0.1:${port}`,
-    server,
     close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
+      child.once('exit', () => resolve());
+      child.disconnect();
     }),
   };
 }
+
+if (process.argv.includes('--serve')) serve();
