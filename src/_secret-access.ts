@@ -41,6 +41,14 @@ export class SecretReader {
   readonly #backend: Backend;
   readonly #vaultId: Uint8Array;
   readonly #nameIds = new Map<string, string>();
+  /**
+   * The last record decoded per name id, reused while the stored bytes are byte-for-byte the
+   * same; and which of those already verified (same bytes, same keys: the same answer), so the
+   * per-request path does its checking opens once per stored record, not on every request.
+   */
+  readonly #decoded = new Map<string, { bytes: Uint8Array; record: SecretRecord }>();
+  readonly #verified = new WeakSet<SecretRecord>();
+  readonly #valueAds = new WeakMap<SecretRecord, Uint8Array>();
 
   constructor(backend: Backend, vaultId: Uint8Array) {
     this.#backend = backend;
@@ -54,7 +62,12 @@ export class SecretReader {
         `No secret named "${name}" in this vault. The owner can add it: agent-vault set ${JSON.stringify(name)}`,
       );
     }
-    return decodeSecret(bytes);
+    const last = this.#decoded.get(nameId);
+    if (last && bytesEqual(last.bytes, bytes)) return last.record;
+    const record = decodeSecret(bytes);
+    if (this.#decoded.size >= 1_024) this.#decoded.clear();
+    this.#decoded.set(nameId, { bytes, record });
+    return record;
   }
 
   /** The backend key for a name: a keyed hash, so storage never sees names. */
@@ -73,15 +86,19 @@ export class SecretReader {
    * at once, and both decryptions leave nothing in libsodium's memory (openInto).
    */
   sealedValue(nameId: string, record: SecretRecord, wrap: WrappedKey): SealedValue {
-    const valueAd = ad.value(this.#vaultId, nameId, record.prefix);
+    let valueAd = this.#valueAds.get(record);
+    if (!valueAd) this.#valueAds.set(record, (valueAd = ad.value(this.#vaultId, nameId, record.prefix)));
     return {
       version: record.version,
       length: sealedLength(record.sealedValue),
       openInto: (target) => {
+        // A check without a target is done once per record: the same bytes verify the same way.
+        if (target === null && this.#verified.has(record)) return;
         const dek = new Uint8Array(KEY_BYTES);
         try {
           openInto(wrap.key, wrap.wrapped, wrap.ad, dek, wrap.what);
           openInto(dek, record.sealedValue, valueAd, target, 'A stored secret');
+          this.#verified.add(record);
         } finally {
           wipe(dek);
         }
@@ -101,6 +118,8 @@ export class AgentAccess {
   readonly #role: { credentials: AgentCredentials; loc: Uint8Array };
   readonly #now: () => number;
   #state: AgentState | undefined;
+  /** This agent's verified grant in each record seen (see SecretReader's record reuse). */
+  readonly #grants = new WeakMap<SecretRecord, { grant: Grant; ad: Uint8Array }>();
 
   constructor(
     backend: Backend, vaultId: Uint8Array, reader: SecretReader, role: { credentials: AgentCredentials; loc: Uint8Array },
@@ -131,9 +150,13 @@ export class AgentAccess {
     if (!state.allows(name)) throw notGranted(credentials.agentId, name);
     const nameId = this.#reader.nameId(name, state.nameKey);
     const record = await (nameId === earlyId && early ? early : this.#reader.read(nameId, name));
-    const grantAd = ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation);
-    const grant = this.#findGrant(record, grantAd) ?? throwError(notGranted(credentials.agentId, name));
-    return this.#reader.sealedValue(nameId, record, { key: credentials.agentKey, wrapped: grant.wrappedKey, ad: grantAd, what: 'A grant' });
+    let found = this.#grants.get(record);
+    if (!found) {
+      const grantAd = ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation);
+      const grant = this.#findGrant(record, grantAd) ?? throwError(notGranted(credentials.agentId, name));
+      this.#grants.set(record, (found = { grant, ad: grantAd }));
+    }
+    return this.#reader.sealedValue(nameId, record, { key: credentials.agentKey, wrapped: found.grant.wrappedKey, ad: found.ad, what: 'A grant' });
   }
 
   /**

@@ -16,8 +16,17 @@ const MAX_KEY_LENGTH = 1024;
 export const HEADER_READ_BYTES = HEADER_BYTES + 3 * MAX_KEY_LENGTH;
 export const ENTRY_NAME = /^[0-9a-f]{64}$/;
 
+/** Names already hashed: agents look up the same few keys on every request. */
+const names = new Map<string, string>();
+
 export function entryName(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  let name = names.get(key);
+  if (name === undefined) {
+    name = createHash('sha256').update(key, 'utf8').digest('hex');
+    if (names.size >= 4_096) names.clear();
+    names.set(key, name);
+  }
+  return name;
 }
 
 /** Lone surrogates would encode to U+FFFD in UTF-8 and collide; NUL breaks many stores. */
