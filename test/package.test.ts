@@ -40,6 +40,14 @@ describe('package', () => {
     expect(Object.keys(pkg.dependencies).sort()).toEqual(['libsodium-wrappers-sumo', 'read']);
   });
 
+  it('publint finds nothing wrong with the package as it would be published', () => {
+    const out = execFileSync(process.execPath, [join(root, 'node_modules', 'publint', 'src', 'cli.js'), '--strict'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(out).toContain('All good!');
+  }, 60_000);
+
   it('loads with import() and require()', () => {
     expect(run("import('agent-vault').then((m) => console.log(typeof m.openVault))", 'module').trim()).toBe('function');
     expect(run("console.log(typeof require('agent-vault').openVault)", 'commonjs').trim()).toBe('function');
