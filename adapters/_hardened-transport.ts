@@ -39,6 +39,8 @@ export interface KeySource {
 export interface ArmedKey {
   /** Random letters and digits, exactly the stored key's length, unique to this arming. */
   readonly placeholder: string;
+  /** The length of the key as sent (surrounding whitespace dropped), once a socket has put it in. */
+  readonly keyLength: number | undefined;
   disarm(): void;
 }
 
@@ -76,13 +78,21 @@ export class HardenedTransport {
       );
     }
     const placeholder = randomPlaceholder(source.length);
+    let keyLength: number | undefined;
     const injection: Injection = {
       placeholder: Buffer.from(placeholder, 'latin1'),
       secret,
       fill: (target) => source.decryptInto(target),
+      placed: (length) => (keyLength = length),
     };
     this.#armed.set(placeholder, { origin: new URL(origin).origin, injection });
-    return { placeholder, disarm: () => this.#armed.delete(placeholder) };
+    return {
+      placeholder,
+      get keyLength() {
+        return keyLength;
+      },
+      disarm: () => this.#armed.delete(placeholder),
+    };
   }
 
   /** The fetch function: same contract as `globalThis.fetch` (Node's). */

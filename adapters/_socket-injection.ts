@@ -25,6 +25,8 @@ export interface Injection {
   readonly secret: string;
   /** Write the stored key over `target` (exactly `placeholder.length` bytes), synchronously. */
   fill(target: Uint8Array): void;
+  /** Told the key's length as written (surrounding whitespace dropped), so its echo can be looked for cheaply. */
+  placed?(length: number): void;
 }
 
 interface WriteChunk {
@@ -187,6 +189,7 @@ function injectKey(buffer: Buffer, length: number, start: number, injection: Inj
       );
     }
   }
+  injection.placed?.(size - lead - trail);
   if (lead + trail === 0) return length;
   buffer.copyWithin(start, start + lead, start + size - trail);
   buffer.copyWithin(start + size - lead - trail, start + size, length);

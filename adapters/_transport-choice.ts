@@ -18,6 +18,7 @@ import type { PreparedSecret, Vault } from '../src/vault.ts';
 // Types only: the transport (node:http, node:https) is loaded on first use, so that importing an
 // adapter works on runtimes without those modules.
 import type { ArmedKey, HardenedTransport } from './_hardened-transport.ts';
+import { type KeyLender, trimSpace } from './_redact-response.ts';
 import { MIN_KEY_LENGTH } from './_socket-injection.ts';
 
 /** How the key reaches the wire: see this module's comment. */
@@ -83,7 +84,9 @@ function customAgent(agent: unknown): boolean {
 export interface ArmedRequest extends ArmedKey {
   /** The hardened transport's fetch: the only one that puts the key in. */
   fetch: HardenedTransport['fetch'];
-  /** Disarm and end the vault's preparation: call when the response headers have arrived. */
+  /** The key's bytes for redacting the response, decrypted into a scratch array that is wiped at once. */
+  key: KeyLender;
+  /** Disarm and end the vault's preparation: call once the response is redacted (its headers have arrived). */
   release(): void;
 }
 
@@ -118,7 +121,25 @@ export async function armRequest(
   }
   return {
     placeholder: armed.placeholder,
+    get keyLength() {
+      return armed.keyLength;
+    },
     fetch: transport.fetch,
+    key: {
+      // Until the socket has placed it, its length without surrounding whitespace is not known.
+      get minLength() {
+        return armed.keyLength ?? 1;
+      },
+      lend(use) {
+        const scratch = new Uint8Array(prepared.length);
+        try {
+          prepared.decryptInto(scratch);
+          return use(trimSpace(scratch));
+        } finally {
+          scratch.fill(0);
+        }
+      },
+    },
     disarm: () => armed.disarm(),
     release() {
       armed.disarm();

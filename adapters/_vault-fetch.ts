@@ -4,18 +4,24 @@
  * An SDK client is given a placeholder instead of its API key, and this fetch instead of its
  * transport. For each HTTP attempt to the API's origin it resolves the real key from the vault,
  * writes it over the placeholder in a copy of the request headers, sends, and lets the vault
- * wipe the decrypted bytes as soon as the response headers arrive. Anything bound elsewhere (a
- * redirect to another host, a request the SDK makes to a foreign URL) never carries the key.
+ * wipe the decrypted bytes as soon as the response headers arrive (for an error status, once
+ * its body has been searched for the key). Anything bound elsewhere (a redirect to another
+ * host, a request the SDK makes to a foreign URL) never carries the key.
  *
  * The header string we build cannot be wiped (JS strings are immutable); we keep no reference
  * to it, and the adapter tests measure that no copy survives a request and a GC. On Node the
  * default transport avoids the string altogether (_transport-choice.ts, _hardened-transport.ts):
  * the headers carry a one-time placeholder and the socket writes the key over it, inside a
  * buffer it zeroes after the write.
+ *
+ * Whatever the server echoes of the key (an error body quoting the Authorization header, a
+ * `www-authenticate` header) is redacted before the response is handed back, with either
+ * transport (_redact-response.ts).
  */
 import type { Vault } from '../src/vault.ts';
 import type { SecretBuffer } from '../src/secret.ts';
 import { isVaultError, UsageError, type VaultError } from '../src/errors.ts';
+import { type KeyLender, redactResponse, trimSpace } from './_redact-response.ts';
 import { armRequest, requestReason, selectTransport, type TransportOption } from './_transport-choice.ts';
 
 export type { TransportOption } from './_transport-choice.ts';
@@ -113,7 +119,7 @@ export function buildVaultFetch(
       }
       if (armed) {
         try {
-          return await send(request, armed.placeholder, armed.fetch);
+          return await send(request, armed.placeholder, armed.fetch, armed.key);
         } finally {
           armed.release();
         }
@@ -125,7 +131,9 @@ export function buildVaultFetch(
       return await vault.use(secret, (key) => {
         const value = headerValue(key, secret);
         sending = true;
-        return send(request, value);
+        // The bytes inside use() stay valid (and are wiped by it) until the response is redacted.
+        const lender: KeyLender = { minLength: value.length, lend: (use) => use(trimSpace(key.bytes)) };
+        return send(request, value, transport, lender);
       });
     } catch (error) {
       if (!sending && internal.refusals === 'respond' && isVaultError(error)) return refusalResponse(error);
@@ -133,23 +141,32 @@ export function buildVaultFetch(
     }
   };
 
-  /** Send, following redirects by hand so that each hop is checked before the key goes out. */
-  async function send(request: NormalizedRequest, key: string | undefined, via: FetchLike = transport): Promise<Response> {
+  /**
+   * Send, following redirects by hand so that each hop is checked before the key goes out. `key`
+   * is what goes over the placeholder (the key, or the hardened transport's one-time placeholder);
+   * `lender` lends the key's bytes to redact the response once the key has gone out.
+   */
+  async function send(
+    request: NormalizedRequest, key: string | undefined, via: FetchLike = transport, lender?: KeyLender,
+  ): Promise<Response> {
     let { url, method, body } = request;
     let headers = request.headers;
     let keyAllowed = key !== undefined;
+    let keySent = false;
+    const handBack = (response: Response) => (keySent && lender ? redactResponse(response, lender) : response);
     for (let hop = 0; ; hop++) {
       // Once a chain has left the API's origin the key does not come back into it.
       if (url.origin !== origin) keyAllowed = false;
+      keySent ||= keyAllowed;
       const outgoing = keyAllowed ? withKey(headers, key!) : withoutPlaceholder(headers);
       const response = await via(url.href, {
         // A streamed body needs duplex: 'half' in Node's fetch; openai 4 (written for node-fetch) omits it.
         ...(isStream(body) ? { duplex: 'half' } : {}),
         ...request.rest, method, headers: outgoing, body, redirect: 'manual',
       } as RequestInit);
-      if (!REDIRECTS.has(response.status) || request.redirect === 'manual') return response;
+      if (!REDIRECTS.has(response.status) || request.redirect === 'manual') return handBack(response);
       const location = response.headers.get('location');
-      if (location === null) return response;
+      if (location === null) return handBack(response);
       await discardBody(response);
       if (request.redirect === 'error') throw new TypeError(`agent-vault fetch: ${url.href} redirected, and redirect is "error".`);
       if (hop >= MAX_REDIRECTS) throw new TypeError(`agent-vault fetch: more than ${MAX_REDIRECTS} redirects from ${request.url.href}.`);
@@ -279,14 +296,9 @@ function originOf(value: string | URL | undefined): string {
  * value" error would quote the key.
  */
 function headerValue(key: SecretBuffer, name: string): string {
-  const bytes = key.bytes;
-  let start = 0;
-  let end = bytes.length;
-  while (start < end && isSpace(bytes[start]!)) start++;
-  while (end > start && isSpace(bytes[end - 1]!)) end--;
-  if (start === end) throw new UsageError(`The secret "${name}" is empty; store the API key in it.`);
-  for (let i = start; i < end; i++) {
-    const byte = bytes[i]!;
+  const bytes = trimSpace(key.bytes);
+  if (bytes.length === 0) throw new UsageError(`The secret "${name}" is empty; store the API key in it.`);
+  for (const byte of bytes) {
     if (byte < 0x21 || byte > 0x7e) {
       throw new UsageError(
         `The secret "${name}" is not a valid HTTP header value (it holds spaces, control or non-ASCII ` +
@@ -294,14 +306,10 @@ function headerValue(key: SecretBuffer, name: string): string {
       );
     }
   }
-  return ascii.decode(bytes.subarray(start, end));
+  return ascii.decode(bytes);
 }
 
 const ascii = new TextDecoder();
-
-function isSpace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
-}
 
 function replayable(body: unknown): boolean {
   return typeof body === 'string' || body instanceof ArrayBuffer || ArrayBuffer.isView(body) ||

@@ -15,7 +15,12 @@ export { isPlaceholder } from './_vault-fetch.ts';
  * A fetch that, for each request to `origin`, resolves `secret` from `vault` and writes it over
  * the placeholder (`fetch.placeholder`, to be given to the SDK as its API key) in whichever
  * header carries it: `Authorization: Bearer …`, `x-api-key`, `api-key`; or sets `header` when
- * no header carries it. The decrypted bytes are wiped when the response headers arrive.
+ * no header carries it. The decrypted bytes are wiped when the response headers arrive (for an
+ * error status, once its body has been read and searched, see below).
+ *
+ * What the server echoes of the key is replaced with `[redacted by agent-vault]` before the
+ * response is returned: in header values and the status text always, and in the body of any
+ * non-2xx response, of which at most the first MiB is kept. A 2xx body streams through as sent.
  *
  * Requests to any other origin, and redirects that leave `origin`, go out without the key and
  * without the placeholder. Redirects are followed by hand, each hop checked.
