@@ -131,8 +131,7 @@ export class Vault {
 
   /** @internal Use createVault(). */
   static async _create(options: CreateVaultOptions): Promise<Vault> {
-    await initCrypto();
-    const { backend, audit } = await resolveStorage(options);
+    const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
     const now = options.now ?? Date.now;
     const { header, rootKey } = await newHeader(options, now());
     const encoded = encodeHeader(header);
@@ -152,7 +151,8 @@ export class Vault {
 
   /** @internal Use openVault(). */
   static async _open(options: OpenVaultOptions): Promise<Vault> {
-    await initCrypto();
+    // libsodium compiles in the background while the storage is found and the header read.
+    const cryptoReady = initCrypto();
     const owner = options.passphrase !== undefined || options.keyFile !== undefined;
     if (owner && options.token !== undefined) {
       throw new UsageError('openVault takes a token (agent) or a passphrase/key file (owner), not both.');
@@ -161,6 +161,7 @@ export class Vault {
     const { backend, audit } = await resolveStorage(options);
     const now = options.now ?? Date.now;
     const headerBytes = await backend.get(HEADER_KEY);
+    await cryptoReady;
     if (!headerBytes) {
       throw new UsageError(
         `No vault found in this ${backend.name} backend${options.dir ? ` (${options.dir})` : ''}. Create one with ` +
