@@ -336,7 +336,7 @@ async function discardBody(response: Response): Promise<void> {
 // ---- refusals as responses (for the SDK adapters) ----
 
 /** The header that names a refusal on a synthetic response. */
-export const REFUSAL_HEADER = 'x-agent-vault-refusal';
+const REFUSAL_HEADER = 'x-agent-vault-refusal';
 const refusals = new Map<string, VaultError>();
 const MAX_PENDING_REFUSALS = 256;
 

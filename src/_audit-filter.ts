@@ -12,7 +12,7 @@ import { UsageError } from './errors.ts';
  * first, we stop at the first record this much older than `since`, so writers whose clocks
  * disagree by less than this still have every matching record found.
  */
-export const CLOCK_SKEW_MS = 60_000;
+const CLOCK_SKEW_MS = 60_000;
 
 export const STOP = Symbol('stop');
 

@@ -2,8 +2,9 @@ import { BackendError, VaultError } from './errors.ts';
 
 /**
  * The storage contract: opaque bytes by key. Encryption, naming and policy live in the core, so
- * a backend only stores what it is given. Keys are ASCII strings made by the core of
- * `[a-z0-9/_-]` (no secret names ever reach a backend); values are already sealed.
+ * a backend only stores what it is given. The core's keys are short ASCII strings (`header`,
+ * `s/<hex>`, `a/<hex>`: no secret or agent name ever reaches a backend), but a backend should
+ * take any string key (the conformance suite checks awkward ones); values are already sealed.
  */
 export interface Backend {
   /** Short name for errors and logs, e.g. `file` or `memory`. */
@@ -33,9 +34,6 @@ export interface Backend {
   /** Optional: release connections and handles. */
   close?(): Promise<void>;
 }
-
-/** Valid backend keys: what the core produces, and what a backend may rely on. */
-export const BACKEND_KEY = /^[a-z0-9][a-z0-9/_.-]{0,254}$/;
 
 export function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;

@@ -14,8 +14,8 @@ import sodium from 'libsodium-wrappers-sumo';
 import { IntegrityError } from './errors.ts';
 
 export const KEY_BYTES = 32;
-export const NONCE_BYTES = 24;
-export const TAG_BYTES = 16;
+const NONCE_BYTES = 24;
+const TAG_BYTES = 16;
 /** Bytes a seal adds to its plaintext: the nonce in front, the Poly1305 tag behind. */
 export const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES;
 
@@ -151,7 +151,7 @@ export interface PassphraseParams {
 }
 
 /** Bounds applied to parameters read from a vault header, so a hostile file cannot stall us. */
-export const PASSPHRASE_LIMITS = {
+const PASSPHRASE_LIMITS = {
   minOps: 1,
   maxOps: 20,
   minMem: 8 * 1024 * 1024,
@@ -283,7 +283,7 @@ let footprint: { start: number; end: number } | undefined;
  * frame is live, so that region is dead stack and zeroing it is safe. A margin below covers
  * deeper paths; the region is a few hundred bytes, so scrubbing it costs nothing measurable.
  */
-export function decryptStackFootprint(): { start: number; end: number } {
+function decryptStackFootprint(): { start: number; end: number } {
   if (footprint) return footprint;
   const raw = rawSodium();
   let low = Infinity;

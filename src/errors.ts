@@ -13,8 +13,7 @@ export type VaultErrorCode =
   | 'MISSING_PEER'
   | 'USAGE'
   | 'VAULT_EXISTS'
-  | 'VAULT_NOT_FOUND'
-  | 'LOCKED';
+  | 'VAULT_NOT_FOUND';
 
 export class VaultError extends Error {
   readonly code: VaultErrorCode;
@@ -98,8 +97,16 @@ export class UsageError extends VaultError {
   }
 }
 
-/** True for any VaultError, including one from another copy of this package. */
+const CODES: ReadonlySet<string> = new Set<VaultErrorCode>([
+  'SECRET_NOT_FOUND', 'ACCESS_DENIED', 'TOKEN_EXPIRED', 'INTEGRITY', 'AUDIT', 'BACKEND', 'MISSING_PEER', 'USAGE',
+  'VAULT_EXISTS', 'VAULT_NOT_FOUND',
+]);
+
+/**
+ * True for any VaultError, including one from another copy of this package (an ESM and a CJS
+ * copy loaded side by side): matched by its name and code, not by `instanceof` alone.
+ */
 export function isVaultError(error: unknown): error is VaultError {
-  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string' &&
-    (error instanceof VaultError || /^[A-Z_]+$/.test((error as VaultError).code));
+  if (error instanceof VaultError) return true;
+  return error instanceof Error && /Error$/.test(error.name) && CODES.has((error as { code?: unknown }).code as string);
 }

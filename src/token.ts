@@ -9,7 +9,7 @@ import { AccessDeniedError } from './errors.ts';
 import { constantTimeEqual, digest, KEY_BYTES, utf8, wipe } from './crypto.ts';
 import { checkAgentId } from './names.ts';
 
-export const TOKEN_PREFIX = 'avt_';
+const TOKEN_PREFIX = 'avt_';
 const TOKEN_VERSION = 1;
 export const VAULT_ID_BYTES = 16;
 const CHECKSUM_BYTES = 4;

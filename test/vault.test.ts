@@ -142,3 +142,19 @@ describe('a failing custom backend', () => {
     expect((error as Error).message).toMatch(/^The flaky backend failed to read a record \(ECONNRESET\)\./);
   });
 });
+
+describe('isVaultError', () => {
+  it('recognises VaultErrors, from this copy or another, and nothing else', async () => {
+    const { AccessDeniedError: Denied, isVaultError } = await import('../src/index.ts');
+    expect(isVaultError(new Denied('revoked', 'x'))).toBe(true);
+    // A copy of the class from a second load of the package (ESM beside CJS): same name and code.
+    class AccessDeniedError extends Error {
+      code = 'ACCESS_DENIED';
+    }
+    expect(isVaultError(new AccessDeniedError('x'))).toBe(true);
+    const enoent = Object.assign(new Error('no such file'), { code: 'ENOENT' });
+    expect(isVaultError(enoent)).toBe(false);
+    expect(isVaultError(Object.assign(new Error('x'), { code: 'USAGE', name: 'Other' }))).toBe(false);
+    expect(isVaultError({ code: 'USAGE' })).toBe(false);
+  });
+});

@@ -13,7 +13,7 @@ import { Output } from './_output.ts';
 import { CancelledError } from './_prompt.ts';
 import { COMMANDS, GROUPS } from './commands/index.ts';
 
-export const EXIT = { ok: 0, vault: 1, usage: 2, cancelled: 130 } as const;
+const EXIT = { ok: 0, vault: 1, usage: 2, cancelled: 130 } as const;
 
 /** Every option any command knows, so values are taken wherever they appear on the line. */
 const ALL_OPTIONS: OptionSpecs = Object.assign({}, GLOBAL_OPTIONS, TOP_OPTIONS, ...COMMANDS.map((command) => command.options));

@@ -15,7 +15,7 @@ const CODES: Record<Style, [number, number]> = {
   yellow: [33, 39],
 };
 
-export function colorEnabled(stream: Writable & { isTTY?: boolean }, env = process.env): boolean {
+function colorEnabled(stream: Writable & { isTTY?: boolean }, env = process.env): boolean {
   if (env.NO_COLOR) return false;
   if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
   return stream.isTTY === true && env.TERM !== 'dumb';

@@ -118,7 +118,7 @@ async function ownerUnlock(context: Pick<Context, 'keyFile'>, dir: string): Prom
 }
 
 /** Open the vault as its owner; the caller closes it. */
-export async function openOwner(context: Pick<Context, 'dir' | 'keyFile'>): Promise<Vault> {
+async function openOwner(context: Pick<Context, 'dir' | 'keyFile'>): Promise<Vault> {
   const { dir } = locateVault(context);
   const unlock = await ownerUnlock(context, dir);
   try {
