@@ -25,6 +25,8 @@ export async function requests(): Promise<Record<string, Record<string, Stats>>>
   const baseURL = `${server.url}/v1`;
   const plainOpenAI = new PlainOpenAI({ apiKey: KEY, baseURL, maxRetries: 0 });
   const wrappedOpenAI = new OpenAI({ vault: agent, secret: 'openai-api-key', baseURL, maxRetries: 0 });
+  // The fallback transport (header substitution), to price the hardened default against it.
+  const standardOpenAI = new OpenAI({ vault: agent, secret: 'openai-api-key', baseURL, maxRetries: 0, transport: 'standard' });
   const plainAnthropic = new PlainAnthropic({ apiKey: KEY, baseURL: server.url, maxRetries: 0 });
   const wrappedAnthropic = new Anthropic({ vault: anthropicAgent, secret: 'anthropic-api-key', baseURL: server.url, maxRetries: 0 });
   const chat = (client: PlainOpenAI) => () =>
@@ -35,7 +37,11 @@ export async function requests(): Promise<Record<string, Record<string, Stats>>>
   const out: Record<string, Record<string, Stats>> = {};
   for (const [label, concurrency, perRound] of [['sequential', 1, 300], ['64 in flight', 64, 1_280]] as const) {
     out[`OpenAI chat.completions, ${label}`] = await compare(
-      { 'plain OpenAI': chat(plainOpenAI), 'agent-vault OpenAI': chat(wrappedOpenAI) },
+      {
+        'plain OpenAI': chat(plainOpenAI),
+        'agent-vault OpenAI': chat(wrappedOpenAI),
+        'agent-vault OpenAI, standard transport': chat(standardOpenAI),
+      },
       { rounds: 6, perRound, concurrency, warmup: 100 },
     );
     out[`Anthropic messages, ${label}`] = await compare(
