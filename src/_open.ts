@@ -11,7 +11,7 @@ import {
 } from './crypto.ts';
 import { AccessDeniedError, UsageError } from './errors.ts';
 import { VAULT_ID_BYTES } from './token.ts';
-import type { CreateVaultOptions, OwnerUnlock, VaultOptions } from './vault.ts';
+import type { CreateVaultOptions, OwnerUnlock, VaultOptions } from './options.ts';
 
 /** A new vault's header and root key, sealed under a key from the chosen unlock method. */
 export async function newHeader(options: CreateVaultOptions, createdAt: number): Promise<{ header: Header; rootKey: Uint8Array }> {

@@ -12,7 +12,7 @@ import {
 import { derive, digest, encodeParts, KEY_BYTES, open, randomBytes, seal, utf8, wipe } from './crypto.ts';
 import { compileAllow } from './names.ts';
 import { encodeToken } from './token.ts';
-import type { AgentInfo } from './vault.ts';
+import type { AgentInfo } from './options.ts';
 
 /** The keys an owner holds: the root key and the two subkeys derived from it. */
 export interface OwnerKeys {

@@ -1,7 +1,7 @@
 export { createVault, openVault, Vault } from './vault.ts';
 export type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, OwnerUnlock, SecretInfo, VaultOptions,
-} from './vault.ts';
+} from './options.ts';
 export { SecretBuffer } from './secret.ts';
 export type { Backend } from './backend.ts';
 export { memoryBackend } from './backends/memory.ts';

@@ -5,7 +5,7 @@
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
-import type { AgentInfo } from '../vault.ts';
+import type { AgentInfo } from '../options.ts';
 import type { OptionSpec } from './_args.ts';
 import type { Output } from './_output.ts';
 import { formatTime, relativeTime } from './_output.ts';

@@ -11,7 +11,8 @@ import { decodeHeader, HEADER_KEY, type Header } from '../_header.ts';
 import { defaultVaultDir, fileBackend } from '../backends/file.ts';
 import { initCrypto, wipe } from '../crypto.ts';
 import { UsageError } from '../errors.ts';
-import { openVault, type OwnerUnlock, type Vault } from '../vault.ts';
+import type { OwnerUnlock } from '../options.ts';
+import { openVault, type Vault } from '../vault.ts';
 import type { Context } from './_command.ts';
 import { promptHidden } from './_prompt.ts';
 

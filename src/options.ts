@@ -1,0 +1,73 @@
+/**
+ * The public option and result types of the vault. Every option says what happens when it is
+ * left out, and which environment variable stands in for it.
+ */
+import type { AuditSink } from './audit.ts';
+import type { Backend } from './backend.ts';
+import type { PassphraseParams } from './crypto.ts';
+
+export interface VaultOptions {
+  /** Where records live. Default: `fileBackend({ dir })`. */
+  backend?: Backend;
+  /**
+   * The file backend's directory, when `backend` is left out. Default: `AGENT_VAULT_DIR`, else a
+   * `.agent-vault/` directory in the working directory or a parent, else `~/.agent-vault`.
+   */
+  dir?: string;
+  /**
+   * Where audit records go. Default: `audit.jsonl` in the vault directory when the default file
+   * backend is used; none for other backends unless given. `false` turns auditing off.
+   */
+  audit?: AuditSink | false;
+  /** The clock, in milliseconds since the epoch. Default: `Date.now`. For tests of expiry. */
+  now?: () => number;
+}
+
+export interface OwnerUnlock {
+  /** Unlock with a passphrase (Argon2id). */
+  passphrase?: string | Uint8Array;
+  /** Unlock with a key file made by `createVault({ keyFile })` (mode 0600). */
+  keyFile?: string;
+}
+
+export interface CreateVaultOptions extends VaultOptions, OwnerUnlock {
+  /**
+   * Argon2id cost for a passphrase. Default: calibrated here to about 0.5 s (64 MiB). Lower it only
+   * for tests; the bounds are opslimit 1..20, memlimit 8 MiB..1 GiB.
+   */
+  passphraseParams?: PassphraseParams;
+}
+
+export interface OpenVaultOptions extends VaultOptions, OwnerUnlock {
+  /**
+   * An agent token (`avt_…`). Default, when no passphrase or key file is given either: the file
+   * named by `AGENT_VAULT_TOKEN_FILE`, else `AGENT_VAULT_TOKEN` (which is then deleted from
+   * `process.env`, so child processes do not inherit it).
+   */
+  token?: string;
+}
+
+export interface SecretInfo {
+  name: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Ids of the agents that hold a grant for the current version. */
+  agents: string[];
+}
+
+export interface AgentInfo {
+  id: string;
+  status: 'active' | 'expired' | 'revoked';
+  allow: string[];
+  generation: number;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface CreateAgentOptions {
+  /** Glob patterns of secret names the agent may read (`*` any run, `?` one character). */
+  allow: string[];
+  /** How long the token lives: milliseconds or `'90s'`, `'15m'`, `'1h'`, `'30d'`, `'2w'`. Default `'30d'`. */
+  ttl?: string | number;
+}
