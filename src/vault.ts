@@ -15,7 +15,7 @@ import {
 } from './audit.ts';
 import { derive, initCrypto, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
-import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';
+import { AccessDeniedError, AuditError, UsageError, VaultError, VaultExistsError, VaultNotFoundError } from './errors.ts';
 import { canonicalName, checkAgentId, compileAllow } from './names.ts';
 import { AgentAccess, type SealedValue, SecretReader } from './_secret-access.ts';
 import type {
@@ -76,9 +76,8 @@ export class Vault {
       ? await backend.compareAndSwap(HEADER_KEY, undefined, encoded)
       : (await backend.get(HEADER_KEY)) === undefined && (await backend.set(HEADER_KEY, encoded), true);
     if (!created) {
-      throw new UsageError(
+      throw new VaultExistsError(
         `A vault already exists in this ${backend.name} backend. Open it with openVault(), or choose another directory.`,
-        'VAULT_EXISTS',
       );
     }
     const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
@@ -100,10 +99,9 @@ export class Vault {
     const headerBytes = await backend.get(HEADER_KEY);
     await cryptoReady;
     if (!headerBytes) {
-      throw new UsageError(
+      throw new VaultNotFoundError(
         `No vault found in this ${backend.name} backend${options.dir ? ` (${options.dir})` : ''}. Create one with ` +
           '`npx agent-vault init`, or point AGENT_VAULT_DIR at the vault directory.',
-        'VAULT_NOT_FOUND',
       );
     }
     const header = decodeHeader(headerBytes);
