@@ -30,8 +30,8 @@ export type { TransportOption } from './_transport-choice.ts';
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /**
- * What the adapters need of a vault: `openVault()` returns one. Its internal `_prepare`, used
- * where present, stays out of the shipped types (stripInternal), so it is not named here.
+ * What the adapters need of a vault: `openVault()` returns one. The hardened transport also uses
+ * an internal method where present; it stays out of the shipped types, so it is not named here.
  */
 export type VaultLike = Pick<Vault, 'use'>;
 
