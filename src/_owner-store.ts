@@ -10,10 +10,12 @@ import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, encodeSecret, type Grant,
   openPolicy, openValue, type SecretRecord,
 } from './_records.ts';
-import { KEY_BYTES, open, randomBytes, seal, utf8, wipe } from './crypto.ts';
-import { compileAllow } from './names.ts';
+import { KEY_BYTES, open, randomBytes, seal, toBase64Url, utf8, wipe } from './crypto.ts';
+import { parseDuration } from './duration.ts';
+import { UsageError } from './errors.ts';
+import { checkAgentId, compileAllow } from './names.ts';
 import { encodeToken } from './token.ts';
-import type { AgentInfo } from './options.ts';
+import type { AgentInfo, SecretInfo } from './options.ts';
 
 /** The keys an owner holds: the root key and the two subkeys derived from it. */
 export interface OwnerKeys {
@@ -102,6 +104,76 @@ export class OwnerStore {
       });
     }
     return agents;
+  }
+
+  /** Store a new version of `name` under `nameId`, granted to every agent that should have it. */
+  async setSecret(name: string, nameId: string, value: Uint8Array): Promise<number> {
+    const previous = await this.#backend.get(`s/${nameId}`);
+    const record = previous && decodeSecret(previous);
+    const now = this.#now();
+    const agents = (await this.loadAgents()).filter((agent) => this.shouldGrant(agent, name));
+    const next = (record?.version ?? 0) + 1;
+    await this.#backend.set(`s/${nameId}`, this.buildSecret(name, nameId, next, record?.createdAt ?? now, now, value, agents));
+    return next;
+  }
+
+  /** Every secret's metadata, each record verified in full (its value opened and wiped at once). */
+  async listSecrets(): Promise<SecretInfo[]> {
+    const agents = await this.loadAgents();
+    const ids = new Map(agents.map((agent) => [bytesToHex(agent.loc) + agent.generation, agent.id]));
+    const out: SecretInfo[] = [];
+    for (const key of await this.#backend.list('s/')) {
+      const bytes = await this.#backend.get(key);
+      if (!bytes) continue; // deleted meanwhile
+      const nameId = key.slice(2);
+      const record = decodeSecret(bytes);
+      wipe(this.openValue(nameId, record));
+      out.push({
+        name: this.openName(nameId, record),
+        version: record.version,
+        createdAt: new Date(record.createdAt),
+        updatedAt: new Date(record.updatedAt),
+        agents: record.grants.map((g) => ids.get(bytesToHex(g.agentLoc) + g.generation)).filter((id) => id !== undefined).sort(),
+      });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** A new agent (or a revoked one made again, at the next generation) and its token. */
+  async createAgent(id: string, allow: string[], ttl: number): Promise<{ token: string; agent: AgentInfo }> {
+    const agents = await this.loadAgents();
+    const existing = agents.find((agent) => agent.id === id);
+    if (existing && existing.status === AGENT_ACTIVE) {
+      throw new UsageError(
+        `Agent "${id}" already exists. Rotate its token (rotateAgent) or revoke it first (revokeAgent).`,
+      );
+    }
+    const now = this.#now();
+    const policy = { allow, createdAt: now, expiresAt: now + ttl, nameKey: toBase64Url(this.#keys.nameKey) };
+    const agent = this.agentAt(id, (existing?.generation ?? 0) + 1, AGENT_ACTIVE, policy);
+    // Grants first, the agent record last: a crash in between leaves no usable half-agent.
+    await this.syncGrants([...agents.filter((a) => a.id !== id), agent]);
+    await this.writeAgent(agent);
+    return { token: this.tokenFor(agent), agent: agentInfo(agent, now) };
+  }
+
+  /** Bump an agent's generation (killing older tokens) and re-grant to match. */
+  async replaceAgent(id: string, status: number, ttl?: string | number): Promise<LoadedAgent> {
+    checkAgentId(id);
+    const agents = await this.loadAgents();
+    const existing = agents.find((agent) => agent.id === id);
+    if (!existing) throw new UsageError(`No agent "${id}" in this vault. See listAgents() or \`agent-vault agent list\`.`);
+    if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is already revoked; create it again instead.`);
+    const now = this.#now();
+    const lifetime = ttl === undefined ? existing.policy.expiresAt - existing.policy.createdAt : parseDuration(ttl, 'ttl');
+    const policy = status === AGENT_ACTIVE
+      ? { ...existing.policy, createdAt: now, expiresAt: now + lifetime }
+      : existing.policy;
+    const agent = this.agentAt(id, existing.generation + 1, status, policy);
+    // The record first: older tokens fail from this write on, even if re-granting is interrupted.
+    await this.writeAgent(agent);
+    await this.syncGrants(agents.map((a) => (a.id === id ? agent : a)));
+    return agent;
   }
 
   shouldGrant(agent: LoadedAgent, name: string): boolean {
