@@ -52,15 +52,10 @@ export const ad = {
 
 // ---- secrets ----
 
-export interface NewSecret {
+/** What encodeSecret writes: a record's fields in front of its value, and the value with its data key. */
+export interface NewSecret extends Omit<SecretRecord, 'sealedValue' | 'prefix'> {
   vaultId: Uint8Array;
   nameId: string;
-  version: number;
-  createdAt: number;
-  updatedAt: number;
-  sealedName: Uint8Array;
-  ownerWrap: Uint8Array;
-  grants: Grant[];
   dek: Uint8Array;
   value: Uint8Array;
 }
