@@ -12,7 +12,7 @@ import { AGENT_ACTIVE, AGENT_REVOKED, ad, decodeSecret } from './_records.ts';
 import { decodeHeader, encodeHeader, HEADER_KEY } from './_header.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
-} from './audit.ts';
+} from './audit/index.ts';
 import { derive, initCrypto, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
 import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';

@@ -4,7 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { BackendError } from '../errors.ts';
-import { errnoCode, fsError, pidAlive, sleep } from './_fs.ts';
+import { errnoCode, fsError, pidAlive, sleep } from '../_fs.ts';
 
 /**
  * A cross-process exclusive lock on one file, for the file backend.

@@ -12,7 +12,7 @@ import {
   checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, HEADER_READ_BYTES,
 } from './_file-entry.ts';
 import { fileLock } from './_file-lock.ts';
-import { errnoCode, fsError, pidAlive } from './_fs.ts';
+import { errnoCode, fsError, pidAlive } from '../_fs.ts';
 
 export interface FileBackendOptions {
   /**

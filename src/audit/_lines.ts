@@ -8,7 +8,7 @@
  * more memory than a short one.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { MAX_LINE_BYTES } from './_audit-chain.ts';
+import { MAX_LINE_BYTES } from './_chain.ts';
 
 const CHUNK_BYTES = 1 << 20;
 const NEWLINE = 0x0a;

@@ -2,7 +2,7 @@
  * The audit contract. The vault calls `append` once per event, before it releases anything;
  * when `append` rejects, the operation fails closed with AuditError.
  *
- * A log is a sequence of records, one JSON object per line (the format is in _audit-chain.ts).
+ * A log is a sequence of records, one JSON object per line (the format is in _chain.ts).
  * Each record carries its sequence number, the hash of the record before it (`prev`) and a MAC
  * under its writer's audit key. The owner's key is derived from the root key and an agent's from
  * its agent key, which the owner can re-derive from the agent id and generation: so every writer
@@ -22,7 +22,7 @@
  * - A writer may append records in its own name with any content; the MAC proves who wrote a
  *   record, not that its content is true. An agent never holds another writer's key.
  */
-import { derive, wipe } from './crypto.ts';
+import { derive, wipe } from '../crypto.ts';
 
 export type AuditAction =
   | 'secret.resolve'

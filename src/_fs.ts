@@ -1,4 +1,4 @@
-import { BackendError } from '../errors.ts';
+import { BackendError } from './errors.ts';
 
 /** Helpers shared by the file backend and its lock: errno codes, advice, process liveness. */
 

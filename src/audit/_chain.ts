@@ -13,9 +13,9 @@
  * the vault id, so a log cannot be spliced from another vault's. The MAC covers exact bytes, so
  * verification never depends on re-serialising JSON the same way.
  */
-import type { AuditEvent, AuditKeyring, AuditProblem, AuditRecord, AuditReport } from './audit.ts';
-import { AUDIT_ACTIONS } from './audit.ts';
-import { constantTimeEqual, digest, encodeParts, mac, utf8 } from './crypto.ts';
+import type { AuditEvent, AuditKeyring, AuditProblem, AuditRecord, AuditReport } from './index.ts';
+import { AUDIT_ACTIONS } from './index.ts';
+import { constantTimeEqual, digest, encodeParts, mac, utf8 } from '../crypto.ts';
 
 const HASH_BYTES = 32;
 const MAC_HEAD = ',"mac":"';
@@ -220,7 +220,7 @@ export class ChainVerifier {
     return true;
   }
 
-  /** A line too long to be a record, skipped unread (_audit-lines.ts): the chain breaks at it. */
+  /** A line too long to be a record, skipped unread (_lines.ts): the chain breaks at it. */
   checkOverlong(bytes: number): false {
     if (this.problem) return false;
     this.#line++;

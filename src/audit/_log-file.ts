@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
-import { genesisHash, lineHash, MAX_LINE_BYTES, parseLine } from './_audit-chain.ts';
-import { AuditError, VaultError } from './errors.ts';
+import { genesisHash, lineHash, MAX_LINE_BYTES, parseLine } from './_chain.ts';
+import { AuditError, VaultError } from '../errors.ts';
 
 /** The last complete record before `size`: its end offset, seq and hash. Fails closed on damage. */
 export function readTail(fd: number, size: number, vaultId: string, path: string): { end: number; seq: number; hash: string } {
