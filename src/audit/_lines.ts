@@ -121,26 +121,6 @@ export async function* blocksBackward(
 }
 
 /**
- * Complete lines of the file's first `size` bytes, newest first, in batches. A last segment
- * without a newline (a torn or in-flight append) is skipped, and so is a line longer than
- * `maxLineBytes`.
- */
-export async function* linesBackward(
-  handle: FileHandle, size: number, chunkBytes = CHUNK_BYTES, maxLineBytes = MAX_LINE_BYTES,
-): AsyncGenerator<Buffer[]> {
-  for await (const block of blocksBackward(handle, size, chunkBytes, maxLineBytes)) {
-    const batch: Buffer[] = [];
-    // The block ends with a newline; each line runs from after the previous newline to the next.
-    for (let end = block.length - 1; end >= 0;) {
-      const start = end > 0 ? block.lastIndexOf(NEWLINE, end - 1) + 1 : 0;
-      if (end > start && end - start <= maxLineBytes) batch.push(block.subarray(start, end));
-      end = start - 1;
-    }
-    if (batch.length > 0) yield batch;
-  }
-}
-
-/**
  * The lines of `block` (whole lines, each ending in a newline), newest first, that contain every
  * needle and are no longer than `maxLineBytes`. The first needle is searched in the whole block,
  * so a big log that a filter mostly rejects is scanned at memchr speed, not decoded line by line.

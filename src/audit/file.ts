@@ -20,10 +20,11 @@ import type {
 } from './index.ts';
 import { ChainVerifier, eventProblem, sealRecord } from './_chain.ts';
 import { auditMatcher, STOP } from './_filter.ts';
-import { ioError, notAFile, openForReading, readTail, syncDirectory } from './_log-file.ts';
+import { ioError, notAFile, openForReading, readTail } from './_log-file.ts';
 import { blocksBackward, candidates, type ForwardLine, linesForward, timeOf } from './_lines.ts';
 import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_lock.ts';
 import { AuditError, UsageError } from '../errors.ts';
+import { syncDirectorySync } from '../_fs.ts';
 
 /**
  * When an append resolves (and so when a secret is released), the record has survived:
@@ -138,7 +139,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
     }
     fd = opened;
     fdIno = stats.ino;
-    if (!current && durability !== 'write') syncDirectory(dir);
+    if (!current && durability !== 'write') syncDirectorySync(dir);
     return stats;
   }
 
