@@ -15,6 +15,7 @@ export type { AuditDurability, FileAuditSink, FileAuditSinkOptions } from './aud
 export type { PassphraseParams } from './crypto.ts';
 export {
   AccessDeniedError, type AccessDeniedReason, AuditError, BackendError, IntegrityError, isVaultError,
-  MissingPeerError, SecretNotFoundError, TokenExpiredError, UsageError, VaultError, type VaultErrorCode,
+  MissingPeerError, SecretNotFoundError, TokenExpiredError, UsageError, VAULT_ERROR_CODES, VaultError, type VaultErrorCode,
+  VaultExistsError, VaultNotFoundError,
 } from './errors.ts';
 export { parseDuration } from './duration.ts';
