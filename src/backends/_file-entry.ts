@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type FileHandle, open } from 'node:fs/promises';
 import { BackendError, UsageError } from '../errors.ts';
 import { errnoCode, fsAdvice } from '../_fs.ts';
 
@@ -103,4 +104,14 @@ export function fsError(error: unknown, action: string, path: string): BackendEr
   return new BackendError(`File backend could not ${action} ${path} (${code}). ${fsAdvice(code, ADVICE)}`, {
     cause: error,
   });
+}
+
+/** `path` opened for reading, or undefined when it does not exist; any other failure as fsError. */
+export async function openIfPresent(path: string, action: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw fsError(error, action, path);
+  }
 }

@@ -4,7 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open, stat, unlink } from 'node:fs/promises';
 import { BackendError } from '../errors.ts';
 import { BREAKER_STALE_MS, errnoCode, HOST, lockAbandoned, sleep } from '../_fs.ts';
-import { fsError } from './_file-entry.ts';
+import { fsError, openIfPresent } from './_file-entry.ts';
 
 /**
  * A cross-process exclusive lock on one file, for the file backend.
@@ -173,13 +173,8 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
 }
 
 async function readLock(path: string): Promise<SeenLock | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw fsError(error, 'read', path);
-  }
+  const handle = await openIfPresent(path, 'read');
+  if (!handle) return undefined;
   try {
     // Stat and read through one handle so both describe the same file, even if it is replaced.
     const stats = await handle.stat();

@@ -10,7 +10,7 @@ import { equalBytes } from '../_bytes.ts';
 import { BackendError, UsageError } from '../errors.ts';
 import { errnoCode, HOST, pidAlive, syncDirectory } from '../_fs.ts';
 import {
-  checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, fsError, HEADER_READ_BYTES,
+  checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, fsError, HEADER_READ_BYTES, openIfPresent,
 } from './_file-entry.ts';
 import { fileLock } from './_file-lock.ts';
 
@@ -152,13 +152,14 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
         return cached.value.slice();
       }
     }
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (error) {
+    // No file, or one we cannot open: whatever is cached for it is no longer true.
+    const handle = await openIfPresent(path, 'open').catch((error: unknown) => {
       cache.delete(key);
-      if (errnoCode(error) === 'ENOENT') return undefined;
-      throw fsError(error, 'open', path);
+      throw error;
+    });
+    if (!handle) {
+      cache.delete(key);
+      return undefined;
     }
     let stats: BigIntStats;
     let bytes: Buffer;
@@ -207,13 +208,8 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
     const known = keysByName.get(name);
     if (known !== undefined) return known;
     const path = join(dir, name);
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined;
-      throw fsError(error, 'open', path);
-    }
+    const handle = await openIfPresent(path, 'open');
+    if (!handle) return undefined;
     try {
       const { buffer, bytesRead } = await handle.read(Buffer.alloc(HEADER_READ_BYTES), 0, HEADER_READ_BYTES, 0);
       const key = decodeKey(buffer.subarray(0, bytesRead), path);
