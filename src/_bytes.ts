@@ -136,7 +136,9 @@ export function bytesToHex(bytes: Uint8Array): string {
 /** Lower-case hex of even length only: callers check the text's shape first (e.g. /^[0-9a-f]{64}$/). */
 export function hexToBytes(text: string): Uint8Array {
   const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = (nibble(text.charCodeAt(2 * i)) << 4) | nibble(text.charCodeAt(2 * i + 1));
+  for (let i = 0; i < out.length; i++) {
+    out[i] = (nibble(text.charCodeAt(2 * i)) << 4) | nibble(text.charCodeAt(2 * i + 1));
+  }
   return out;
 }
 

@@ -1,7 +1,7 @@
 /**
- * The vault header (backend key `header`): the vault id and the root key, sealed under a key
- * from the unlock method. It is JSON so a human can see which unlock method a vault uses; it is
- * parsed defensively (size cap, exact shape, bounded Argon2id parameters) because it is read
+ * The vault header (backend key `header`; FORMAT.md): the vault id and the root key, sealed
+ * under a key from the unlock method. It is JSON so a human can see which unlock method a vault
+ * uses; it is parsed defensively (size cap, exact shape, bounded Argon2id parameters) because it is read
  * before anything is authenticated.
  */
 import { malformed } from './_bytes.ts';
@@ -47,7 +47,9 @@ function boundFields(header: Pick<Header, 'vaultId' | 'createdAt' | 'unlock'>): 
 
 function unlockJson(unlock: Unlock): string {
   return unlock.method === 'passphrase'
-    ? JSON.stringify({ method: unlock.method, salt: toBase64Url(unlock.salt), opslimit: unlock.opslimit, memlimit: unlock.memlimit })
+    ? JSON.stringify({
+      method: unlock.method, salt: toBase64Url(unlock.salt), opslimit: unlock.opslimit, memlimit: unlock.memlimit,
+    })
     : JSON.stringify({ method: unlock.method });
 }
 

@@ -1,16 +1,10 @@
 /**
- * The stored record formats. Every byte of a record is authenticated: the value's seal covers
- * everything in front of it as associated data, together with the vault id and the backend key
- * it lives under, so flipping, truncating, extending or moving any record fails to open.
- *
- *   secret  s/<nameId>          'AVS1' ‖ version u32 ‖ createdAt u64 ‖ updatedAt u64
- *                               ‖ len u16 ‖ sealedName ‖ ownerWrap ‖ count u16 ‖ grants
- *                               ‖ len u32 ‖ sealedValue
- *   (the value's length makes a changed grant count a framing error, which an agent, unable to
- *   open the owner's parts, can still see)
- *   grant   (inside a secret)   agentLoc[16] ‖ generation u32 ‖ wrapped DEK
- *   agent   a/<agentLoc>        'AVA1' ‖ generation u32 ‖ status u8 ‖ len u16 ‖ sealedId
- *                               ‖ sealedPolicy
+ * The stored record formats: secrets (`s/<nameId>`) and agents (`a/<agentLoc>`), byte by byte in
+ * FORMAT.md. Every byte of a record is authenticated: the value's seal covers everything in front
+ * of it as associated data, together with the vault id and the backend key it lives under, so
+ * flipping, truncating, extending or moving any record fails to open. (The value's length makes
+ * a changed grant count a framing error, which an agent, unable to open the owner's parts, can
+ * still see.)
  */
 import { ByteReader, ByteWriter, concatBytes, equalBytes, malformed } from './_bytes.ts';
 import { LOC_BYTES } from './_keys.ts';

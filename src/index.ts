@@ -4,7 +4,6 @@ export type {
 } from './options.ts';
 export { SecretBuffer } from './secret.ts';
 export type { Backend } from './backend.ts';
-export { memoryBackend } from './backends/memory.ts';
 export type {
   AuditAction, AuditContext, AuditEvent, AuditFilter, AuditKeyring, AuditOutcome, AuditProblem, AuditRecord, AuditReport,
   AuditSink, AuditVerifyContext, AuditVerifyOptions,

@@ -1,8 +1,8 @@
 /**
- * Agent tokens: `avt_` + base64url(version ‖ vault id ‖ generation ‖ agent id length ‖ agent id
- * ‖ agent key ‖ checksum). The prefix and the 4-byte checksum let secret scanners recognise a
- * leaked token; parsing is strict (alphabet, length, version, checksum) and every failure is
- * the same AccessDeniedError, so a malformed token never crashes anything or hints at why.
+ * Agent tokens: `avt_` + base64url of the version, vault id, generation, agent id, agent key and
+ * a checksum (byte by byte in FORMAT.md). The prefix and the 4-byte checksum let secret scanners
+ * recognise a leaked token; parsing is strict (alphabet, length, version, checksum) and every
+ * failure is the same AccessDeniedError, so a malformed token never crashes anything or hints at why.
  */
 import { AccessDeniedError } from './errors.ts';
 import { constantTimeEqual, digest, fromBase64Url, KEY_BYTES, toBase64Url, utf8, wipe } from './crypto.ts';
