@@ -1,5 +1,12 @@
 /**
- * The audit contract. The vault calls `append` once per event, before it releases anything;
+ * The audit wing's contract, and all that the core imports from it: the event, record, filter
+ * and report types, the AuditSink interface and the owner's keyring. No node:* module here.
+ * The file sink is ./file.ts (the `agent-vault/audit-file` subpath, node-only); the files
+ * starting with `_` are its helpers, private to this folder: the record format and chain check
+ * (_chain.ts), read filters (_filter.ts), line reading (_lines.ts), the append lock (_lock.ts)
+ * and the log's file handling (_log-file.ts).
+ *
+ * The vault calls `append` once per event, before it releases anything;
  * when `append` rejects, the operation fails closed with AuditError.
  *
  * A log is a sequence of records, one JSON object per line (the format is in _chain.ts).
