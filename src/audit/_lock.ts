@@ -15,9 +15,9 @@
  *
  * A lock left by a dead process is recovered by the policy both locks share (lockAbandoned in
  * ../_fs.ts): at once when its pid is gone on this host, else once it has been held longer than
- * `staleMs` (the link's ctime is when it was taken; no append holds it that long). Removing another's lock happens under a second O_EXCL file,
- * `<lock>.break`, so two waiters can never both judge one lock stale and the slower then remove
- * the faster one's fresh lock. Writer files of dead processes are swept on first use.
+ * `staleMs` (the link's ctime is when it was taken; no append holds it that long). Removing
+ * another's lock happens under a second O_EXCL file, `<lock>.break`, so two waiters can never
+ * both judge one lock stale and the slower then remove the faster one's fresh lock. Writer files of dead processes are swept on first use.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';

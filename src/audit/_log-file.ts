@@ -101,5 +101,6 @@ export function notAFile(path: string, stats: fs.Stats, action: string): AuditEr
 export function ioError(error: unknown, action: string, path: string): VaultError {
   if (error instanceof VaultError) return error;
   const code = errnoCode(error) ?? 'UNKNOWN';
-  return new AuditError(`Could not ${action} the audit log ${path} (${code}). ${fsAdvice(code, ADVICE)}`, { cause: error });
+  const advice = fsAdvice(code, ADVICE);
+  return new AuditError(`Could not ${action} the audit log ${path} (${code}). ${advice}`, { cause: error });
 }

@@ -12,9 +12,10 @@ import { fsError, openIfPresent } from './_file-entry.ts';
  * The lock is a file created with O_EXCL holding `{ pid, hostname, createdAt, token }`. While it
  * is held, its mtime is refreshed every third of `staleMs`, so "not refreshed for `staleMs`"
  * means the holder is gone (killed, or on a host we cannot see). A lock whose pid is dead on this
- * host is removed at once (the policy is lockAbandoned in ../_fs.ts, shared with the audit lock). Removing someone else's lock is done under a second, very short-lived
- * O_EXCL file (`<lock>.break`) so two waiters can never both remove a stale lock and then one of
- * them remove the other's fresh one.
+ * host is removed at once (the policy is lockAbandoned in ../_fs.ts, shared with the audit
+ * lock). Removing someone else's lock is done under a second, very short-lived O_EXCL file
+ * (`<lock>.break`) so two waiters can never both remove a stale lock and then one of them remove
+ * the other's fresh one.
  */
 export interface FileLockOptions {
   path: string;
