@@ -4,6 +4,7 @@
  */
 import { chmod, open, readFile, stat } from 'node:fs/promises';
 import { UsageError } from './errors.ts';
+import { errnoCode } from './_fs.ts';
 import { fromBase64Url, KEY_BYTES, randomBytes, toBase64Url, utf8, wipe } from './crypto.ts';
 
 const KEY_FILE_PREFIX = 'avk_';
@@ -11,7 +12,7 @@ const KEY_FILE_PREFIX = 'avk_';
 /** Refuse credential files that other users can read, as ssh does with private keys. */
 async function checkPrivate(path: string, what: string): Promise<void> {
   const info = await stat(path).catch((cause) => {
-    throw new UsageError(`Cannot read the ${what} ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`);
+    throw new UsageError(`Cannot read the ${what} ${path} (${errnoCode(cause)}). Check the path.`);
   });
   if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
     throw new UsageError(`The ${what} ${path} is readable by other users. Run: chmod 600 ${path}`);
@@ -43,7 +44,7 @@ export async function createKeyFile(path: string): Promise<Uint8Array> {
   const key = randomBytes(KEY_BYTES);
   const text = utf8.encode(`${KEY_FILE_PREFIX}${toBase64Url(key)}\n`);
   const handle = await open(path, 'wx', 0o600).catch((cause) => {
-    const code = (cause as NodeJS.ErrnoException).code;
+    const code = errnoCode(cause);
     throw new UsageError(
       code === 'EEXIST'
         ? `The key file ${path} already exists. Use it with openVault({ keyFile }), or choose a new path.`
@@ -66,7 +67,7 @@ export async function readTokenFile(path: string): Promise<string> {
   // Not permission-checked: orchestrators mount secrets 0644 and the token is scoped anyway.
   const text = await readFile(path, 'utf8').catch((cause) => {
     throw new UsageError(
-      `Cannot read AGENT_VAULT_TOKEN_FILE ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`,
+      `Cannot read AGENT_VAULT_TOKEN_FILE ${path} (${errnoCode(cause)}). Check the path.`,
     );
   });
   return text.trim();

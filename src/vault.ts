@@ -11,7 +11,7 @@ import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
-} from './audit.ts';
+} from './audit/index.ts';
 import { initCrypto, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
 import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';

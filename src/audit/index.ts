@@ -1,8 +1,15 @@
 /**
- * The audit contract. The vault calls `append` once per event, before it releases anything;
+ * The audit wing's contract, and all that the core imports from it: the event, record, filter
+ * and report types, the AuditSink interface and the owner's keyring. No node:* module here.
+ * The file sink is ./file.ts (the `agent-vault/audit-file` subpath, node-only); the files
+ * starting with `_` are its helpers, private to this folder: the record format and chain check
+ * (_chain.ts), read filters (_filter.ts), line reading (_lines.ts), the append lock (_lock.ts)
+ * and the log's file handling (_log-file.ts).
+ *
+ * The vault calls `append` once per event, before it releases anything;
  * when `append` rejects, the operation fails closed with AuditError.
  *
- * A log is a sequence of records, one JSON object per line (the format is in _audit-chain.ts).
+ * A log is a sequence of records, one JSON object per line (the format is in _chain.ts).
  * Each record carries its sequence number, the hash of the record before it (`prev`) and a MAC
  * under its writer's audit key. The owner's key is derived from the root key and an agent's from
  * its agent key, which the owner can re-derive from the agent id and generation: so every writer
@@ -22,8 +29,8 @@
  * - A writer may append records in its own name with any content; the MAC proves who wrote a
  *   record, not that its content is true. An agent never holds another writer's key.
  */
-import { agentKey, auditKey } from './_keys.ts';
-import { wipe } from './crypto.ts';
+import { agentKey, auditKey } from '../_keys.ts';
+import { wipe } from '../crypto.ts';
 
 export type AuditAction =
   | 'secret.resolve'
@@ -174,7 +181,7 @@ export interface AuditSink {
   close?(): Promise<void>;
 }
 
-export { AUDIT_KEY_LABEL } from './_keys.ts';
+export { AUDIT_KEY_LABEL } from '../_keys.ts';
 const AGENT_ACTOR = /^agent:([a-z0-9][a-z0-9._-]{0,63})$/;
 const MAX_GENERATION = 0xffff_ffff;
 
