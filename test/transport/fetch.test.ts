@@ -5,7 +5,7 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HardenedTransport } from '../../adapters/_hardened-transport.ts';
+import { HardenedTransport } from '../../adapters/transport/_hardened.ts';
 import { keySource, testKey } from './_key.ts';
 import { echo, type Handler, selfSigned, startServer, type TestServer } from './_servers.ts';
 
