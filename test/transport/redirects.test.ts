@@ -6,7 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createVaultFetch } from '../../adapters/fetch.ts';
 import { HardenedTransport } from '../../adapters/transport/_hardened.ts';
-import { createVault, memoryBackend, openVault, type Vault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
+import { createVault, openVault, type Vault } from '../../src/index.ts';
 import { testKey } from './_key.ts';
 import { echo, type Handler, startServer, type TestServer } from './_servers.ts';
 
