@@ -2,7 +2,8 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Backend, createVault, memoryBackend, openVault, type Vault } from '../src/index.ts';
+import { type Backend, createVault, openVault, type Vault } from '../src/index.ts';
+import { memoryBackend } from '../src/backends/memory.ts';
 import { fileBackend } from '../src/backends/file.ts';
 import { fileAuditSink } from '../src/audit-file.ts';
 

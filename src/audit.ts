@@ -22,7 +22,8 @@
  * - A writer may append records in its own name with any content; the MAC proves who wrote a
  *   record, not that its content is true. An agent never holds another writer's key.
  */
-import { derive, wipe } from './crypto.ts';
+import { agentKey, auditKey } from './_keys.ts';
+import { wipe } from './crypto.ts';
 
 export type AuditAction =
   | 'secret.resolve'
@@ -173,14 +174,14 @@ export interface AuditSink {
   close?(): Promise<void>;
 }
 
-export const AUDIT_KEY_LABEL = 'agent-vault/audit/v1';
+export { AUDIT_KEY_LABEL } from './_keys.ts';
 const AGENT_ACTOR = /^agent:([a-z0-9][a-z0-9._-]{0,63})$/;
 const MAX_GENERATION = 0xffff_ffff;
 
 /**
  * Every writer's audit key, derived from the root key: the owner's is
- * derive(rootKey, audit label); an agent's is derive(agentKey, audit label) with
- * agentKey = derive(rootKey, 'agent-vault/agent/v1', id, generation), exactly as the vault does.
+ * auditKey(rootKey); an agent's is auditKey(agentKey(rootKey, id, generation)), exactly as the
+ * vault derives them (src/_keys.ts).
  */
 export function auditKeyring(rootKey: Uint8Array): AuditKeyring {
   const keys = new Map<string, { actor: string; generation: number; key: Uint8Array }>();
@@ -191,15 +192,15 @@ export function auditKeyring(rootKey: Uint8Array): AuditKeyring {
       if (known) return known.key;
       let key: Uint8Array;
       if (actor === 'owner' && generation === 0) {
-        key = derive(rootKey, AUDIT_KEY_LABEL);
+        key = auditKey(rootKey);
       } else {
         const agent = AGENT_ACTOR.exec(actor)?.[1];
         if (agent === undefined || !Number.isInteger(generation) || generation < 1 || generation > MAX_GENERATION) {
           return undefined;
         }
-        const agentKey = derive(rootKey, 'agent-vault/agent/v1', agent, generation);
-        key = derive(agentKey, AUDIT_KEY_LABEL);
-        wipe(agentKey);
+        const agentSecret = agentKey(rootKey, agent, generation);
+        key = auditKey(agentSecret);
+        wipe(agentSecret);
       }
       keys.set(id, { actor, generation, key });
       return key;

@@ -4,7 +4,6 @@ export type {
 } from './options.ts';
 export { SecretBuffer } from './secret.ts';
 export type { Backend } from './backend.ts';
-export { memoryBackend } from './backends/memory.ts';
 export type {
   AuditAction, AuditContext, AuditEvent, AuditFilter, AuditKeyring, AuditOutcome, AuditProblem, AuditRecord, AuditReport,
   AuditSink, AuditVerifyContext, AuditVerifyOptions,
@@ -15,6 +14,7 @@ export type { AuditDurability, FileAuditSink, FileAuditSinkOptions } from './aud
 export type { PassphraseParams } from './crypto.ts';
 export {
   AccessDeniedError, type AccessDeniedReason, AuditError, BackendError, IntegrityError, isVaultError,
-  MissingPeerError, SecretNotFoundError, TokenExpiredError, UsageError, VaultError, type VaultErrorCode,
+  MissingPeerError, SecretNotFoundError, TokenExpiredError, UsageError, VAULT_ERROR_CODES, VaultError, type VaultErrorCode,
+  VaultExistsError, VaultNotFoundError,
 } from './errors.ts';
 export { parseDuration } from './duration.ts';

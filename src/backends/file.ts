@@ -6,7 +6,7 @@ import { chmod, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promi
 import { homedir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Backend } from '../backend.ts';
-import { bytesEqual } from '../backend.ts';
+import { equalBytes } from '../_bytes.ts';
 import { BackendError, UsageError } from '../errors.ts';
 import {
   checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, HEADER_READ_BYTES,
@@ -269,7 +269,7 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
       const expectedCopy = expected === undefined ? undefined : Uint8Array.from(expected);
       await ensureOpen();
       return lock.withLock(async () => {
-        if (!bytesEqual(await readEntry(key, false), expectedCopy)) return false;
+        if (!equalBytes(await readEntry(key, false), expectedCopy)) return false;
         if (encoded === undefined) await deleteEntry(key);
         else await writeEntry(key, encoded);
         return true;

@@ -9,7 +9,8 @@ import { auditKeyring } from '../../src/audit.ts';
 import { fileAuditSink, type AuditDurability } from '../../src/audit-file.ts';
 import { sealRecord, genesisHash } from '../../src/_audit-chain.ts';
 import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
-import { createVault, memoryBackend, openVault } from '../../src/index.ts';
+import { createVault, openVault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 
 await initCrypto();
 const root = mkdtempSync(join(tmpdir(), 'agent-vault-audit-bench-'));

@@ -306,7 +306,7 @@ describe('verifyAudit', () => {
     rmSync(logPath(own));
     expect(await o.verifyAudit()).toMatchObject({ ok: true, records: 0, last: { seq: 0 } });
     await o.close();
-    const { memoryBackend } = await import('../../src/index.ts');
+    const { memoryBackend } = await import('../../src/backends/memory.ts');
     const bare = await createVault({ backend: memoryBackend(), passphrase: 'x', passphraseParams: fastKdf });
     await expect(bare.verifyAudit()).rejects.toMatchObject({ code: 'USAGE' });
   });
