@@ -9,9 +9,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Anthropic, withVault } from '../../adapters/anthropic.ts';
 import { AccessDeniedError, UsageError } from '../../src/index.ts';
 import { REPLY } from '../../examples/_local-provider.ts';
-import { agentVault, captureConsole, fakeKey } from './_fixtures.ts';
+import { fakeKey, startServer, type TestServer } from '../_fixtures/index.ts';
+import { agentVault, captureConsole } from './_fixtures.ts';
 import {
-  credentialHeader, credentialOf, everything, failingFirst, providerHandler, redirectingTo, startServer, type TestServer,
+  credentialHeader, credentialOf, everything, failingFirst, PROVIDER_SERVER, providerHandler, redirectingTo,
 } from './_servers.ts';
 
 export interface AnthropicSuiteOptions {
@@ -30,7 +31,7 @@ export function anthropicSuite({ label, version, keyHeader }: AnthropicSuiteOpti
   describe(`Anthropic adapter (${label})`, () => {
     const servers: TestServer[] = [];
     const serve = async (handler = providerHandler()) => {
-      const server = await startServer(handler);
+      const server = await startServer(handler, PROVIDER_SERVER);
       servers.push(server);
       return server;
     };

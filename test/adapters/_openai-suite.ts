@@ -9,9 +9,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AzureOpenAI, OpenAI, withVault } from '../../adapters/openai.ts';
 import { AccessDeniedError, UsageError } from '../../src/index.ts';
 import { REPLY } from '../../examples/_local-provider.ts';
-import { agentVault, agentWithKey, captureConsole, fakeKey } from './_fixtures.ts';
+import { fakeKey, startServer, type TestServer } from '../_fixtures/index.ts';
+import { agentVault, agentWithKey, captureConsole } from './_fixtures.ts';
 import {
-  credentialHeader, credentialOf, everything, failingFirst, providerHandler, redirectingTo, startServer, type TestServer,
+  credentialHeader, credentialOf, everything, failingFirst, PROVIDER_SERVER, providerHandler, redirectingTo,
 } from './_servers.ts';
 
 export interface OpenAISuiteOptions {
@@ -38,7 +39,7 @@ export function openaiSuite({ label, version, debugEnv }: OpenAISuiteOptions): v
   describe(`OpenAI adapter (${label})`, () => {
     const servers: TestServer[] = [];
     const serve = async (handler = providerHandler()) => {
-      const server = await startServer(handler);
+      const server = await startServer(handler, PROVIDER_SERVER);
       servers.push(server);
       return server;
     };

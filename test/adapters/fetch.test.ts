@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createVaultFetch, isPlaceholder } from '../../adapters/fetch.ts';
 import { AccessDeniedError, UsageError } from '../../src/index.ts';
-import { agentVault, agentWithKey, fakeKey } from './_fixtures.ts';
-import { credentialOf, everything, providerHandler, type Received, redirectingTo, startServer, type TestServer } from './_servers.ts';
+import { agentVault, agentWithKey } from './_fixtures.ts';
+import { credentialOf, everything, PROVIDER_SERVER, providerHandler, redirectingTo } from './_servers.ts';
+import { fakeKey, type Received, startServer, type TestServer } from '../_fixtures/index.ts';
 
 const servers: TestServer[] = [];
 const serve = async (handler = echo) => {
-  const server = await startServer(handler);
+  const server = await startServer(handler, PROVIDER_SERVER);
   servers.push(server);
   return server;
 };

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HardenedTransport } from '../../adapters/_hardened-transport.ts';
-import { keySource, testKey } from './_key.ts';
-import { echo, type Handler, selfSigned, startServer, type TestServer } from './_servers.ts';
+import { echo, fakeKey, type Handler, selfSigned, startServer, type TestServer } from '../_fixtures/index.ts';
+import { keySource } from './_key.ts';
 
 const servers: TestServer[] = [];
 let transport: HardenedTransport;
@@ -71,7 +71,7 @@ describe('connections', () => {
 describe('aborts and timeouts', () => {
   it('an already aborted signal rejects at once; nothing is sent and no key is decrypted', async () => {
     const server = await serve(echo);
-    const source = keySource(testKey());
+    const source = keySource(fakeKey());
     const armed = transport.arm(server.origin, 'k', source);
     const error = await transport.fetch(server.origin, {
       headers: { authorization: `Bearer ${armed.placeholder}` }, signal: AbortSignal.abort(),
@@ -230,7 +230,7 @@ describe('request bodies', () => {
 
 describe('redirects', () => {
   it('follows a same-origin redirect, keeping method, body and key (307)', async () => {
-    const key = testKey();
+    const key = fakeKey();
     const server = await serve((request, res) => {
       if (request.url === '/start') {
         res.writeHead(307, { location: '/end' });
@@ -250,7 +250,7 @@ describe('redirects', () => {
   });
 
   it('never carries the key (nor its placeholder) across origins, nor back after leaving', async () => {
-    const key = testKey();
+    const key = fakeKey();
     const api = await serve((request, res) => {
       res.writeHead(302, { location: request.url === '/start' ? `${elsewhere.origin}/away` : '/never' });
       res.end();
@@ -303,7 +303,7 @@ describe.skipIf(!tls)('HTTPS', () => {
   it('with the self-signed CA passed explicitly: the key arrives over TLS', async () => {
     const server = await serve(echo, { tls: tls! });
     const trusting = new HardenedTransport({ ca: tls!.cert });
-    const key = testKey();
+    const key = fakeKey();
     for (let i = 0; i < 3; i++) {
       const armed = trusting.arm(server.origin, 'k', keySource(key));
       const received = await json(await trusting.fetch(server.origin, {
@@ -318,7 +318,7 @@ describe.skipIf(!tls)('HTTPS', () => {
 
   it('verification stays on: an untrusted certificate fails, and no key is decrypted', async () => {
     const server = await serve(echo, { tls: tls! });
-    const source = keySource(testKey());
+    const source = keySource(fakeKey());
     const armed = transport.arm(server.origin, 'k', source);
     const error = await transport.fetch(server.origin, { headers: { authorization: `Bearer ${armed.placeholder}` } }).catch((e) => e);
     armed.disarm();
