@@ -16,11 +16,11 @@ import {
 } from '../../src/index.ts';
 import { fileBackend } from '../../src/backends/file.ts';
 import { credentialOf, PROVIDER_SERVER, providerHandler } from '../adapters/_servers.ts';
-import { collect, FAST_KDF, startServer } from '../_fixtures/index.ts';
+import { collect, FAST_KDF, startServer, tempDir } from '../_fixtures/index.ts';
 import { CLI_ENTRY, type CliResult, runCli } from '../cli/_cli.ts';
 import { closedOrigin, DEBUG_ENV, echoEverything, FLAVORS, knownLeak, runScenario, SCENARIOS, TRANSPORTS } from './_leak-adapters.ts';
 import { capturing } from './_leak-capture.ts';
-import { AGENT_ID, canaryVault, isZero, NAME, PASSPHRASE, PATTERN, tempDir, VALUE } from './_leak-fixture.ts';
+import { AGENT_ID, canaryVault, isZero, NAME, PASSPHRASE, PATTERN, VALUE } from './_leak-fixture.ts';
 import { expectClean, Observed } from './_leak-observed.ts';
 import { LeakScanner } from './_leak-scan.ts';
 
