@@ -6,7 +6,7 @@
 export { collect } from './collect.ts';
 export { fakeKey } from './keys.ts';
 export {
-  type Certificate, echo, type Handler, type Received, selfSigned, type ServerOptions, startServer, type TestServer,
+  type Certificate, echo, type Handler, type Received, selfSigned, servePerTest, type ServerOptions, startServer, type TestServer,
 } from './servers.ts';
 export { tempDir } from './temp.ts';
 export { FAST_KDF, testVault } from './vault.ts';

@@ -10,6 +10,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { tempDir } from './temp.ts';
 
 export interface Received {
@@ -97,6 +98,25 @@ export async function startServer(handler: Handler, options: ServerOptions = {})
       server.closeAllConnections();
       server.close(() => resolve());
     }),
+  };
+}
+
+/**
+ * A `serve(handler?, options?)` for a test file or describe block: each call starts a server
+ * (answering with `fallback`, and with `defaults`, where not given), and every server it started
+ * closes after each test.
+ */
+export function servePerTest(
+  fallback: Handler, defaults: ServerOptions = {},
+): (handler?: Handler, options?: ServerOptions) => Promise<TestServer> {
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return async (handler = fallback, options = defaults) => {
+    const server = await startServer(handler, options);
+    servers.push(server);
+    return server;
   };
 }
 

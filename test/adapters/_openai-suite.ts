@@ -5,11 +5,11 @@
  */
 import { inspect } from 'node:util';
 import OpenAIBase, { OpenAIError, PermissionDeniedError, toFile } from 'openai';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AzureOpenAI, OpenAI, withVault } from '../../adapters/openai.ts';
 import { AccessDeniedError, UsageError } from '../../src/index.ts';
 import { REPLY } from '../../examples/_local-provider.ts';
-import { fakeKey, startServer, type TestServer } from '../_fixtures/index.ts';
+import { fakeKey, servePerTest } from '../_fixtures/index.ts';
 import { agentVault, agentWithKey, captureConsole } from './_fixtures.ts';
 import {
   credentialHeader, credentialOf, everything, failingFirst, PROVIDER_SERVER, providerHandler, redirectingTo,
@@ -37,15 +37,7 @@ const messages = [{ role: 'user' as const, content: 'hi' }];
 
 export function openaiSuite({ label, version, debugEnv }: OpenAISuiteOptions): void {
   describe(`OpenAI adapter (${label})`, () => {
-    const servers: TestServer[] = [];
-    const serve = async (handler = providerHandler()) => {
-      const server = await startServer(handler, PROVIDER_SERVER);
-      servers.push(server);
-      return server;
-    };
-    afterEach(async () => {
-      await Promise.all(servers.splice(0).map((server) => server.close()));
-    });
+    const serve = servePerTest(providerHandler(), PROVIDER_SERVER);
 
     async function setup(handler = providerHandler()) {
       const key = fakeKey();

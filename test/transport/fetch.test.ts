@@ -4,25 +4,16 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HardenedTransport } from '../../adapters/_hardened-transport.ts';
-import { echo, fakeKey, type Handler, selfSigned, startServer, type TestServer } from '../_fixtures/index.ts';
+import { echo, fakeKey, selfSigned, servePerTest } from '../_fixtures/index.ts';
 import { keySource } from './_key.ts';
 
-const servers: TestServer[] = [];
+const serve = servePerTest(echo);
 let transport: HardenedTransport;
-
-async function serve(handler: Handler, options?: Parameters<typeof startServer>[1]): Promise<TestServer> {
-  const server = await startServer(handler, options);
-  servers.push(server);
-  return server;
-}
 
 beforeAll(() => {
   transport = new HardenedTransport();
-});
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 afterAll(() => transport.close());
 
