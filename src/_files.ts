@@ -3,9 +3,8 @@
  * agent's token file. Kept apart from the core so that only callers that use files load node:fs.
  */
 import { chmod, open, readFile, stat } from 'node:fs/promises';
-import sodium from 'libsodium-wrappers-sumo';
 import { UsageError } from './errors.ts';
-import { KEY_BYTES, randomBytes, utf8, wipe } from './crypto.ts';
+import { fromBase64Url, KEY_BYTES, randomBytes, toBase64Url, utf8, wipe } from './crypto.ts';
 
 const KEY_FILE_PREFIX = 'avk_';
 
@@ -26,7 +25,7 @@ export async function readKeyFile(path: string): Promise<Uint8Array> {
   try {
     const text = utf8.decode(raw).trim();
     if (!text.startsWith(KEY_FILE_PREFIX)) throw new Error('prefix');
-    const key = sodium.from_base64(text.slice(KEY_FILE_PREFIX.length), sodium.base64_variants.URLSAFE_NO_PADDING);
+    const key = fromBase64Url(text.slice(KEY_FILE_PREFIX.length));
     if (key.length !== KEY_BYTES) throw new Error('length');
     return key;
   } catch {
@@ -42,7 +41,7 @@ export async function readKeyFile(path: string): Promise<Uint8Array> {
 /** Create a new key file (mode 0600, never overwriting) and return its key. */
 export async function createKeyFile(path: string): Promise<Uint8Array> {
   const key = randomBytes(KEY_BYTES);
-  const text = utf8.encode(`${KEY_FILE_PREFIX}${sodium.to_base64(key, sodium.base64_variants.URLSAFE_NO_PADDING)}\n`);
+  const text = utf8.encode(`${KEY_FILE_PREFIX}${toBase64Url(key)}\n`);
   const handle = await open(path, 'wx', 0o600).catch((cause) => {
     const code = (cause as NodeJS.ErrnoException).code;
     throw new UsageError(

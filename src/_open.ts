@@ -5,7 +5,7 @@
  */
 import { type Backend, guardBackend } from './backend.ts';
 import { type Header, sealRootKey, openRootKey, type Unlock } from './_header.ts';
-import type { AuditSink } from './audit.ts';
+import type { AuditSink } from './audit/index.ts';
 import {
   calibratePassphraseParams, KEY_BYTES, passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, utf8, wipe,
 } from './crypto.ts';
@@ -101,7 +101,7 @@ export async function resolveStorage(options: VaultOptions): Promise<{ backend: 
   const dir = options.dir ?? defaultVaultDir();
   const backend = guardBackend(fileBackend({ dir }));
   if (options.audit !== undefined) return { backend, audit: options.audit || undefined };
-  const { fileAuditSink } = await import('./audit-file.ts');
+  const { fileAuditSink } = await import('./audit/file.ts');
   return { backend, audit: fileAuditSink({ dir }) };
 }
 

@@ -4,12 +4,13 @@
  * the owner's keys, which nothing else here can reach.
  */
 import type { Backend } from './backend.ts';
-import { toHex } from './_bytes.ts';
+import { bytesToHex } from './_bytes.ts';
+import { agentKey, agentLoc, nameKey, ownerKey } from './_keys.ts';
 import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, encodeSecret, type Grant,
-  LOC_BYTES, openPolicy, openValue, type SecretRecord,
+  openPolicy, openValue, type SecretRecord,
 } from './_records.ts';
-import { derive, digest, encodeParts, KEY_BYTES, open, randomBytes, seal, utf8, wipe } from './crypto.ts';
+import { KEY_BYTES, open, randomBytes, seal, utf8, wipe } from './crypto.ts';
 import { compileAllow } from './names.ts';
 import { encodeToken } from './token.ts';
 import type { AgentInfo } from './options.ts';
@@ -26,8 +27,8 @@ export interface OwnerKeys {
 export function ownerKeys(rootKey: Uint8Array): OwnerKeys {
   return {
     rootKey,
-    ownerKey: derive(rootKey, 'agent-vault/owner/v1'),
-    nameKey: derive(rootKey, 'agent-vault/names/v1'),
+    ownerKey: ownerKey(rootKey),
+    nameKey: nameKey(rootKey),
   };
 }
 
@@ -40,11 +41,6 @@ export interface LoadedAgent {
   policy: AgentPolicy;
   key: Uint8Array;
   allows: (name: string) => boolean;
-}
-
-/** Where an agent's record lives: a hash of vault id and agent id (stable across generations). */
-export function agentLoc(vaultId: Uint8Array, agentId: string): Uint8Array {
-  return digest(encodeParts('agent-vault/agent-loc/v1', [vaultId, agentId]), LOC_BYTES);
 }
 
 export function agentInfo(agent: LoadedAgent, now: number): AgentInfo {
@@ -73,7 +69,7 @@ export class OwnerStore {
   }
 
   agentAt(id: string, generation: number, status: number, policy: AgentPolicy): LoadedAgent {
-    const key = derive(this.#keys.rootKey, 'agent-vault/agent/v1', id, generation);
+    const key = agentKey(this.#keys.rootKey, id, generation);
     return { id, loc: agentLoc(this.#vaultId, id), generation, status, policy, key, allows: compileAllow(policy.allow) };
   }
 
@@ -82,7 +78,7 @@ export class OwnerStore {
   }
 
   async writeAgent(agent: LoadedAgent): Promise<void> {
-    const loc = toHex(agent.loc);
+    const loc = bytesToHex(agent.loc);
     const sealedId = seal(this.#keys.ownerKey, utf8.encode(agent.id), ad.agentId(this.#vaultId, loc));
     await this.#backend.set(
       `a/${loc}`,
@@ -92,16 +88,16 @@ export class OwnerStore {
 
   async loadAgents(): Promise<LoadedAgent[]> {
     const agents: LoadedAgent[] = [];
-    for (const key of await this.#backend.list('a/')) {
-      const bytes = await this.#backend.get(key);
+    for (const backendKey of await this.#backend.list('a/')) {
+      const bytes = await this.#backend.get(backendKey);
       if (!bytes) continue;
       const record = decodeAgent(bytes);
-      const loc = key.slice(2);
+      const loc = backendKey.slice(2);
       const id = utf8.decode(open(this.#keys.ownerKey, record.sealedId, ad.agentId(this.#vaultId, loc), 'An agent record'));
-      const agentKey = derive(this.#keys.rootKey, 'agent-vault/agent/v1', id, record.generation);
-      const policy = openPolicy(this.#vaultId, id, record, agentKey, 'An agent record');
+      const key = agentKey(this.#keys.rootKey, id, record.generation);
+      const policy = openPolicy(this.#vaultId, id, record, key, 'An agent record');
       agents.push({
-        id, loc: agentLoc(this.#vaultId, id), generation: record.generation, status: record.status, policy, key: agentKey,
+        id, loc: agentLoc(this.#vaultId, id), generation: record.generation, status: record.status, policy, key,
         allows: compileAllow(policy.allow),
       });
     }
@@ -124,8 +120,8 @@ export class OwnerStore {
       const nameId = key.slice(2);
       const name = this.openName(nameId, record);
       const wanted = agents.filter((agent) => this.shouldGrant(agent, name));
-      const have = record.grants.map((g) => toHex(g.agentLoc) + g.generation).sort().join();
-      if (wanted.map((a) => toHex(a.loc) + a.generation).sort().join() === have) continue;
+      const have = record.grants.map((g) => bytesToHex(g.agentLoc) + g.generation).sort().join();
+      if (wanted.map((a) => bytesToHex(a.loc) + a.generation).sort().join() === have) continue;
       const value = this.openValue(nameId, record);
       try {
         await this.#backend.set(

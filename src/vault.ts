@@ -3,19 +3,19 @@
  * the root key and can do everything; an agent (opened with its token) holds only its agent
  * key, which opens exactly the data keys granted to it.
  */
-import sodium from 'libsodium-wrappers-sumo';
-import { bytesEqual, type Backend } from './backend.ts';
-import { toHex } from './_bytes.ts';
+import type { Backend } from './backend.ts';
+import { bytesToHex, equalBytes } from './_bytes.ts';
+import { agentLoc, auditKey } from './_keys.ts';
 import { agentToken, newHeader, resolveStorage, unlockRootKey } from './_open.ts';
-import { agentInfo, agentLoc, type LoadedAgent, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
+import { agentInfo, type LoadedAgent, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad, decodeSecret } from './_records.ts';
 import { decodeHeader, encodeHeader, HEADER_KEY } from './_header.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
-} from './audit.ts';
-import { derive, initCrypto, utf8, wipe } from './crypto.ts';
+} from './audit/index.ts';
+import { initCrypto, toBase64Url, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
-import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';
+import { AccessDeniedError, AuditError, UsageError, VaultError, VaultExistsError, VaultNotFoundError } from './errors.ts';
 import { canonicalName, checkAgentId, compileAllow } from './names.ts';
 import { AgentAccess, type SealedValue, SecretReader } from './_secret-access.ts';
 import type {
@@ -61,7 +61,7 @@ export class Vault {
     this.#audit = audit;
     this.#now = now;
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
-    this.#auditKey = derive(base, 'agent-vault/audit/v1');
+    this.#auditKey = auditKey(base);
     this.#reader = new SecretReader(backend, vaultId);
     this.#agent = role.kind === 'agent' ? new AgentAccess(backend, vaultId, this.#reader, role, now) : undefined;
   }
@@ -76,9 +76,8 @@ export class Vault {
       ? await backend.compareAndSwap(HEADER_KEY, undefined, encoded)
       : (await backend.get(HEADER_KEY)) === undefined && (await backend.set(HEADER_KEY, encoded), true);
     if (!created) {
-      throw new UsageError(
+      throw new VaultExistsError(
         `A vault already exists in this ${backend.name} backend. Open it with openVault(), or choose another directory.`,
-        'VAULT_EXISTS',
       );
     }
     const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
@@ -100,10 +99,9 @@ export class Vault {
     const headerBytes = await backend.get(HEADER_KEY);
     await cryptoReady;
     if (!headerBytes) {
-      throw new UsageError(
+      throw new VaultNotFoundError(
         `No vault found in this ${backend.name} backend${options.dir ? ` (${options.dir})` : ''}. Create one with ` +
           '`npx agent-vault init`, or point AGENT_VAULT_DIR at the vault directory.',
-        'VAULT_NOT_FOUND',
       );
     }
     const header = decodeHeader(headerBytes);
@@ -114,7 +112,7 @@ export class Vault {
       return vault;
     }
     const credentials = parseToken(token);
-    if (!bytesEqual(credentials.vaultId, header.vaultId)) {
+    if (!equalBytes(credentials.vaultId, header.vaultId)) {
       wipe(credentials.agentKey);
       throw new AccessDeniedError(
         'wrong-vault',
@@ -137,7 +135,7 @@ export class Vault {
 
   /** The vault's public id (hex), as it appears in audit records. */
   get id(): string {
-    return toHex(this.#vaultId);
+    return bytesToHex(this.#vaultId);
   }
 
   // ---- reading secrets ----
@@ -265,7 +263,7 @@ export class Vault {
   async list(): Promise<SecretInfo[]> {
     const role = this.#owner('list secrets');
     const agents = await role.store.loadAgents();
-    const ids = new Map(agents.map((agent) => [toHex(agent.loc) + agent.generation, agent.id]));
+    const ids = new Map(agents.map((agent) => [bytesToHex(agent.loc) + agent.generation, agent.id]));
     const out: SecretInfo[] = [];
     for (const key of await this.#backend.list('s/')) {
       const bytes = await this.#backend.get(key);
@@ -278,7 +276,7 @@ export class Vault {
         version: record.version,
         createdAt: new Date(record.createdAt),
         updatedAt: new Date(record.updatedAt),
-        agents: record.grants.map((g) => ids.get(toHex(g.agentLoc) + g.generation)).filter((id) => id !== undefined).sort(),
+        agents: record.grants.map((g) => ids.get(bytesToHex(g.agentLoc) + g.generation)).filter((id) => id !== undefined).sort(),
       });
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -314,7 +312,7 @@ export class Vault {
         );
       }
       const now = this.#now();
-      const policy = { allow, createdAt: now, expiresAt: now + ttl, nameKey: b64(role.nameKey) };
+      const policy = { allow, createdAt: now, expiresAt: now + ttl, nameKey: toBase64Url(role.nameKey) };
       const agent = role.store.agentAt(id, (existing?.generation ?? 0) + 1, AGENT_ACTIVE, policy);
       // Grants first, the agent record last: a crash in between leaves no usable half-agent.
       await role.store.syncGrants([...agents.filter((a) => a.id !== id), agent]);
@@ -467,10 +465,6 @@ function outcomeOf(error: VaultError): 'denied' | 'error' {
 
 function reasonOf(error: VaultError): string {
   return error instanceof AccessDeniedError ? error.reason : error.code;
-}
-
-function b64(bytes: Uint8Array): string {
-  return sodium.to_base64(bytes, sodium.base64_variants.URLSAFE_NO_PADDING);
 }
 
 /** Create a new vault. Owner side; run once (the CLI's `agent-vault init`). */

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  AccessDeniedError, createVault, IntegrityError, memoryBackend, openVault, SecretNotFoundError, TokenExpiredError,
+  AccessDeniedError, createVault, IntegrityError, openVault, SecretNotFoundError, TokenExpiredError,
   type Backend,
 } from '../src/index.ts';
+import { memoryBackend } from '../src/backends/memory.ts';
 import { FAST_KDF } from './_fixtures/index.ts';
 
 async function ownerVault(backend: Backend = memoryBackend(), now?: () => number) {

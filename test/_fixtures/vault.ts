@@ -2,7 +2,8 @@
  * The shared vault factory. Plain module (no vitest import), so benches and child-process
  * workers can use it too.
  */
-import { type CreateVaultOptions, createVault, memoryBackend, type Vault } from '../../src/index.ts';
+import { type CreateVaultOptions, createVault, type Vault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 
 /** The cheapest Argon2id the vault accepts: tests pay milliseconds, not the calibrated 0.5 s. */
 export const FAST_KDF = { opslimit: 1, memlimit: 8 * 1024 * 1024 };

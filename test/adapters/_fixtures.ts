@@ -1,7 +1,8 @@
 /** A throw-away vault with an agent, as the adapter tests use it. */
 import { inspect } from 'node:util';
 import { type Mock, vi } from 'vitest';
-import { memoryBackend, openVault, type Vault } from '../../src/index.ts';
+import { openVault, type Vault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { fakeKey, testVault } from '../_fixtures/index.ts';
 
 export interface AgentFixture {

@@ -20,7 +20,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createVault, memoryBackend } from '../../src/index.ts';
+import { createVault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { FAST_KDF, fakeKey, startServer, tempDir } from '../_fixtures/index.ts';
 import { credentialOf, PROVIDER_SERVER, providerHandler } from './_servers.ts';
 

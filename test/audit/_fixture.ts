@@ -1,8 +1,8 @@
 // Shared set-up for the audit tests: vaults in temp directories with the default file audit sink.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUDIT_KEY_LABEL, type AuditEvent, type AuditRecord } from '../../src/audit.ts';
-import { sealRecord } from '../../src/_audit-chain.ts';
+import { AUDIT_KEY_LABEL, type AuditEvent, type AuditRecord } from '../../src/audit/index.ts';
+import { sealRecord } from '../../src/audit/_chain.ts';
 import { derive } from '../../src/crypto.ts';
 import { createVault, openVault, type Vault } from '../../src/index.ts';
 import { parseToken } from '../../src/token.ts';

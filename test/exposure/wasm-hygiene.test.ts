@@ -7,7 +7,8 @@ import sodium from 'libsodium-wrappers-sumo';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../src/errors.ts';
 import { initCrypto, open, openInto, randomBytes, seal, sealedLength } from '../../src/crypto.ts';
-import { memoryBackend, openVault } from '../../src/index.ts';
+import { openVault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { fakeKey, testVault } from '../_fixtures/index.ts';
 
 function wasmHeap(): Buffer {

@@ -3,7 +3,8 @@
  * vaults that hold them.
  */
 import { randomBytes } from 'node:crypto';
-import { type AuditSink, type Backend, createVault, memoryBackend, openVault, type Vault } from '../../src/index.ts';
+import { type AuditSink, type Backend, createVault, openVault, type Vault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { FAST_KDF } from '../_fixtures/index.ts';
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');

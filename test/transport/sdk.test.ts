@@ -7,7 +7,8 @@ import OpenAIBase, { APIConnectionTimeoutError, APIUserAbortError } from 'openai
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OpenAI } from '../../adapters/openai.ts';
 import { createVaultFetch } from '../../adapters/fetch.ts';
-import { memoryBackend, openVault, type Vault, UsageError } from '../../src/index.ts';
+import { openVault, type Vault, UsageError } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { fakeKey, startServer, type TestServer, testVault } from '../_fixtures/index.ts';
 
 let server: TestServer;
