@@ -2,7 +2,7 @@
 // Run it only to make a deliberate new format: the point of the checked-in files is that code
 // written later must still open what this code wrote.
 //   node test/_fixtures/make-golden.ts        (Node 24: types are stripped)
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createVault } from '../../src/index.ts';
 import { AGENTS, DELETED, GOLDEN_DIR, type GoldenTokens, KEYFILE_AGENT, KEYFILE_SECRET, MADE_AT, OPENAI_V1, PASSPHRASE, PATHS, SECRETS } from './golden.ts';
 import { FAST_KDF } from './vault.ts';
@@ -11,6 +11,7 @@ if (existsSync(GOLDEN_DIR) && !process.argv.includes('--replace')) {
   console.error(`${GOLDEN_DIR} exists. Remove it (or pass --replace) only for a deliberate format change.`);
   process.exit(1);
 }
+rmSync(GOLDEN_DIR, { recursive: true, force: true });
 mkdirSync(GOLDEN_DIR, { recursive: true });
 // A clock that ticks a second per reading: records get distinct, fixed-era times.
 let tick = 0;
