@@ -2,13 +2,13 @@
  * The stand-ins that travel where the key will go. Both kinds are random and never a usable key
  * anywhere, so a request that escapes with one instead of the key leaks nothing.
  */
+import { bytesToHex } from '../../src/_bytes.ts';
 
 const PLACEHOLDER_PREFIX = 'agent-vault-placeholder-';
 
 /** Random hex: 16 bytes, 32 digits. Also names a refusal response (`_refusals.ts`). */
 export function randomHex(): string {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /** A fresh placeholder for an SDK's `apiKey`: recognisable by its prefix, random. */
