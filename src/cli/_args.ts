@@ -39,7 +39,7 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
 
 /** Options of `agent-vault` itself, without a command. */
 export const TOP_OPTIONS: OptionSpecs = {
-  version: { type: 'boolean', description: 'Print the version.' },
+  version: { type: 'boolean', short: 'v', description: 'Print the version.' },
 };
 
 export interface ScannedArgs {

@@ -11,6 +11,7 @@ import type { Command } from './_command.ts';
 import { commandHelp, mainHelp } from './_help.ts';
 import { Output } from './_output.ts';
 import { CancelledError } from './_prompt.ts';
+import { didYouMean } from './_suggest.ts';
 import { COMMANDS, GROUPS } from './commands/index.ts';
 
 const EXIT = { ok: 0, vault: 1, usage: 2, cancelled: 130 } as const;
@@ -38,9 +39,9 @@ export async function main(argv: string[]): Promise<number> {
     const helpWord = scanned.words[0] === 'help';
     const words = helpWord ? scanned.words.slice(1) : scanned.words;
     if (words.length === 0) {
-      if (asked('help') || helpWord) return printHelp(mainHelp());
-      if (asked('version')) return printHelp(packageVersion());
-      throw usage('Missing command.');
+      // A bare `agent-vault` is someone finding their way: the help, as gh and op print it.
+      if (asked('version') && !asked('help') && !helpWord) return printHelp(packageVersion());
+      return printHelp(mainHelp());
     }
     const { command, group, consumed } = findCommand(words);
     if (!command) {
@@ -49,7 +50,11 @@ export async function main(argv: string[]): Promise<number> {
         throw usage(`\`agent-vault ${group}\` needs a subcommand.`, group);
       }
       const typed = words[group ? 1 : 0] as string;
-      throw usage(`Unknown command ${group ? `${group} ` : ''}${shown(typed, JSON.stringify(typed))}.`, group);
+      const candidates = COMMANDS.map((c) => c.name).filter((name) => !group || name.startsWith(`${group} `))
+        .map((name) => (group ? name.slice(group.length + 1) : name.split(' ')[0] as string));
+      const hint = didYouMean(typed, [...new Set([...candidates, ...(group ? [] : GROUPS)])],
+        (word) => `\`agent-vault ${group ? `${group} ` : ''}${word}\``);
+      throw usage(`Unknown command ${group ? `${group} ` : ''}${shown(typed, JSON.stringify(typed))}.${hint}`, group);
     }
     if (asked('help') || helpWord) return printHelp(commandHelp(command));
     const options = checkOptions(scanned, { ...GLOBAL_OPTIONS, ...command.options }, command.name);

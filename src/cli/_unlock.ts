@@ -4,19 +4,19 @@
  * for vaults made with a key file (CI, tests).
  */
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeHeader, HEADER_KEY, type Header } from '../_header.ts';
 import { defaultVaultDir, fileBackend } from '../backends/file.ts';
 import { initCrypto, wipe } from '../crypto.ts';
-import { UsageError, VaultNotFoundError } from '../errors.ts';
+import { AccessDeniedError, UsageError, VaultNotFoundError } from '../errors.ts';
 import type { OwnerUnlock } from '../options.ts';
 import { openVault, type Vault } from '../vault.ts';
 import type { Context } from './_command.ts';
+import { NO_TERMINAL, PASSPHRASE_FILE_ENV, PASSPHRASE_TRIES, readPassphraseFile } from './_passphrase.ts';
 import { promptHidden } from './_prompt.ts';
 
-export const PASSPHRASE_FILE_ENV = 'AGENT_VAULT_PASSPHRASE_FILE';
+export { PASSPHRASE_FILE_ENV } from './_passphrase.ts';
 
 export interface VaultLocation {
   dir: string;
@@ -62,50 +62,15 @@ export function noVault(dir: string): VaultNotFoundError {
   );
 }
 
-/** A passphrase file holds an owner credential: like ssh with private keys, refuse a shared one. */
-async function readPassphraseFile(path: string): Promise<Uint8Array> {
-  const info = await stat(path).catch((cause) => {
-    throw new UsageError(`Cannot read ${PASSPHRASE_FILE_ENV} ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`);
-  });
-  if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
-    throw new UsageError(`${PASSPHRASE_FILE_ENV} ${path} is readable by other users. Run: chmod 600 ${path}`);
-  }
-  const raw = await readFile(path);
-  try {
-    // One trailing newline is not part of the passphrase (editors and `echo` add it).
-    let end = raw.length;
-    if (raw[end - 1] === 0x0a) end -= 1;
-    if (end < raw.length && raw[end - 1] === 0x0d) end -= 1;
-    if (end === 0) throw new UsageError(`${PASSPHRASE_FILE_ENV} ${path} is empty.`);
-    return Uint8Array.from(raw.subarray(0, end));
-  } finally {
-    raw.fill(0);
-  }
-}
-
-const NO_TERMINAL =
-  `Put the passphrase in a file (chmod 600) and set ${PASSPHRASE_FILE_ENV} to its path, or use a key-file vault (--key-file).`;
-
-/** The passphrase for a new vault: the file, else asked twice. */
-export async function newPassphrase(): Promise<Uint8Array | string> {
-  const file = process.env[PASSPHRASE_FILE_ENV];
-  if (file) return readPassphraseFile(file);
-  const first = await promptHidden('New vault passphrase:', NO_TERMINAL);
-  if (first.length === 0) throw new UsageError('The passphrase is empty. Choose a long passphrase; nothing was created.');
-  const second = await promptHidden('Repeat the passphrase:', NO_TERMINAL);
-  if (first !== second) throw new UsageError('The two passphrases differ; nothing was created. Run init again.');
-  return first;
-}
-
-/** How the owner unlocks the vault in `dir`, checked against its header. */
-async function ownerUnlock(context: Pick<Context, 'keyFile'>, dir: string): Promise<OwnerUnlock> {
+/** How the owner unlocks the vault in `dir`, checked against its header; `prompted` when it was typed. */
+async function ownerUnlock(context: Pick<Context, 'keyFile'>, dir: string, attempt: number): Promise<OwnerUnlock & { prompted: boolean }> {
   const header = await readHeader(dir);
   if (!header) throw noVault(dir);
   if (header.unlock.method === 'key-file') {
     if (context.keyFile === undefined) {
       throw new UsageError(`The vault in ${dir} is unlocked with a key file: pass --key-file PATH.`);
     }
-    return { keyFile: resolve(context.keyFile) };
+    return { keyFile: resolve(context.keyFile), prompted: false };
   }
   if (context.keyFile !== undefined) {
     throw new UsageError(
@@ -114,17 +79,24 @@ async function ownerUnlock(context: Pick<Context, 'keyFile'>, dir: string): Prom
     );
   }
   const file = process.env[PASSPHRASE_FILE_ENV];
-  return { passphrase: file ? await readPassphraseFile(file) : await promptHidden('Vault passphrase:', NO_TERMINAL) };
+  if (file) return { passphrase: await readPassphraseFile(file), prompted: false };
+  const question = attempt === 1 ? 'Vault passphrase:' : `Wrong passphrase, try again (${attempt} of ${PASSPHRASE_TRIES}). Vault passphrase:`;
+  return { passphrase: await promptHidden(question, NO_TERMINAL), prompted: true };
 }
 
-/** Open the vault as its owner; the caller closes it. */
-async function openOwner(context: Pick<Context, 'dir' | 'keyFile'>): Promise<Vault> {
+/** Open the vault as its owner, asking again after a mistyped passphrase; the caller closes it. */
+export async function openOwner(context: Pick<Context, 'dir' | 'keyFile'>): Promise<Vault> {
   const { dir } = locateVault(context);
-  const unlock = await ownerUnlock(context, dir);
-  try {
-    return await openVault({ dir, ...unlock });
-  } finally {
-    if (unlock.passphrase instanceof Uint8Array) wipe(unlock.passphrase);
+  for (let attempt = 1; ; attempt++) {
+    const { prompted, ...unlock } = await ownerUnlock(context, dir, attempt);
+    try {
+      return await openVault({ dir, ...unlock });
+    } catch (error) {
+      const typo = error instanceof AccessDeniedError && error.reason === 'wrong-unlock';
+      if (!(typo && prompted && attempt < PASSPHRASE_TRIES)) throw error;
+    } finally {
+      if (unlock.passphrase instanceof Uint8Array) wipe(unlock.passphrase);
+    }
   }
 }
 

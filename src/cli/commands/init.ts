@@ -1,8 +1,11 @@
-import { resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { wipe } from '../../crypto.ts';
+import { isVaultError, VaultExistsError } from '../../errors.ts';
 import { createVault } from '../../vault.ts';
 import type { Command } from '../_command.ts';
-import { locateNewVault, newPassphrase, PASSPHRASE_FILE_ENV } from '../_unlock.ts';
+import { newPassphrase, PASSPHRASE_FILE_ENV } from '../_passphrase.ts';
+import { locateNewVault } from '../_unlock.ts';
 
 export const init: Command = {
   name: 'init',
@@ -13,21 +16,28 @@ export const init: Command = {
     `Its root key is locked with a passphrase, asked twice on the terminal (or read from the file named by\n` +
     `${PASSPHRASE_FILE_ENV}), hardened with Argon2id calibrated to about half a second. With --key-file PATH\n` +
     'it is locked with a random key file instead (created with mode 0600 if missing), for CI and tests;\n' +
-    'every later command then needs the same --key-file.',
+    'every later command then needs the same --key-file. A .gitignore in the vault directory keeps it out\n' +
+    'of git: a token and a copy of the directory together open everything the token was granted.',
   args: [],
   options: {},
   examples: ['agent-vault init', 'agent-vault init --key-file ~/.config/agent-vault/ci.key --dir ./vault'],
   async run({ dir: dirOption, keyFile, output }) {
     const { dir } = locateNewVault({ dir: dirOption });
-    const unlock = keyFile !== undefined ? { keyFile: resolve(keyFile) } : { passphrase: await newPassphrase() };
+    const unlock = keyFile !== undefined ? { keyFile: resolve(keyFile) } : { passphrase: await newPassphrase('created') };
     let vault;
     try {
       vault = await createVault({ dir, ...unlock });
+    } catch (error) {
+      if (isVaultError(error) && error.code === 'VAULT_EXISTS') {
+        throw new VaultExistsError(`A vault already exists in ${dir}; nothing was changed. See it with \`agent-vault status\`, or choose another --dir.`);
+      }
+      throw error;
     } finally {
       if (unlock.passphrase instanceof Uint8Array) wipe(unlock.passphrase);
     }
     const id = vault.id;
     await vault.close();
+    await writeGitignore(dir);
     const method = unlock.keyFile !== undefined ? 'key-file' : 'passphrase';
     output.result({ dir, id, unlock: method, ...(unlock.keyFile !== undefined ? { keyFile: unlock.keyFile } : {}) });
     output.note(`Created a vault in ${dir} (unlocked with ${method === 'key-file' ? `the key file ${unlock.keyFile}` : 'your passphrase'}).`);
@@ -40,3 +50,12 @@ export const init: Command = {
     );
   },
 };
+
+/**
+ * Keep the vault out of commits: a pushed vault directory plus one leaked token is every secret
+ * that token was granted, offline. `wx`: a .gitignore the owner already has is theirs.
+ */
+async function writeGitignore(dir: string): Promise<void> {
+  const text = '# Written by `agent-vault init`: the vault and its audit log stay out of git.\n*\n';
+  await writeFile(join(dir, '.gitignore'), text, { flag: 'wx', mode: 0o600 }).catch(() => undefined);
+}
