@@ -62,9 +62,22 @@ export async function createKeyFile(path: string): Promise<Uint8Array> {
   return key;
 }
 
-/** Read an agent token file (AGENT_VAULT_TOKEN_FILE): the token, surrounding whitespace ignored. */
+/**
+ * Read an agent token file (AGENT_VAULT_TOKEN_FILE): the token, surrounding whitespace ignored.
+ * Refused when other users can read it or anyone but its owner can write it, like the owner's
+ * files. Group read is allowed: that is how Kubernetes (`defaultMode: 0440` with `fsGroup`) and
+ * Docker hand a secret to a container user that does not own the file.
+ */
 export async function readTokenFile(path: string): Promise<string> {
-  // Not permission-checked: orchestrators mount secrets 0644 and the token is scoped anyway.
+  const info = await stat(path).catch((cause) => {
+    throw new UsageError(`Cannot read AGENT_VAULT_TOKEN_FILE ${path} (${errnoCode(cause)}). Check the path.`);
+  });
+  if (process.platform !== 'win32' && (info.mode & 0o027) !== 0) {
+    throw new UsageError(
+      `AGENT_VAULT_TOKEN_FILE ${path} is readable or writable by other users; any of them could act as this agent. ` +
+        `Run: chmod 600 ${path} (in Kubernetes: defaultMode: 0440 with the pod's fsGroup).`,
+    );
+  }
   const text = await readFile(path, 'utf8').catch((cause) => {
     throw new UsageError(
       `Cannot read AGENT_VAULT_TOKEN_FILE ${path} (${errnoCode(cause)}). Check the path.`,

@@ -15,7 +15,34 @@ export function canonicalName(name: unknown): string {
   // biome-ignore lint: control characters are exactly what we reject.
   if (/[\u0000-\u001f\u007f-\u009f]/.test(canonical)) throw badName('a secret name must not contain control characters');
   if (canonical.trim() !== canonical) throw badName('a secret name must not start or end with whitespace');
+  if (looksLikeCredential(canonical)) {
+    // Said without the name: it is most likely a real key pasted where the name belongs, and this
+    // message reaches terminals, logs and audit tooling. Checked here, before any audit record.
+    throw badName(
+      'it looks like an API key or token, not a name (it is not shown here). Name the secret for what it is, ' +
+        'e.g. openai-api-key, and give the key as its value. If that was a real key, consider it exposed',
+    );
+  }
   return canonical;
+}
+
+/**
+ * Shapes of provider credentials (prefix, then a body with digits in it, as generated keys have),
+ * and any long unbroken run of letters and digits. A name people choose has words and dashes;
+ * `sk-openai-production` passes, `sk-proj-4f9Q…` does not.
+ */
+const CREDENTIAL_PREFIXES =
+  /^(?:sk-|sk_|pk_|rk_|avt_|avk_|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-|xox[abprs]-|AKIA|ASIA|AIza|hf_|gsk_|r8_|npm_|pypi-)/;
+
+function looksLikeCredential(name: string): boolean {
+  const digits = (text: string) => text.replace(/\D/g, '').length;
+  const prefix = CREDENTIAL_PREFIXES.exec(name);
+  if (prefix) {
+    const body = name.slice(prefix[0].length);
+    if (body.length >= 16 && digits(body) >= 3) return true;
+  }
+  // 32+ characters with no separator a person would type, mixing letters and digits.
+  return /[A-Za-z0-9+/=]{32,}/.test(name) && /[0-9]/.test(name) && /[A-Za-z]/.test(name) && digits(name) >= 4;
 }
 
 /** Agent ids are short and plain: they appear in tokens, audit records and CLI output. */

@@ -95,6 +95,7 @@ export function relativeTime(date: Date | number, now = Date.now()): string {
   const abs = Math.abs(ms);
   const [amount, unit] = abs >= 86_400_000 ? [abs / 86_400_000, 'd'] : abs >= 3_600_000 ? [abs / 3_600_000, 'h']
     : abs >= 60_000 ? [abs / 60_000, 'm'] : [abs / 1000, 's'];
-  const text = `${Math.floor(amount as number)}${unit as string}`;
+  // Rounded, not floored: a 30-day token made a millisecond ago expires "in 30d", not "in 29d".
+  const text = `${Math.round(amount as number)}${unit as string}`;
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }

@@ -2,6 +2,7 @@
  * "Did you mean": the closest known word to a mistyped one, by edit distance. Used for command
  * names and secret names; the caller decides whether the typed word may be shown at all.
  */
+import { SecretNotFoundError } from '../errors.ts';
 
 /** Levenshtein distance, with a transposition counted as one edit (`lsit` → `list`). */
 function distance(a: string, b: string): number {
@@ -33,4 +34,15 @@ export function closest(typed: string, known: readonly string[]): string | undef
 export function didYouMean(typed: string, known: readonly string[], render: (word: string) => string): string {
   const word = closest(typed, known);
   return word === undefined ? '' : ` Did you mean ${render(word)}?`;
+}
+
+/** Run `fn`; a SECRET_NOT_FOUND from it gains the closest existing name (the owner may list them). */
+export async function withNameHint<T>(vault: { list(): Promise<{ name: string }[]> }, name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (!(error instanceof SecretNotFoundError)) throw error;
+    const hint = didYouMean(name, (await vault.list()).map((secret) => secret.name), (word) => JSON.stringify(word));
+    throw new SecretNotFoundError(`No secret named ${JSON.stringify(name)} in this vault.${hint} See: agent-vault list`);
+  }
 }

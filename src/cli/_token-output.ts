@@ -2,8 +2,9 @@
  * Handing over an agent token (agent create, agent rotate): printed once on stdout, or written
  * to a new 0600 file with --token-file, with how to give it to the agent on stderr.
  */
-import { type FileHandle, open, unlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 import type { AgentInfo } from '../options.ts';
 import type { OptionSpec } from './_args.ts';
@@ -16,6 +17,23 @@ export const TOKEN_FILE_OPTION: OptionSpec = {
   description: 'Write the token to this new file (mode 0600) instead of stdout.',
 };
 
+export const FORCE_OPTION: OptionSpec = {
+  type: 'boolean',
+  description: 'With --token-file: replace that file (atomically, so an agent re-reading it sees the old or the new token).',
+};
+
+/** Where a token goes: stdout, a new file, or (with --force) over an existing one. */
+export interface TokenDestination {
+  path: string | undefined;
+  force: boolean;
+}
+
+export function tokenDestination(options: Record<string, unknown>): TokenDestination {
+  const path = options['token-file'] as string | undefined;
+  if (options.force === true && path === undefined) throw new UsageError('--force only applies to --token-file PATH.');
+  return { path: path === undefined ? undefined : resolve(path), force: options.force === true };
+}
+
 export function agentJson(agent: AgentInfo) {
   return { ...agent, createdAt: agent.createdAt.toISOString(), expiresAt: agent.expiresAt.toISOString() };
 }
@@ -26,17 +44,21 @@ export function agentJson(agent: AgentInfo) {
  */
 export async function issueToken(
   output: Output,
-  tokenFile: string | undefined,
+  destination: TokenDestination,
   issue: () => Promise<{ token: string; agent: AgentInfo }>,
 ): Promise<void> {
-  const path = tokenFile === undefined ? undefined : resolve(tokenFile);
+  const { path, force } = destination;
+  // With --force the token is written beside the file and renamed over it: never a half-written
+  // token for an agent that re-reads it, and the old one stays until the new one is complete.
+  const writePath = path === undefined ? undefined
+    : force ? join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`) : path;
   let handle: FileHandle | undefined;
-  if (path !== undefined) {
-    handle = await open(path, 'wx', 0o600).catch((cause) => {
+  if (writePath !== undefined) {
+    handle = await open(writePath, 'wx', 0o600).catch((cause) => {
       const code = (cause as NodeJS.ErrnoException).code;
       throw new UsageError(
         code === 'EEXIST'
-          ? `The token file ${path} already exists; choose a new path (tokens are never overwritten).`
+          ? `The token file ${path} already exists. Add --force to replace it (an agent reading AGENT_VAULT_TOKEN_FILE picks up the new token), or choose a new path.`
           : `Cannot create the token file ${path} (${code}). Check that its directory exists and is writable.`,
       );
     });
@@ -47,12 +69,14 @@ export async function issueToken(
     if (handle) {
       await handle.writeFile(`${issued.token}\n`);
       await handle.sync();
+      await handle.close();
+      handle = undefined;
+      if (writePath !== path) await rename(writePath as string, path as string);
     }
   } catch (error) {
-    if (handle) await unlink(path as string).catch(() => undefined);
-    throw error;
-  } finally {
     await handle?.close();
+    if (writePath !== undefined) await unlink(writePath).catch(() => undefined);
+    throw error;
   }
   const { token, agent } = issued;
   if (path !== undefined) output.result({ ...agentJson(agent), tokenFile: path });
@@ -67,7 +91,7 @@ export async function issueToken(
         `  AGENT_VAULT_TOKEN_FILE=${path}\n`
       : 'That token is shown only this once. Give it to the agent process, and only to it:\n' +
         '  - save it in a file only that process can read and set AGENT_VAULT_TOKEN_FILE=/path/to/it, or\n' +
-        '  - set AGENT_VAULT_TOKEN in that process\'s environment (openVault() removes it from process.env).\n') +
+        '  - set AGENT_VAULT_TOKEN in that process\'s environment (agent-vault removes it from the environment once read).\n') +
       `Lost or leaked? \`agent-vault agent rotate ${agent.id}\` issues a new token and voids this one.`,
   );
 }

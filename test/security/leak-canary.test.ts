@@ -185,7 +185,7 @@ describe('failure paths', () => {
       await refused('token and passphrase together', () => openVault({ dir, token, passphrase: PASSPHRASE }));
       // The same through the environment: AGENT_VAULT_TOKEN_FILE, then AGENT_VAULT_TOKEN (deleted once read).
       const tokenFile = join(tempDir(), 'token');
-      writeFileSync(tokenFile, `${altered}\n`);
+      writeFileSync(tokenFile, `${altered}\n`, { mode: 0o600 });
       for (const env of [{ AGENT_VAULT_TOKEN_FILE: tokenFile }, { AGENT_VAULT_TOKEN: altered }] as Record<string, string>[]) {
         await refused(`token from ${Object.keys(env)[0]}`, () => capturing(seen.lines, env, async () => {
           try {

@@ -1,12 +1,12 @@
 import { UsageError } from '../../errors.ts';
 import type { Command } from '../_command.ts';
-import { issueToken, TOKEN_FILE_OPTION } from '../_token-output.ts';
+import { FORCE_OPTION, issueToken, TOKEN_FILE_OPTION, tokenDestination } from '../_token-output.ts';
 import { withOwnerVault } from '../_unlock.ts';
 
 export const agentCreate: Command = {
   name: 'agent create',
   summary: 'Create an agent; prints its token once',
-  usage: "agent create ID --allow PATTERN [--allow PATTERN]... [--ttl DURATION] [--token-file PATH]",
+  usage: "agent create ID --allow PATTERN [--allow PATTERN]... [--ttl DURATION] [--token-file PATH [--force]]",
   description:
     'Create the agent ID, allowed to read the secrets whose names match a PATTERN (`*` any run of\n' +
     'characters, `?` one character), for DURATION (90s, 15m, 1h, 30d, 2w; default 30d). Its token is\n' +
@@ -18,6 +18,7 @@ export const agentCreate: Command = {
     allow: { type: 'string', multiple: true, value: 'PATTERN', description: 'A name pattern the agent may read (repeatable).' },
     ttl: { type: 'string', value: 'DURATION', description: 'How long the token lives: 90s, 15m, 1h, 30d, 2w. Default 30d.' },
     'token-file': TOKEN_FILE_OPTION,
+    force: FORCE_OPTION,
   },
   examples: [
     "agent-vault agent create research-bot --allow 'openai-*' --ttl 30d",
@@ -28,8 +29,16 @@ export const agentCreate: Command = {
     const allow = (options.allow as string[] | undefined) ?? [];
     if (allow.length === 0) throw new UsageError("Say which secrets the agent may read: --allow PATTERN, e.g. --allow 'openai-*'.");
     const ttl = (options.ttl as string | undefined) ?? '30d';
+    const destination = tokenDestination(options);
     await withOwnerVault({ dir, keyFile }, async (vault) => {
-      await issueToken(output, options['token-file'] as string | undefined, () => vault.createAgent(id, { allow, ttl }));
+      const existing = (await vault.listAgents()).find((agent) => agent.id === id);
+      if (existing?.status === 'active') {
+        throw new UsageError(
+          `Agent ${JSON.stringify(id)} already exists. \`agent-vault agent rotate ${id}\` gives it a new token; ` +
+            `\`agent-vault agent revoke ${id}\` ends it, after which it can be created again.`,
+        );
+      }
+      await issueToken(output, destination, () => vault.createAgent(id, { allow, ttl }));
       const granted = (await vault.list()).filter((secret) => secret.agents.includes(id)).map((secret) => secret.name);
       output.note(
         (granted.length ? `It can read now: ${granted.join(', ')}.` : 'No secret matches its patterns yet.') +

@@ -5,14 +5,20 @@ import { withOwnerVault } from '../_unlock.ts';
 
 export const agentList: Command = {
   name: 'agent list',
-  summary: 'List agents: status, patterns, expiry',
+  summary: 'List active agents (--all: expired and revoked too)',
   usage: 'agent list',
-  description: 'List every agent with its status (active, expired, revoked), patterns, expiry and token generation.',
+  description:
+    'List the active agents with their patterns, expiry and token generation. Expired and revoked\n' +
+    'agents are hidden (their records stay, so an old token can never come back); --all shows them.',
   args: [],
-  options: {},
-  examples: ['agent-vault agent list', 'agent-vault agent list --json'],
-  async run({ output, dir, keyFile }) {
-    const agents = await withOwnerVault({ dir, keyFile }, (vault) => vault.listAgents());
+  options: {
+    all: { type: 'boolean', description: 'Show expired and revoked agents too.' },
+  },
+  examples: ['agent-vault agent list', 'agent-vault agent list --all --json'],
+  async run({ options, output, dir, keyFile }) {
+    const everyAgent = await withOwnerVault({ dir, keyFile }, (vault) => vault.listAgents());
+    const agents = options.all ? everyAgent : everyAgent.filter((agent) => agent.status === 'active');
+    const hidden = everyAgent.length - agents.length;
     const painted = (status: string) =>
       output.out(status === 'active' ? 'green' : status === 'revoked' ? 'red' : 'yellow', status);
     output.result(
@@ -27,6 +33,8 @@ export const agentList: Command = {
         ]))
         : undefined,
     );
-    if (!agents.length && !output.json) output.note("No agents yet. Create one: agent-vault agent create ID --allow 'PATTERN'");
+    if (output.json) return;
+    if (hidden > 0) output.note(`${hidden} expired or revoked agent${hidden === 1 ? '' : 's'} not shown: agent-vault agent list --all`);
+    else if (!agents.length) output.note("No agents yet. Create one: agent-vault agent create ID --allow 'PATTERN'");
   },
 };

@@ -1,6 +1,8 @@
 import { SecretNotFoundError, UsageError } from '../../errors.ts';
 import type { Command } from '../_command.ts';
+import { canonicalName } from '../../names.ts';
 import { formatTime } from '../_output.ts';
+import { withNameHint } from '../_suggest.ts';
 import { withOwnerVault } from '../_unlock.ts';
 
 export const get: Command = {
@@ -17,22 +19,24 @@ export const get: Command = {
   },
   examples: ['agent-vault get openai-api-key', 'agent-vault get openai-api-key --reveal | pbcopy'],
   async run({ args, options, output, dir, keyFile }) {
-    const name = args[0] as string;
+    const name = canonicalName(args[0]);
     if (options.reveal && output.json) {
       throw new UsageError('--reveal prints the bare value; it does not combine with --json.');
     }
     await withOwnerVault({ dir, keyFile }, async (vault) => {
       if (options.reveal) {
-        await vault.use(name, async (secret) => {
+        await withNameHint(vault, name, () => vault.use(name, async (secret) => {
           // Written straight from the vault's buffer, which is wiped once the OS has the bytes.
           await output.raw(secret.bytes);
           if (output.stdoutIsTerminal) await output.raw(new Uint8Array([0x0a]));
-        });
+        }));
         return;
       }
-      const canonical = name.normalize('NFC');
-      const info = (await vault.list()).find((secret) => secret.name === canonical);
-      if (!info) throw new SecretNotFoundError(`No secret named ${JSON.stringify(canonical)} in this vault. See: agent-vault list`);
+      const info = await withNameHint(vault, name, async () => {
+        const found = (await vault.list()).find((secret) => secret.name === name);
+        if (!found) throw new SecretNotFoundError(`No secret named ${JSON.stringify(name)}.`);
+        return found;
+      });
       output.result(
         { ...info, createdAt: info.createdAt.toISOString(), updatedAt: info.updatedAt.toISOString() },
         [

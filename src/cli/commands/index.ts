@@ -3,7 +3,9 @@ import type { Command } from '../_command.ts';
 import { agentCreate } from './agent-create.ts';
 import { agentList } from './agent-list.ts';
 import { agentRevoke } from './agent-revoke.ts';
+import { agentRm } from './agent-rm.ts';
 import { agentRotate } from './agent-rotate.ts';
+import { agentShow } from './agent-show.ts';
 import { audit } from './audit.ts';
 import { auditVerify } from './audit-verify.ts';
 import { get } from './get.ts';
@@ -14,7 +16,7 @@ import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
-  init, status, set, get, list, rm, agentCreate, agentList, agentRevoke, agentRotate, audit, auditVerify,
+  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */

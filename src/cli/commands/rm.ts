@@ -1,4 +1,6 @@
+import { canonicalName } from '../../names.ts';
 import type { Command } from '../_command.ts';
+import { withNameHint } from '../_suggest.ts';
 import { withOwnerVault } from '../_unlock.ts';
 
 export const rm: Command = {
@@ -12,8 +14,8 @@ export const rm: Command = {
   options: {},
   examples: ['agent-vault rm old-api-key'],
   async run({ args, output, dir, keyFile }) {
-    const name = (args[0] as string).normalize('NFC');
-    await withOwnerVault({ dir, keyFile }, (vault) => vault.delete(name));
+    const name = canonicalName(args[0]);
+    await withOwnerVault({ dir, keyFile }, (vault) => withNameHint(vault, name, () => vault.delete(name)));
     output.result({ name, deleted: true });
     output.note(`Deleted ${JSON.stringify(name)}.`);
   },

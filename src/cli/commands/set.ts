@@ -1,5 +1,6 @@
 import { wipe } from '../../crypto.ts';
 import { UsageError } from '../../errors.ts';
+import { canonicalName } from '../../names.ts';
 import type { Command } from '../_command.ts';
 import { promptHidden, readStdin, withoutTrailingNewline } from '../_prompt.ts';
 import { withOwnerVault } from '../_unlock.ts';
@@ -30,6 +31,7 @@ export const set: Command = {
     const name = args[0] as string;
     // `set NAME=VALUE` would put the value in argv too, and in any error message about the name.
     if (name.includes('=')) throw new UsageError(VALUE_REFUSED);
+    canonicalName(name); // before the passphrase prompt: a key pasted as the name is refused at once
     await withOwnerVault({ dir, keyFile }, async (vault) => {
       const value = process.stdin.isTTY
         ? await promptHidden(`Value for ${name} (hidden):`, 'Pipe the value in on stdin instead.')
