@@ -85,3 +85,39 @@ export async function readTokenFile(path: string): Promise<string> {
   });
   return text.trim();
 }
+
+/**
+ * AGENT_VAULT_TOKEN_FILE, followed: a running agent picks up a token the owner rotated into the
+ * file (`agent rotate --token-file PATH --force`, a Kubernetes secret update) at its next
+ * request, without a restart. One stat per use; the file is read again only when its identity
+ * (inode, size, times) changed.
+ */
+export class TokenFile {
+  readonly path: string;
+  #seen: string;
+
+  private constructor(path: string, seen: string) {
+    this.path = path;
+    this.#seen = seen;
+  }
+
+  static async open(path: string): Promise<{ file: TokenFile; token: string }> {
+    const token = await readTokenFile(path);
+    return { file: new TokenFile(path, await TokenFile.#identity(path)), token };
+  }
+
+  static async #identity(path: string): Promise<string> {
+    const info = await stat(path, { bigint: true }).catch(() => undefined);
+    return info ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : 'missing';
+  }
+
+  /** The file's token when it changed since the last call that returned one; else undefined. */
+  async changed(): Promise<string | undefined> {
+    const identity = await TokenFile.#identity(this.path);
+    if (identity === this.#seen) return undefined;
+    // A missing or unreadable file (mid-replacement by a tool that is not atomic) keeps the old token.
+    const token = await readTokenFile(this.path).catch(() => undefined);
+    if (token !== undefined) this.#seen = identity;
+    return token;
+  }
+}

@@ -12,6 +12,8 @@ import {
 import { AccessDeniedError, UsageError, VaultExistsError, VaultNotFoundError } from './errors.ts';
 import { VAULT_ID_BYTES } from './token.ts';
 import type { CreateVaultOptions, OwnerUnlock, VaultOptions } from './options.ts';
+import type { TokenFile } from './_files.ts';
+import { warnOfProviderKeys } from './_env-keys.ts';
 
 /** A new vault's header and root key, sealed under a key from the chosen unlock method. */
 export async function newHeader(options: CreateVaultOptions, createdAt: number): Promise<{ header: Header; rootKey: Uint8Array }> {
@@ -58,14 +60,17 @@ export async function storeNewHeader(backend: Backend, header: Header): Promise<
   }
 }
 
-/** The vault's header, decoded once libsodium is `ready`; VaultNotFoundError when there is none. */
-export async function readHeader(backend: Backend, dir: string | undefined, ready: Promise<void>): Promise<Header> {
+/**
+ * The vault's header, decoded once libsodium is `ready`; VaultNotFoundError when there is none,
+ * saying where it looked (`searched`, from resolveStorage) so a process started elsewhere knows why.
+ */
+export async function readHeader(backend: Backend, searched: string | undefined, ready: Promise<void>): Promise<Header> {
   const bytes = await backend.get(HEADER_KEY);
   await ready;
   if (!bytes) {
     throw new VaultNotFoundError(
-      `No vault found in this ${backend.name} backend${dir ? ` (${dir})` : ''}. Create one with ` +
-        '`npx agent-vault init`, or point AGENT_VAULT_DIR at the vault directory.',
+      `No vault found in this ${backend.name} backend${searched ? ` (${searched})` : ''}. Create one with ` +
+        '`npx agent-vault init`, or set AGENT_VAULT_DIR to the vault directory (an absolute path works from anywhere).',
     );
   }
   return decodeHeader(bytes);
@@ -103,31 +108,48 @@ export async function unlockRootKey(header: Header, options: OwnerUnlock): Promi
   }
 }
 
-/** The agent token: the explicit option, else AGENT_VAULT_TOKEN_FILE, else AGENT_VAULT_TOKEN. */
-export async function agentToken(explicit: string | undefined): Promise<string> {
-  if (explicit !== undefined) return explicit;
+/**
+ * The agent token: the explicit option, else AGENT_VAULT_TOKEN_FILE (returned too, so the vault
+ * follows it when it changes), else AGENT_VAULT_TOKEN.
+ */
+export async function agentToken(explicit: string | undefined): Promise<{ token: string; file?: TokenFile }> {
+  if (explicit !== undefined) return { token: explicit };
   const env = globalThis.process?.env ?? {};
   const fromEnv = env.AGENT_VAULT_TOKEN;
   // Deleted even when the file wins, so no child process inherits a token.
   delete env.AGENT_VAULT_TOKEN;
+  warnOfProviderKeys(env);
   if (env.AGENT_VAULT_TOKEN_FILE) {
-    const { readTokenFile } = await import('./_files.ts');
-    return readTokenFile(env.AGENT_VAULT_TOKEN_FILE);
+    const { TokenFile } = await import('./_files.ts');
+    return TokenFile.open(env.AGENT_VAULT_TOKEN_FILE).then(({ file, token }) => ({ token, file }));
   }
-  if (fromEnv) return fromEnv;
+  if (fromEnv) return { token: fromEnv };
   throw new UsageError(
     'No credentials: pass { token } (agent) or { passphrase } / { keyFile } (owner), or set ' +
       'AGENT_VAULT_TOKEN_FILE or AGENT_VAULT_TOKEN to the agent token.',
   );
 }
 
-export async function resolveStorage(options: VaultOptions): Promise<{ backend: Backend; audit: AuditSink | undefined }> {
+export interface Storage {
+  backend: Backend;
+  audit: AuditSink | undefined;
+  /** Where the default file backend looked, for an error that finds no vault there. */
+  searched?: string;
+}
+
+export async function resolveStorage(options: VaultOptions): Promise<Storage> {
   if (options.backend) return { backend: guardBackend(options.backend), audit: options.audit || undefined };
   const { fileBackend, defaultVaultDir } = await import('./backends/file.ts');
+  const env = globalThis.process?.env ?? {};
   const dir = options.dir ?? defaultVaultDir();
+  const searched = options.dir !== undefined ? dir
+    : env.AGENT_VAULT_DIR ? `${dir}, from AGENT_VAULT_DIR`
+    : `searched: .agent-vault/ in ${globalThis.process.cwd()} and each parent, then ${dir}; AGENT_VAULT_DIR is not set`;
   const backend = guardBackend(fileBackend({ dir }));
-  if (options.audit !== undefined) return { backend, audit: options.audit || undefined };
+  if (options.audit !== undefined) return { backend, audit: options.audit || undefined, searched };
   const { fileAuditSink } = await import('./audit/file.ts');
-  return { backend, audit: fileAuditSink({ dir }) };
+  // A directory of its own lets the vault be mounted read-only for agents, who only append here.
+  const auditDir = options.auditDir ?? (env.AGENT_VAULT_AUDIT_DIR || undefined);
+  return { backend, audit: fileAuditSink({ dir: auditDir ?? dir }), searched };
 }
 

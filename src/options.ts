@@ -19,6 +19,13 @@ export interface VaultOptions {
    * backend is used; none for other backends unless given. `false` turns auditing off.
    */
   audit?: AuditSink | false;
+  /**
+   * The directory of the default file audit log (`audit.jsonl`), when `audit` is left out and the
+   * default file backend is used. Default: `AGENT_VAULT_AUDIT_DIR`, else the vault directory. A
+   * directory of its own lets agents run with the vault directory mounted read-only; the owner
+   * must use the same one (set the variable in the owner's shell too) to read and verify the log.
+   */
+  auditDir?: string;
   /** The clock, in milliseconds since the epoch. Default: `Date.now`. For tests of expiry. */
   now?: () => number;
 }

@@ -22,6 +22,7 @@ import type {
 } from './options.ts';
 import { SecretBuffer } from './secret.ts';
 import { type AgentCredentials, parseToken } from './token.ts';
+import type { TokenFile } from './_files.ts';
 
 const DEFAULT_TTL = '30d';
 
@@ -45,20 +46,28 @@ export interface PreparedSecret {
 export class Vault {
   readonly #backend: Backend;
   readonly #vaultId: Uint8Array;
-  readonly #role: Role;
+  // Not readonly: an agent following its token file switches to a rotated token in place.
+  #role: Role;
   readonly #audit: AuditSink | undefined;
-  readonly #auditKey: Uint8Array;
+  #auditKey: Uint8Array;
   readonly #now: () => number;
   readonly #reader: SecretReader;
-  readonly #agent: AgentAccess | undefined;
+  #agent: AgentAccess | undefined;
+  readonly #tokenFile: TokenFile | undefined;
+  /** Keys of tokens followed away from, wiped at close (a request in flight may still hold them). */
+  readonly #retired: (() => void)[] = [];
+  #following: Promise<void> | undefined;
 
   /** Use `createVault` or `openVault`. */
-  private constructor(backend: Backend, vaultId: Uint8Array, role: Role, audit: AuditSink | undefined, now: () => number) {
+  private constructor(
+    backend: Backend, vaultId: Uint8Array, role: Role, audit: AuditSink | undefined, now: () => number, tokenFile?: TokenFile,
+  ) {
     this.#backend = backend;
     this.#vaultId = vaultId;
     this.#role = role;
     this.#audit = audit;
     this.#now = now;
+    this.#tokenFile = tokenFile;
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
     this.#auditKey = auditKey(base);
     this.#reader = new SecretReader(backend, vaultId);
@@ -84,10 +93,10 @@ export class Vault {
     if (owner && options.token !== undefined) {
       throw new UsageError('openVault takes a token (agent) or a passphrase/key file (owner), not both.');
     }
-    const token = owner ? undefined : await agentToken(options.token);
-    const { backend, audit } = await resolveStorage(options);
+    const { token, file } = owner ? { token: undefined, file: undefined } : await agentToken(options.token);
+    const { backend, audit, searched } = await resolveStorage(options);
     const now = options.now ?? Date.now;
-    const header = await readHeader(backend, options.dir, cryptoReady);
+    const header = await readHeader(backend, searched, cryptoReady);
     if (token === undefined) {
       const rootKey = await unlockRootKey(header, options);
       const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
@@ -103,7 +112,43 @@ export class Vault {
           'Point AGENT_VAULT_DIR (or the backend) at the vault that issued it.',
       );
     }
-    return new Vault(backend, header.vaultId, { kind: 'agent', credentials, loc: agentLoc(header.vaultId, credentials.agentId) }, audit, now);
+    const role = { kind: 'agent' as const, credentials, loc: agentLoc(header.vaultId, credentials.agentId) };
+    return new Vault(backend, header.vaultId, role, audit, now, file);
+  }
+
+  /**
+   * Switch to the token now in AGENT_VAULT_TOKEN_FILE, if it changed. Only a token of the same
+   * vault and agent is taken: the file names who this process is, and a swap to another agent is
+   * a restart's decision, not a request's.
+   */
+  #followTokenFile(): Promise<void> {
+    if (!this.#tokenFile || this.#role.kind !== 'agent') return Promise.resolve();
+    const current = this.#role;
+    this.#following ??= (async () => {
+      const token = await this.#tokenFile!.changed();
+      if (token === undefined) return;
+      const credentials = parseToken(token);
+      if (!equalBytes(credentials.vaultId, this.#vaultId) || credentials.agentId !== current.credentials.agentId) {
+        wipe(credentials.agentKey);
+        throw new AccessDeniedError(
+          'bad-token',
+          `${this.#tokenFile!.path} now holds a token of another agent or vault than the one this process started ` +
+            `with (agent ${JSON.stringify(current.credentials.agentId)}); restart the process to switch agents.`,
+        );
+      }
+      const previous = { agent: this.#agent, key: current.credentials.agentKey, auditKey: this.#auditKey };
+      this.#retired.push(() => {
+        previous.agent?.wipe();
+        wipe(previous.key, previous.auditKey);
+      });
+      const role = { kind: 'agent' as const, credentials, loc: current.loc };
+      this.#role = role;
+      this.#auditKey = auditKey(credentials.agentKey);
+      this.#agent = new AgentAccess(this.#backend, this.#vaultId, this.#reader, role, this.#now);
+    })().finally(() => {
+      this.#following = undefined;
+    });
+    return this.#following;
   }
 
   /** `owner`, or `agent` for a vault opened with a token. */
@@ -180,6 +225,7 @@ export class Vault {
   /** Locate `name` as owner or agent, hand it to `release`, and audit the outcome (fail closed). */
   async #release<T>(name: string, release: (sealed: SealedValue) => { value: T; wipe(): void }): Promise<T> {
     const canonical = canonicalName(name);
+    await this.#followTokenFile();
     try {
       const sealed = this.#role.kind === 'owner'
         ? await this.#resolveAsOwner(canonical, this.#role)
@@ -360,6 +406,7 @@ export class Vault {
     if (this.#role.kind === 'owner') wipe(this.#role.rootKey, this.#role.ownerKey, this.#role.nameKey);
     else wipe(this.#role.credentials.agentKey);
     this.#agent?.wipe();
+    for (const retire of this.#retired.splice(0)) retire();
     wipe(this.#auditKey);
   }
 

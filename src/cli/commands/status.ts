@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AUDIT_FILE_NAME } from '../../audit/file.ts';
 import type { Command } from '../_command.ts';
 import { formatTime } from '../_output.ts';
@@ -24,7 +24,7 @@ export const status: Command = {
       : { method: 'key-file' };
     const agentEnv = process.env.AGENT_VAULT_TOKEN_FILE ? 'AGENT_VAULT_TOKEN_FILE'
       : process.env.AGENT_VAULT_TOKEN ? 'AGENT_VAULT_TOKEN' : undefined;
-    const auditPath = join(dir, AUDIT_FILE_NAME);
+    const auditPath = join(process.env.AGENT_VAULT_AUDIT_DIR ? resolve(process.env.AGENT_VAULT_AUDIT_DIR) : dir, AUDIT_FILE_NAME);
     const auditBytes = fileSize(auditPath);
     const data = {
       dir,
