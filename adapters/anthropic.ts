@@ -76,3 +76,6 @@ export function withVault<O extends ClientOptions>(
     readEnv('ANTHROPIC_BASE_URL') ?? 'https://api.anthropic.com');
   return { ...prepared, authToken: null, middleware: withRefusalMiddleware(options?.middleware) };
 }
+
+/** `import Anthropic from 'agent-vault/anthropic'`, as with `@anthropic-ai/sdk` itself. */
+export default Anthropic;

@@ -6,7 +6,10 @@
  *
  * The OpenAI and Anthropic adapters are built on the same function.
  */
-import { buildVaultFetch, createPlaceholder, type VaultFetch, type VaultFetchOptions, type VaultLike } from './transport/index.ts';
+import type { VaultError } from '../src/errors.ts';
+import {
+  buildVaultFetch, createPlaceholder, takeRefusal, type VaultFetch, type VaultFetchOptions, type VaultLike,
+} from './transport/index.ts';
 
 export type { FetchLike, VaultFetch, VaultFetchOptions, VaultLike } from './transport/index.ts';
 export { isPlaceholder } from './transport/index.ts';
@@ -25,11 +28,24 @@ export { isPlaceholder } from './transport/index.ts';
  * Requests to any other origin, and redirects that leave `origin`, go out without the key and
  * without the placeholder. Redirects are followed by hand, each hop checked.
  *
- * When the vault refuses (not granted, expired, revoked, audit failure) the returned promise
- * rejects with that `VaultError` and nothing is sent. Note that an SDK given this fetch directly
- * may treat a rejection as a connection error and retry it; the `agent-vault/openai` and
- * `agent-vault/anthropic` clients surface the VaultError without retrying.
+ * When the vault refuses (not granted, expired, revoked, audit failure) nothing is sent, and the
+ * fetch answers with a synthetic `403 Refused by agent-vault` (`x-should-retry: false`, body
+ * `{ error: { type: 'agent_vault_refusal', code, message } }`): every SDK and framework treats a
+ * 403 as final, where a rejected fetch is a "connection error" they retry for a minute or more
+ * (LangChain, Stainless SDKs). `vaultErrorOf(response)` gives back the VaultError itself. With
+ * `{ refusals: 'reject' }` the promise rejects with the VaultError instead, for your own code.
  */
-export function createVaultFetch(vault: VaultLike, options: VaultFetchOptions): VaultFetch {
-  return buildVaultFetch(vault, options, { placeholder: createPlaceholder(), refusals: 'reject' });
+export function createVaultFetch(vault: VaultLike, options: CreateVaultFetchOptions): VaultFetch {
+  const { refusals = 'respond', ...fetchOptions } = options ?? ({} as CreateVaultFetchOptions);
+  return buildVaultFetch(vault, fetchOptions, { placeholder: createPlaceholder(), refusals });
+}
+
+export interface CreateVaultFetchOptions extends VaultFetchOptions {
+  /** `'respond'` (default): a refusal is a 403 response no client retries. `'reject'`: the promise rejects with the VaultError. */
+  refusals?: 'respond' | 'reject';
+}
+
+/** The VaultError behind a refusal response from a vault fetch (once); undefined for any other response. */
+export function vaultErrorOf(response: { headers: unknown }): VaultError | undefined {
+  return takeRefusal(response?.headers);
 }

@@ -74,3 +74,6 @@ export function withVault<O extends ClientOptions & { endpoint?: string | undefi
   return vaultOptions(options ?? ({} as O), binding, 'OpenAI', () =>
     options?.endpoint ?? readEnv('OPENAI_BASE_URL') ?? 'https://api.openai.com/v1');
 }
+
+/** `import OpenAI from 'agent-vault/openai'`, as with the `openai` package itself. */
+export default OpenAI;

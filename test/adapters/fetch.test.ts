@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createVaultFetch, isPlaceholder } from '../../adapters/fetch.ts';
+import { createVaultFetch, isPlaceholder, vaultErrorOf } from '../../adapters/fetch.ts';
 import { AccessDeniedError, UsageError } from '../../src/index.ts';
 import { agentVault, agentWithKey } from './_fixtures.ts';
 import { credentialOf, everything, PROVIDER_SERVER, providerHandler, redirectingTo } from './_servers.ts';
@@ -135,25 +135,38 @@ describe('createVaultFetch', () => {
     expect(api.requests[0]).toMatchObject({ method: 'PUT', body: 'b', headers: { 'api-key': key } });
   });
 
-  it("rejects with the vault's error, and sends nothing, when the vault refuses", async () => {
+  it("answers a refusal with a final 403 carrying the vault's error, and sends nothing", async () => {
     const { vaultFetch, placeholder, api, owner } = await setup();
     await owner.revokeAgent('test-agent');
-    const error = await vaultFetch(`${api.origin}/v1/x`, { headers: { authorization: `Bearer ${placeholder}` } }).catch((e: unknown) => e);
+    const response = await vaultFetch(`${api.origin}/v1/x`, { headers: { authorization: `Bearer ${placeholder}` } });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('x-should-retry')).toBe('false');
+    expect(await response.clone().json()).toMatchObject({ error: { type: 'agent_vault_refusal', code: 'ACCESS_DENIED' } });
+    const error = vaultErrorOf(response);
     expect(error).toBeInstanceOf(AccessDeniedError);
     expect(error).toMatchObject({ code: 'ACCESS_DENIED', reason: 'revoked' });
     expect(api.requests).toHaveLength(0);
   });
 
-  it('given straight to an SDK, a refusal is retried as a connection error and arrives as its cause', async () => {
-    // This is why the SDK adapters answer a refusal with a response instead (see openai.test.ts).
+  it("with { refusals: 'reject' }, rejects with the vault's error instead", async () => {
+    const { vault } = await agentVault({ k: 'sk-reject-key-0123456789' }, ['k']);
+    const api = await serve();
+    const vaultFetch = createVaultFetch(vault, { secret: 'missing', origin: api.origin, header: 'x-api-key', refusals: 'reject' });
+    const error = await vaultFetch(`${api.origin}/v1/x`).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ACCESS_DENIED', reason: 'not-granted' });
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('given straight to an SDK, a refusal is final: not retried, no connection error', async () => {
+    // A rejected fetch would be a "connection error" that SDKs and LangChain retry for a minute.
     const { vaultFetch, placeholder, api, owner, resolutions } = await setup();
-    const { default: OpenAIBase, APIConnectionError } = await import('openai');
-    const client = new OpenAIBase({ apiKey: placeholder, baseURL: `${api.origin}/v1`, fetch: vaultFetch, maxRetries: 1 });
+    const { default: OpenAIBase, PermissionDeniedError } = await import('openai');
+    const client = new OpenAIBase({ apiKey: placeholder, baseURL: `${api.origin}/v1`, fetch: vaultFetch, maxRetries: 3 });
     await owner.revokeAgent('test-agent');
     const error = await client.models.list().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(APIConnectionError);
-    expect((error as Error).cause).toBeInstanceOf(AccessDeniedError);
-    expect(resolutions).toHaveBeenCalledTimes(2);
+    expect(error).toBeInstanceOf(PermissionDeniedError);
+    expect(String((error as Error).message)).toContain('revoked');
+    expect(resolutions).toHaveBeenCalledTimes(1);
     expect(api.requests).toHaveLength(0);
   });
 
