@@ -47,7 +47,6 @@ describe('secret values on the command line', () => {
 describe('exit codes', () => {
   it.each<[string, number, string[], string]>([
     ['ok', 0, ['list', ...key], ''],
-    ['no command', 2, [], 'Missing command'],
     ['unknown command', 2, ['frobnicate'], 'Unknown command'],
     ['group without subcommand', 2, ['agent'], 'needs a subcommand'],
     ['unknown subcommand', 2, ['agent', 'explode'], 'Unknown command'],
