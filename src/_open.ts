@@ -17,8 +17,18 @@ import { warnOfProviderKeys } from './_env-keys.ts';
 
 /** A new vault's header and root key, sealed under a key from the chosen unlock method. */
 export async function newHeader(options: CreateVaultOptions, createdAt: number): Promise<{ header: Header; rootKey: Uint8Array }> {
-  const vaultId = randomBytes(VAULT_ID_BYTES);
   const rootKey = randomBytes(KEY_BYTES);
+  const header = await sealHeader({ vaultId: randomBytes(VAULT_ID_BYTES), createdAt }, rootKey, options);
+  return { header, rootKey };
+}
+
+/**
+ * A header that seals `rootKey` under a key from the chosen unlock method (exactly one of
+ * passphrase or key file): for a new vault, and for `passwd`, which re-seals the same root key.
+ */
+export async function sealHeader(
+  identity: Pick<Header, 'vaultId' | 'createdAt'>, rootKey: Uint8Array, options: CreateVaultOptions,
+): Promise<Header> {
   let unlock: Unlock;
   let unlockKey: Uint8Array;
   if (options.passphrase !== undefined && options.keyFile === undefined) {
@@ -39,12 +49,12 @@ export async function newHeader(options: CreateVaultOptions, createdAt: number):
       throw error;
     });
   } else {
-    throw new UsageError('createVault needs exactly one of { passphrase } or { keyFile }.');
+    throw new UsageError('Give exactly one of { passphrase } or { keyFile }.');
   }
-  const fields = { vaultId, createdAt, unlock };
+  const fields = { ...identity, unlock };
   const header: Header = { ...fields, sealedRootKey: sealRootKey(fields, unlockKey, rootKey) };
   wipe(unlockKey);
-  return { header, rootKey };
+  return header;
 }
 
 /** Store a new vault's header, refusing to replace one already there (atomically where the backend can). */
@@ -153,3 +163,19 @@ export async function resolveStorage(options: VaultOptions): Promise<Storage> {
   return { backend, audit: fileAuditSink({ dir: auditDir ?? dir }), searched };
 }
 
+
+/**
+ * Re-seal the root key under a new unlock method (`passwd`), keeping the vault's id and creation
+ * time, so every token, grant and secret stays valid. Compare-and-swap where the backend can: a
+ * concurrent change of the header fails this one rather than being lost.
+ */
+export async function replaceUnlock(backend: Backend, rootKey: Uint8Array, options: CreateVaultOptions): Promise<void> {
+  const current = await backend.get(HEADER_KEY);
+  if (!current) throw new VaultNotFoundError(`The vault header in this ${backend.name} backend is gone; nothing was changed.`);
+  const { vaultId, createdAt } = decodeHeader(current);
+  const encoded = encodeHeader(await sealHeader({ vaultId, createdAt }, rootKey, options));
+  const swapped = backend.compareAndSwap
+    ? await backend.compareAndSwap(HEADER_KEY, current, encoded)
+    : (await backend.set(HEADER_KEY, encoded), true);
+  if (!swapped) throw new UsageError('The vault header changed while this ran (another passwd?); nothing was changed. Run it again.');
+}

@@ -6,7 +6,7 @@
 import type { Backend } from './backend.ts';
 import { bytesToHex, equalBytes } from './_bytes.ts';
 import { agentLoc, auditKey } from './_keys.ts';
-import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
+import { agentToken, newHeader, readHeader, replaceUnlock, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
 import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
 import {
@@ -333,6 +333,18 @@ export class Vault {
     });
     await this.#record({ action: 'agent.rotate', name: id, outcome: 'ok' });
     return result;
+  }
+
+  // ---- owner: the vault ----
+
+  /**
+   * Lock the root key under a new passphrase or key file (`agent-vault passwd`). Nothing else
+   * changes: agent tokens, grants and secrets stay valid, and the old passphrase stops working.
+   */
+  async changeUnlock(next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>): Promise<void> {
+    const role = this.#owner('change how the vault is unlocked');
+    await replaceUnlock(this.#backend, role.rootKey, next);
+    await this.#record({ action: 'vault.rekey', outcome: 'ok' });
   }
 
   // ---- owner: audit ----

@@ -41,12 +41,14 @@ export type AuditAction =
   | 'agent.revoke'
   | 'vault.create'
   | 'vault.open'
+  /** The root key was re-sealed under a new passphrase or key file (`passwd`). */
+  | 'vault.rekey'
   /** Written by the log itself: a torn tail was trimmed, or the log shrank or was replaced. */
   | 'audit.recover';
 
 export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'secret.resolve', 'secret.set', 'secret.delete', 'agent.create', 'agent.rotate', 'agent.revoke',
-  'vault.create', 'vault.open', 'audit.recover',
+  'vault.create', 'vault.open', 'vault.rekey', 'audit.recover',
 ];
 
 export type AuditOutcome = 'ok' | 'denied' | 'error';

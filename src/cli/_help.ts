@@ -13,18 +13,24 @@ function optionLines(options: OptionSpecs): string[] {
 }
 
 /** Every variable agent-vault reads, the agent side's included: one place to learn them all. */
-const ENVIRONMENT = [
-  'Environment:',
-  '  AGENT_VAULT_DIR              The vault directory, when --dir is not given (owner and agents).',
-  '  AGENT_VAULT_AUDIT_DIR        Keep the audit log here instead of in the vault directory, so the',
-  '                               vault can be mounted read-only for agents (set it for the owner too).',
-  '  AGENT_VAULT_PASSPHRASE_FILE  A file (chmod 600) holding the passphrase, instead of a prompt.',
-  '  AGENT_VAULT_TOKEN_FILE       Agent processes: the file (chmod 600) holding the agent token; re-read',
-  '                               when it changes, so `agent rotate --token-file PATH --force` needs no restart.',
-  '  AGENT_VAULT_TOKEN            Agent processes: the token itself (prefer the file; removed from the',
-  '                               environment once read, so child processes do not inherit it).',
-  '  NO_COLOR, FORCE_COLOR        Turn colours off, or on when not on a terminal.',
+const VARIABLES: [string, string][] = [
+  ['AGENT_VAULT_DIR', 'The vault directory, when --dir is not given (owner and agents).'],
+  ['AGENT_VAULT_AUDIT_DIR', 'Keep the audit log here instead of in the vault directory, so the vault can\n' +
+    'be mounted read-only for agents (set it for the owner too).'],
+  ['AGENT_VAULT_PASSPHRASE_FILE', 'A file (chmod 600) holding the passphrase, instead of a prompt.'],
+  ['AGENT_VAULT_NEW_PASSPHRASE_FILE', 'The same for the new passphrase of `passwd`.'],
+  ['AGENT_VAULT_TOKEN_FILE', 'Agent processes: the file (chmod 600) holding the agent token; re-read when\n' +
+    'it changes, so `agent rotate --token-file PATH --force` needs no restart.'],
+  ['AGENT_VAULT_TOKEN', 'Agent processes: the token itself (prefer the file; removed from the\n' +
+    'environment once read, so child processes do not inherit it).'],
+  ['NO_COLOR, FORCE_COLOR', 'Turn colours off, or on when not on a terminal.'],
 ];
+
+const ENVIRONMENT = (() => {
+  const width = Math.max(...VARIABLES.map(([name]) => name.length));
+  return ['Environment:', ...VARIABLES.flatMap(([name, text]) =>
+    text.split('\n').map((line, i) => `  ${(i === 0 ? name : '').padEnd(width)}  ${line}`))];
+})();
 
 const EXIT_CODES =
   'Exit codes: 0 ok; 1 the vault refused or failed (the error code says why); 2 usage error; 130 cancelled.';

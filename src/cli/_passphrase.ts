@@ -22,12 +22,12 @@ export const MIN_PASSPHRASE_CHARS = 12;
 const MIN_DISTINCT_CHARS = 6;
 
 /** A passphrase file holds an owner credential: like ssh with private keys, refuse a shared one. */
-export async function readPassphraseFile(path: string): Promise<Uint8Array> {
+export async function readPassphraseFile(path: string, variable = PASSPHRASE_FILE_ENV): Promise<Uint8Array> {
   const info = await stat(path).catch((cause) => {
-    throw new UsageError(`Cannot read ${PASSPHRASE_FILE_ENV} ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`);
+    throw new UsageError(`Cannot read ${variable} ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`);
   });
   if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
-    throw new UsageError(`${PASSPHRASE_FILE_ENV} ${path} is readable by other users. Run: chmod 600 ${path}`);
+    throw new UsageError(`${variable} ${path} is readable by other users. Run: chmod 600 ${path}`);
   }
   const raw = await readFile(path);
   try {
@@ -35,7 +35,7 @@ export async function readPassphraseFile(path: string): Promise<Uint8Array> {
     let end = raw.length;
     if (raw[end - 1] === 0x0a) end -= 1;
     if (end < raw.length && raw[end - 1] === 0x0d) end -= 1;
-    if (end === 0) throw new UsageError(`${PASSPHRASE_FILE_ENV} ${path} is empty.`);
+    if (end === 0) throw new UsageError(`${variable} ${path} is empty.`);
     return Uint8Array.from(raw.subarray(0, end));
   } finally {
     raw.fill(0);
@@ -51,10 +51,13 @@ export function weakness(passphrase: string | Uint8Array): string | undefined {
   return undefined;
 }
 
-/** The passphrase for a new vault (or `passwd`): the file, else asked twice; refused when weak. */
-export async function newPassphrase(what: 'created' | 'changed'): Promise<Uint8Array | string> {
-  const file = process.env[PASSPHRASE_FILE_ENV];
-  const passphrase = file ? await readPassphraseFile(file) : await askTwice(what);
+/**
+ * The passphrase for a new vault (or `passwd`): the file named by `fileVariable`, else asked twice;
+ * refused when weak.
+ */
+export async function newPassphrase(what: 'created' | 'changed', fileVariable = PASSPHRASE_FILE_ENV): Promise<Uint8Array | string> {
+  const file = process.env[fileVariable];
+  const passphrase = file ? await readPassphraseFile(file, fileVariable) : await askTwice(what);
   const reason = weakness(passphrase);
   if (reason !== undefined) {
     if (passphrase instanceof Uint8Array) passphrase.fill(0);

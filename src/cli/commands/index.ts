@@ -11,12 +11,13 @@ import { auditVerify } from './audit-verify.ts';
 import { get } from './get.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
+import { passwd } from './passwd.ts';
 import { rm } from './rm.ts';
 import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
-  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify,
+  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, passwd,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */
