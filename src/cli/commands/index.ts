@@ -8,6 +8,7 @@ import { agentRotate } from './agent-rotate.ts';
 import { agentShow } from './agent-show.ts';
 import { audit } from './audit.ts';
 import { auditVerify } from './audit-verify.ts';
+import { completion } from './completion.ts';
 import { get } from './get.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
@@ -17,7 +18,7 @@ import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
-  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, passwd,
+  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, passwd, completion,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */
