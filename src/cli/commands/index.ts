@@ -9,6 +9,7 @@ import { agentShow } from './agent-show.ts';
 import { audit } from './audit.ts';
 import { auditVerify } from './audit-verify.ts';
 import { completion } from './completion.ts';
+import { doctor } from './doctor.ts';
 import { get } from './get.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
@@ -18,7 +19,7 @@ import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
-  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, passwd, completion,
+  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, passwd, doctor, completion,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */
