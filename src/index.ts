@@ -1,4 +1,5 @@
 export { createVault, openVault, Vault } from './vault.ts';
+export { restoreVault } from './backup.ts';
 export type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, OwnerUnlock, SecretInfo, VaultOptions,
 } from './options.ts';

@@ -9,6 +9,7 @@ import { agentLoc, auditKey } from './_keys.ts';
 import { agentToken, newHeader, readHeader, replaceUnlock, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
 import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
+import { exportBackup } from './_backup.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit/index.ts';
@@ -345,6 +346,17 @@ export class Vault {
     const role = this.#owner('change how the vault is unlocked');
     await replaceUnlock(this.#backend, role.rootKey, next);
     await this.#record({ action: 'vault.rekey', outcome: 'ok' });
+  }
+
+  /**
+   * An encrypted backup of every record, header included (`agent-vault backup`): opened only by
+   * this vault's passphrase or key file as it is now, restored with `restoreVault`. Not the audit log.
+   */
+  async backup(): Promise<Uint8Array> {
+    const role = this.#owner('back up the vault');
+    const bytes = await this.#locked(() => exportBackup(this.#backend, role.rootKey, this.#now()));
+    await this.#record({ action: 'vault.backup', outcome: 'ok' });
+    return bytes;
   }
 
   // ---- owner: audit ----

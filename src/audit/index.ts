@@ -43,12 +43,14 @@ export type AuditAction =
   | 'vault.open'
   /** The root key was re-sealed under a new passphrase or key file (`passwd`). */
   | 'vault.rekey'
+  /** An encrypted backup of every record was made (`backup`). */
+  | 'vault.backup'
   /** Written by the log itself: a torn tail was trimmed, or the log shrank or was replaced. */
   | 'audit.recover';
 
 export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'secret.resolve', 'secret.set', 'secret.delete', 'agent.create', 'agent.rotate', 'agent.revoke',
-  'vault.create', 'vault.open', 'vault.rekey', 'audit.recover',
+  'vault.create', 'vault.open', 'vault.rekey', 'vault.backup', 'audit.recover',
 ];
 
 export type AuditOutcome = 'ok' | 'denied' | 'error';

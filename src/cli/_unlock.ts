@@ -62,19 +62,22 @@ export function noVault(dir: string): VaultNotFoundError {
   );
 }
 
-/** How the owner unlocks the vault in `dir`, checked against its header; `prompted` when it was typed. */
-async function ownerUnlock(context: Pick<Context, 'keyFile'>, dir: string, attempt: number): Promise<OwnerUnlock & { prompted: boolean }> {
-  const header = await readHeader(dir);
-  if (!header) throw noVault(dir);
+/**
+ * How the owner unlocks the vault `header` describes (`where` names it in messages): the key file
+ * given, the passphrase file, or a prompt; `prompted` when it was typed.
+ */
+export async function ownerUnlock(
+  context: Pick<Context, 'keyFile'>, header: Header, where: string, attempt = 1,
+): Promise<OwnerUnlock & { prompted: boolean }> {
   if (header.unlock.method === 'key-file') {
     if (context.keyFile === undefined) {
-      throw new UsageError(`The vault in ${dir} is unlocked with a key file: pass --key-file PATH.`);
+      throw new UsageError(`${where} is unlocked with a key file: pass --key-file PATH.`);
     }
     return { keyFile: resolve(context.keyFile), prompted: false };
   }
   if (context.keyFile !== undefined) {
     throw new UsageError(
-      `The vault in ${dir} is unlocked with a passphrase, not a key file: drop --key-file ` +
+      `${where} is unlocked with a passphrase, not a key file: drop --key-file ` +
         `(the passphrase comes from ${PASSPHRASE_FILE_ENV} or a prompt).`,
     );
   }
@@ -87,8 +90,10 @@ async function ownerUnlock(context: Pick<Context, 'keyFile'>, dir: string, attem
 /** Open the vault as its owner, asking again after a mistyped passphrase; the caller closes it. */
 export async function openOwner(context: Pick<Context, 'dir' | 'keyFile'>): Promise<Vault> {
   const { dir } = locateVault(context);
+  const header = await readHeader(dir);
+  if (!header) throw noVault(dir);
   for (let attempt = 1; ; attempt++) {
-    const { prompted, ...unlock } = await ownerUnlock(context, dir, attempt);
+    const { prompted, ...unlock } = await ownerUnlock(context, header, `The vault in ${dir}`, attempt);
     try {
       return await openVault({ dir, ...unlock });
     } catch (error) {

@@ -3,7 +3,7 @@
  * minimum strength, shell completion, and doctor.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands/index.ts';
@@ -161,5 +161,50 @@ describe('doctor', () => {
     const clean = await runCli(['doctor', ...key], { cwd });
     expect(clean.stdout).not.toContain('warn');
     expect(clean.stderr).toContain('Nothing to fix.');
+  });
+});
+
+describe('backup and restore', () => {
+  it('a backup restores into an empty directory with the same secrets, agents and tokens; a changed one is refused', async () => {
+    const cwd = tempDir();
+    const key = ['--key-file', 'owner.key'];
+    await runCli(['init', ...key], { cwd });
+    await runCli(['set', 'openai-api-key', ...key], { cwd, input: KEY });
+    const token = (await runCli(['agent', 'create', 'bot', '--allow', 'openai-*', ...key], { cwd })).stdout.trim();
+    const made = await runCli(['backup', 'vault.avb', ...key], { cwd });
+    expect(made.code, made.stderr).toBe(0);
+    const file = readFileSync(join(cwd, 'vault.avb'));
+    expect(statSync(join(cwd, 'vault.avb')).mode & 0o777).toBe(0o600);
+    // Sealed as a whole: no name, no agent id, no record key in the clear.
+    for (const text of [KEY, 'openai-api-key', 'bot']) expect(file.toString('utf8')).not.toContain(text);
+    expect((await runCli(['backup', 'vault.avb', ...key], { cwd })).stderr).toContain('never overwritten');
+
+    const restoredDir = join(cwd, 'restored');
+    const restored = await runCli(['restore', 'vault.avb', '--dir', restoredDir, ...key], { cwd });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect((await runCli(['get', 'openai-api-key', '--reveal', '--dir', restoredDir, ...key], { cwd })).stdout).toBe(KEY);
+    const agent = await run(process.execPath, [join(import.meta.dirname, '_resolve.ts'), PACKAGE_ENTRY, restoredDir, 'openai-api-key'], {
+      cwd, input: token,
+    });
+    expect(JSON.parse(agent.stdout)).toMatchObject({ ok: true });
+    // Not over an existing vault.
+    const over = await runCli(['restore', 'vault.avb', ...key], { cwd });
+    expect(over.code).toBe(1);
+    expect(over.stderr).toContain('(VAULT_EXISTS)');
+
+    // One flipped character in the sealed part: refused, nothing written.
+    const text = file.toString('utf8');
+    const at = text.length - 10;
+    const flipped = text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+    writeFileSync(join(cwd, 'flipped.avb'), flipped);
+    const tampered = await runCli(['restore', 'flipped.avb', '--dir', join(cwd, 'tampered'), ...key], { cwd });
+    expect(tampered.code).toBe(1);
+    expect(tampered.stderr).toContain('(INTEGRITY)');
+    expect((await runCli(['status', '--dir', join(cwd, 'tampered')], { cwd })).code).toBe(1);
+    // Another vault's key cannot open it.
+    await runCli(['init', '--key-file', 'other.key', '--dir', join(cwd, 'other')], { cwd });
+    const foreign = await runCli(['restore', 'vault.avb', '--dir', join(cwd, 'fresh'), '--key-file', 'other.key'], { cwd });
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toContain('(ACCESS_DENIED)');
   });
 });

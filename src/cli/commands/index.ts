@@ -8,6 +8,7 @@ import { agentRotate } from './agent-rotate.ts';
 import { agentShow } from './agent-show.ts';
 import { audit } from './audit.ts';
 import { auditVerify } from './audit-verify.ts';
+import { backup, restore } from './backup.ts';
 import { completion } from './completion.ts';
 import { doctor } from './doctor.ts';
 import { get } from './get.ts';
@@ -19,7 +20,7 @@ import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
-  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, passwd, doctor, completion,
+  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, passwd, backup, restore, doctor, completion,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */

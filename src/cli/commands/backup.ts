@@ -1,0 +1,77 @@
+import { open, readFile, unlink } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { initCrypto, wipe } from '../../crypto.ts';
+import { UsageError } from '../../errors.ts';
+import { backupHeader } from '../../_backup.ts';
+import { restoreVault } from '../../backup.ts';
+import type { Command } from '../_command.ts';
+import { locateNewVault, ownerUnlock, withOwnerVault } from '../_unlock.ts';
+
+export const backup: Command = {
+  name: 'backup',
+  summary: 'Write an encrypted backup of the whole vault to FILE',
+  usage: 'backup FILE',
+  description:
+    'Write every record of the vault (secrets, agents, grants, header) to the new file FILE (mode\n' +
+    '0600), sealed again as a whole: it reveals nothing, not even how many secrets there are, and\n' +
+    'only this vault\'s passphrase (or key file) as it is now opens it. `agent-vault restore FILE`\n' +
+    'reads it back. The audit log is not included; keep it (and its last `audit verify` record) apart.',
+  args: ['FILE'],
+  options: {},
+  examples: ['agent-vault backup ~/backups/agent-vault-$(date +%F).avb'],
+  async run({ args, output, dir, keyFile }) {
+    const path = resolve(args[0] as string);
+    const handle = await open(path, 'wx', 0o600).catch((cause) => {
+      const code = (cause as NodeJS.ErrnoException).code;
+      throw new UsageError(code === 'EEXIST'
+        ? `${path} already exists; backups are never overwritten. Choose a new file name.`
+        : `Cannot create ${path} (${code}). Check that its directory exists and is writable.`);
+    });
+    try {
+      const bytes = await withOwnerVault({ dir, keyFile }, (vault) => vault.backup());
+      await handle.writeFile(bytes);
+      await handle.sync();
+      output.result({ file: path, bytes: bytes.length });
+      output.note(`Wrote an encrypted backup to ${path} (${bytes.length} bytes). Restore it with: agent-vault restore ${path} --dir NEW_DIR`);
+    } catch (error) {
+      await handle.close();
+      await unlink(path).catch(() => undefined);
+      throw error;
+    }
+    await handle.close();
+  },
+};
+
+export const restore: Command = {
+  name: 'restore',
+  summary: 'Restore a backup into an empty vault directory',
+  usage: 'restore FILE [--dir PATH]',
+  description:
+    'Restore the backup FILE (made by `agent-vault backup`) into --dir, else AGENT_VAULT_DIR, else\n' +
+    '.agent-vault/ here, which must hold no vault yet. It is unlocked with the passphrase (or key file)\n' +
+    'the vault had when the backup was made. A modified or truncated backup is refused before anything\n' +
+    'is written. Agent tokens issued before the backup work again against the restored vault, unless\n' +
+    'they were rotated or revoked before it was made.',
+  args: ['FILE'],
+  options: {},
+  examples: ['agent-vault restore ~/backups/agent-vault-2026-03-01.avb --dir ~/.agent-vault'],
+  async run({ args, output, dir: dirOption, keyFile }) {
+    const path = resolve(args[0] as string);
+    const bytes = await readFile(path).catch((cause) => {
+      throw new UsageError(`Cannot read ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`);
+    });
+    const { dir } = locateNewVault({ dir: dirOption });
+    await initCrypto();
+    const { prompted: _typed, ...unlock } = await ownerUnlock({ keyFile }, backupHeader(bytes).header, `The backup ${path}`);
+    let id: string;
+    try {
+      const vault = await restoreVault(bytes, { dir, ...unlock });
+      id = vault.id;
+      await vault.close();
+    } finally {
+      if (unlock.passphrase instanceof Uint8Array) wipe(unlock.passphrase);
+    }
+    output.result({ dir, id, file: path });
+    output.note(`Restored vault ${id} into ${dir}.`);
+  },
+};
