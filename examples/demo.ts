@@ -4,7 +4,7 @@
  * through the wrapped clients (one streamed), the audit trail, and a revocation.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,9 @@ try {
   const owner = await createVault({ dir: join(dir, 'vault'), keyFile: join(dir, 'owner.key') });
   await owner.set('openai-api-key', keys.openai);
   await owner.set('anthropic-api-key', keys.anthropic);
-  console.log(`   vault ${dim(join(dir, 'vault'))}: ciphertext only; names are hashed`);
+  const files = readdirSync(join(dir, 'vault')).filter((name) => /^[0-9a-f]{64}$/.test(name));
+  console.log(`   on disk in ${dim(join(dir, 'vault'))}: ${files.length} files named by a keyed hash, ciphertext only:`);
+  console.log(`   ${dim(`${files[0]?.slice(0, 16)}…`)} and so on; no name or value in the clear. The owner's key opens them:`);
   for (const secret of await owner.list()) console.log(`   • ${secret.name} v${secret.version}`);
 
   step(2, 'The owner creates an agent token (shown once)');
@@ -55,7 +57,8 @@ try {
   step(4, 'What the servers received');
   for (const seen of provider.received) {
     const ok = seen.credential === keys.openai || seen.credential === keys.anthropic;
-    console.log(`   ${seen.path.padEnd(22)} ${seen.header}: ${mask(seen.credential ?? '')} ${ok ? green('✓ the real key') : red('✗')}`);
+    const sent = seen.header === 'authorization' ? `Authorization: Bearer ${mask(seen.credential ?? '')}` : `${seen.header}: ${mask(seen.credential ?? '')}`;
+    console.log(`   ${seen.path.padEnd(22)} ${sent} ${ok ? green('✓ the real key') : red('✗')}`);
   }
 
   step(5, 'What the client objects hold');
@@ -94,7 +97,7 @@ async function startProvider() {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk));
     req.on('end', () => {
-      const header = req.headers.authorization ? 'Authorization: Bearer' : req.headers['x-api-key'] ? 'x-api-key' : 'none';
+      const header = req.headers.authorization ? 'authorization' : req.headers['x-api-key'] ? 'x-api-key' : 'none';
       received.push({ path: new URL(req.url ?? '/', 'http://x').pathname, header, credential: credentialOf(req) });
       const credential = credentialOf(req);
       if (credential !== keys.openai && credential !== keys.anthropic) {

@@ -15,6 +15,11 @@ it('npm run demo: calls reach the server with the real key, clients hold none, r
   expect(stdout).toContain('Anthropic messages (streamed) → "Hello from the local stand-in provider."');
   expect(stdout.match(/✓ the real key/g)).toHaveLength(2);
   expect(stdout).not.toContain('✗');
+  // What was sent, as a header reads; and no claim that names are hidden next to a list of them.
+  expect(stdout).toMatch(/\/v1\/chat\/completions +Authorization: Bearer sk-demo/);
+  expect(stdout).not.toContain('Bearer:');
+  expect(stdout).not.toContain('names are hashed');
+  expect(stdout).toContain('no name or value in the clear');
   expect(stdout.match(/inspect\(client\) holds a key: no/g)).toHaveLength(2);
   expect(stdout).toMatch(/AccessDeniedError \(ACCESS_DENIED\): Agent "demo-agent" was revoked/);
   expect(stdout).toContain('requests that reached the server: 0');
