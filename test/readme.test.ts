@@ -1,25 +1,28 @@
 /**
- * The README's code runs as written: the owner's shell commands (with the built CLI standing in
- * for `npx agent-vault`), the agent's TypeScript against a local stand-in provider, and the API
- * example. Every ```ts or ```sh block must be marked `<!-- readme-test: NAME -->`, or
- * `fragment` when it is deliberately not runnable.
+ * The README's code runs as written, in a fresh project made by `npm init -y` with the packed
+ * tarball installed (offline, see _fixtures/packed.ts): the owner's shell commands through the
+ * installed `npx agent-vault`, the agent's `agent.mjs` and the command that runs it against a
+ * local stand-in provider. The API example runs inside this checkout. Every ```ts, ```js or
+ * ```sh block must be marked `<!-- readme-test: NAME -->`, or `fragment` when it is deliberately
+ * not runnable.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalProvider } from '../examples/_local-provider.ts';
 import { tempDir } from './_fixtures/index.ts';
+import { packedTarballs } from './_fixtures/packed.ts';
 
 const root = join(import.meta.dirname, '..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const run = promisify(execFile);
 
-/** Marked blocks by name; throws on an unmarked ts/sh block. */
+/** Marked blocks by name; throws on an unmarked ts/js/sh block. */
 function blocks(): Map<string, string> {
   const found = new Map<string, string>();
-  const pattern = /(?:<!-- readme-test: ([^\s]+)[^>]*-->\n)?```(ts|sh)\n([\s\S]*?)```/g;
+  const pattern = /(?:<!-- readme-test: ([^\s]+)[^>]*-->\n)?```(ts|js|sh)\n([\s\S]*?)```/g;
   for (const match of readme.matchAll(pattern)) {
     const [, name, lang, body] = match;
     if (!name) throw new Error(`README has an unmarked \`\`\`${lang} block:\n${body!.slice(0, 200)}`);
@@ -28,7 +31,12 @@ function blocks(): Map<string, string> {
   return found;
 }
 
-// Files that import 'agent-vault' must live inside the package to resolve it (self-reference).
+/** Shell lines as typed: comments dropped, blank lines skipped. */
+function commands(block: string): string[] {
+  return block.split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+}
+
+// Files that import 'agent-vault' inside this checkout resolve it by self-reference.
 const scratch = join(root, 'test', '.readme-scratch');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -36,41 +44,50 @@ describe('README', () => {
   const code = blocks();
 
   it('marks every runnable block and has the ones this test runs', () => {
-    expect([...code.keys()].sort()).toEqual(['agent', 'api', 'owner']);
+    expect([...code.keys()].sort()).toEqual(['agent', 'api', 'owner', 'run']);
   });
 
-  it('the 30-second integration works as pasted: owner commands, then the agent code', async () => {
-    const cwd = tempDir('agent-vault-readme-');
-    const passphraseFile = join(cwd, 'passphrase');
+  it('the 30-second integration works as pasted into a fresh `npm init -y` project', async () => {
+    const home = tempDir('agent-vault-readme-home-');
+    const project = join(home, 'my-agent');
+    mkdirSync(project);
+    const passphraseFile = join(home, 'passphrase');
     writeFileSync(passphraseFile, 'a readme passphrase\n', { mode: 0o600 });
     const apiKey = `sk-readme-${'r'.repeat(40)}`;
-    // As on a fresh machine: no vault directory set, so `init` makes .agent-vault/ here.
-    const { AGENT_VAULT_DIR: _unset, ...inherited } = process.env;
-    const env = { ...inherited, AGENT_VAULT_PASSPHRASE_FILE: passphraseFile, NO_COLOR: '1' };
-    let token = '';
-    for (const line of code.get('owner')!.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean)) {
-      if (line.startsWith('npm install')) continue; // this checkout is the installed package
-      const command = line.replace(/^npx agent-vault/, `"${process.execPath}" "${join(root, 'dist', 'cli', 'index.js')}"`);
-      const stdout = execFileSync('bash', ['-c', command], { cwd, env, input: line.includes(' set ') ? apiKey : '', encoding: 'utf8' });
-      if (line.includes('agent create')) token = stdout.trim();
+    // A fresh machine: nothing of ours in the environment, an empty home, no registry needed.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(AGENT_VAULT_|OPENAI_|npm_)/.test(name)));
+    const env = {
+      ...inherited, HOME: home, NO_COLOR: '1', AGENT_VAULT_PASSPHRASE_FILE: passphraseFile,
+      npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false',
+    };
+    const install = `npm install ${packedTarballs(['openai']).map((file) => `'${file}'`).join(' ')} --offline --ignore-scripts`;
+    for (const line of commands(code.get('owner')!)) {
+      const command = line.replace('npm install agent-vault openai', install);
+      execFileSync('bash', ['-c', command], { cwd: project, env, input: line.includes(' set ') ? apiKey : '', stdio: ['pipe', 'pipe', 'pipe'] });
     }
-    expect(token).toMatch(/^avt_/);
+    const tokenFile = join(home, '.config', 'agent-vault', 'research-bot.token');
+    expect(readFileSync(tokenFile, 'utf8')).toMatch(/^avt_/);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    // The vault is git-ignored, and the project really is a plain CommonJS `npm init -y` one.
+    expect(readFileSync(join(project, '.agent-vault', '.gitignore'), 'utf8')).toContain('\n*\n');
+    expect(JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).type).not.toBe('module');
+    expect(existsSync(join(project, 'node_modules', 'agent-vault', 'dist', 'index.js'))).toBe(true);
 
     const provider = await startLocalProvider({ apiKey });
     try {
-      mkdirSync(scratch, { recursive: true });
-      const file = join(scratch, 'quickstart.ts');
-      writeFileSync(file, code.get('agent')!);
-      const { stdout } = await run(process.execPath, [file], {
-        cwd,
-        env: { ...inherited, AGENT_VAULT_TOKEN: token, OPENAI_BASE_URL: provider.openaiBaseURL },
+      writeFileSync(join(project, 'agent.mjs'), code.get('agent')!);
+      const [runLine] = commands(code.get('run')!);
+      const { stdout, stderr } = await run('bash', ['-c', runLine!], {
+        cwd: project,
+        env: { ...inherited, HOME: home, OPENAI_BASE_URL: provider.openaiBaseURL },
       });
       expect(stdout.trim()).toBe('Hello from the local stand-in provider.');
+      expect(stderr).toBe('');
       expect(provider.stats).toEqual({ requests: 1, authorized: 1 });
     } finally {
       await provider.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('the API example runs', async () => {
     mkdirSync(scratch, { recursive: true });
