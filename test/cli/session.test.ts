@@ -74,7 +74,7 @@ describe('a whole owner session', () => {
     const revoke = await runCli(['agent', 'revoke', 'research-bot', ...key], { cwd });
     expect(revoke).toMatchObject({ code: 0, stdout: '' });
     expect(await resolveAsAgent(cwd, dir, token, 'openai-api-key')).toMatchObject({ ok: false, code: 'ACCESS_DENIED', reason: 'revoked' });
-    const revoked = await runCli(['agent', 'list', ...key], { cwd });
+    const revoked = await runCli(['agent', 'list', '--all', ...key], { cwd });
     expect(revoked.stdout).toMatch(/research-bot +revoked/);
 
     // The audit log shows all of it: the owner's changes, the agent's resolution and its refusal.

@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import AnthropicV0 from 'anthropic-v0';
 import OpenAIV4 from 'openai-v4';
 import { Anthropic, withVault as anthropicWithVault } from '../../adapters/anthropic.ts';
-import { createVaultFetch, type FetchLike } from '../../adapters/fetch.ts';
+import { createVaultFetch, type FetchLike, vaultErrorOf } from '../../adapters/fetch.ts';
 import { AzureOpenAI, OpenAI, withVault as openaiWithVault } from '../../adapters/openai.ts';
 import type { Vault } from '../../src/index.ts';
 import { credentialOf, type Handler, PROVIDER_SERVER, providerHandler } from '../adapters/_servers.ts';
@@ -308,7 +308,9 @@ export async function runScenario(flavor: Flavor, transport: Transport, scenario
       else if (flavor.name !== 'createVaultFetch') expect(result).toBeInstanceOf(Error);
       else expect(result instanceof Error || (result as Response).ok === false, String(result)).toBe(true);
     }
-    if (scenario.revoked) for (const result of results) expect(result).toMatchObject({ code: 'ACCESS_DENIED' });
+    // createVaultFetch answers a refusal with a final 403 whose VaultError vaultErrorOf() returns.
+    const refusalOf = (result: unknown) => (result instanceof Response ? vaultErrorOf(result) : result);
+    if (scenario.revoked) for (const result of results) expect(refusalOf(result)).toMatchObject({ code: 'ACCESS_DENIED' });
     const keyArrived = (api?.requests ?? []).filter((request) => credentialOf(request) === VALUE).length;
     if (scenario.keySent) expect(keyArrived).toBeGreaterThanOrEqual(results.length);
     else expect(keyArrived).toBe(0);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
-  createVault, isVaultError, openVault, SecretBuffer, UsageError, VaultError,
+  createVault, isVaultError, openVault, restoreVault, SecretBuffer, UsageError, VaultError,
 } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
 import { fileBackend } from '../../src/backends/file.ts';
@@ -24,6 +24,8 @@ import { capturing } from './_leak-capture.ts';
 import { AGENT_ID, canaryVault, isZero, NAME, PASSPHRASE, PATTERN, VALUE } from './_leak-fixture.ts';
 import { expectClean, Observed } from './_leak-observed.ts';
 import { LeakScanner } from './_leak-scan.ts';
+
+const NEW_PASSPHRASE = 'new-canary-passphrase-4d2c9e81f7';
 
 const value = new LeakScanner({ value: VALUE });
 
@@ -115,13 +117,19 @@ describe('vault operations', () => {
       revealed.push(await current.get(NAME));
       seen.keep('revokeAgent', await owner.revokeAgent(AGENT_ID));
       seen.keep('delete', await owner.delete(`${NAME}-bytes`));
+      const backup = seen.keep('backup', await owner.backup());
+      seen.keep('changeUnlock', await owner.changeUnlock({ passphrase: NEW_PASSPHRASE, passphraseParams: FAST_KDF }));
+      const restored = seen.keep('restoreVault', await restoreVault(backup, { dir: tempDir(), passphrase: PASSPHRASE }));
+      revealed.push(await restored.get(NAME));
+      await restored.close();
+      seen.keep('openVault(new passphrase)', await openVault({ dir, passphrase: NEW_PASSPHRASE })).close();
       seen.keep('verifyAudit', await owner.verifyAudit());
       seen.keep('readAudit', await collect(owner.readAudit()));
       seen.keep('readAudit filtered', await collect(owner.readAudit({ name: NAME })));
       seen.keep('role, agentId, id', [owner.role, owner.agentId, owner.id, agent.role, agent.agentId, agent.id]);
       seen.keep('toJSON', [owner.toJSON(), agent.toJSON()]);
       for (const vault of [owner, reopened, agent, current]) seen.keep('close', await vault.close());
-      for (const name of ['list', 'listAgents', 'set', 'createAgent', 'rotateAgent', 'revokeAgent', 'delete', 'verifyAudit',
+      for (const name of ['list', 'listAgents', 'set', 'createAgent', 'rotateAgent', 'revokeAgent', 'delete', 'backup', 'changeUnlock', 'verifyAudit',
         'readAudit', 'role', 'agentId', 'id', 'toJSON', 'close']) called.add(name);
     });
 
@@ -132,7 +140,7 @@ describe('vault operations', () => {
 
     // The user asked for these: get() returns the value (and is the only API that did).
     expect(revealed).toEqual(Array(revealed.length).fill(VALUE));
-    const credentials = new LeakScanner({ value: VALUE, passphrase: PASSPHRASE, ...Object.fromEntries(tokens.map((t, i) => [`token ${i}`, t])) });
+    const credentials = new LeakScanner({ value: VALUE, passphrase: PASSPHRASE, newPassphrase: NEW_PASSPHRASE, ...Object.fromEntries(tokens.map((t, i) => [`token ${i}`, t])) });
     expectClean(seen.findings(credentials));
     const control = new Observed();
     control.keep('get() result', { revealed });
