@@ -24,7 +24,7 @@ describe('the hardened transport loads lazily', () => {
       for (const subpath of ['openai', 'anthropic', 'fetch']) names.push(...Object.keys(await import('agent-vault/' + subpath)));
       console.log(names.sort().join(','));
     `);
-    expect(out).toBe('Anthropic,AzureOpenAI,OpenAI,createVaultFetch,isPlaceholder,withVault,withVault');
+    expect(out).toBe('Anthropic,AzureOpenAI,OpenAI,createVaultFetch,default,default,isPlaceholder,vaultErrorOf,withVault,withVault');
   });
 
   it('and the block is real: the first hardened request needs node:http and fails without it', async () => {
