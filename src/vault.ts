@@ -435,6 +435,14 @@ export class Vault {
     }
   }
 
+  /**
+   * @internal For the broker (src/broker/): one `broker.request` record in this vault's name,
+   * chained and MACed like every other; rejects (fail closed) when it cannot be written.
+   */
+  async _auditRequest(event: Pick<AuditEvent, 'name' | 'outcome' | 'reason' | 'note'>): Promise<void> {
+    await this.#record({ action: 'broker.request', ...event });
+  }
+
   /** Release handles (backend connections, audit files) and wipe the keys this object holds. */
   async close(): Promise<void> {
     await this.#audit?.close?.();
