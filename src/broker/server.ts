@@ -86,8 +86,9 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     : http.createServer(serverOptions, listener);
   server.maxConnections = limits.maxConnections;
   // A malformed request (bad framing, a head too large) gets Node's 400/431 and a closed socket.
-  server.on('clientError', (_error, socket: Socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
