@@ -18,9 +18,9 @@ const EXIT = { ok: 0, vault: 1, usage: 2, cancelled: 130 } as const;
 /** Every option any command knows, so values are taken wherever they appear on the line. */
 const ALL_OPTIONS: OptionSpecs = Object.assign({}, GLOBAL_OPTIONS, TOP_OPTIONS, ...COMMANDS.map((command) => command.options));
 
-/** The longest run of leading words that names a command (`agent create` before `agent`). */
+/** The longest run of leading words that names a command (`broker key create`, `agent create` before `agent`). */
 function findCommand(words: string[]): { command?: Command; group?: string; consumed: number } {
-  for (const length of [2, 1]) {
+  for (const length of [3, 2, 1]) {
     const name = words.slice(0, length).join(' ');
     const command = words.length >= length ? COMMANDS.find((c) => c.name === name) : undefined;
     if (command) return { command, consumed: length };
