@@ -80,7 +80,8 @@ describe('exec: real clients, unchanged, reach the provider through the broker',
 
   it('the exit code is the child’s; a signal to exec reaches the child; the temporary agent ends revoked', async () => {
     expect((await runExec(home, [...ALLOW, ...upstreams, '--', 'sh', '-c', 'exit 42'])).code).toBe(42);
-    const execution = startExec(home, [...ALLOW, ...upstreams, '--', 'sh', '-c', 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.05; done']);
+    const execution = startExec(home, [...ALLOW, ...upstreams, '--', process.execPath, '-e',
+      'process.on("SIGTERM", () => { console.log("got-term"); process.exit(3); }); console.log("ready"); setInterval(() => {}, 1000);']);
     expect(await execution.line()).toBe('ready');
     execution.child.kill('SIGTERM');
     const result = await execution.done;

@@ -54,12 +54,14 @@ export const broker: Command = {
         await running.close();
         throw error;
       });
-      output.note(`agent-vault broker: ${running.url} as agent ${agentId}, routes ${routes.map((r) => r.name).join(', ')}; admin socket ${admin.path}`);
-      output.result({ url: running.url, admin: admin.path, agent: agentId, routes: routes.map((r) => r.name) }, running.url);
-      await new Promise<void>((resolve) => {
+      // Listening for the stop signal before saying we are up: a supervisor may send it at once.
+      const stopped = new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
       });
+      output.note(`agent-vault broker: ${running.url} as agent ${agentId}, routes ${routes.map((r) => r.name).join(', ')}; admin socket ${admin.path}`);
+      output.result({ url: running.url, admin: admin.path, agent: agentId, routes: routes.map((r) => r.name) }, running.url);
+      await stopped;
       await admin.close();
       await running.close();
     });
