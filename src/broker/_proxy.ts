@@ -39,6 +39,7 @@ const HOP_BY_HOP = new Set([
 ]);
 const DROPPED_UPSTREAM = new Set<string>([...HOP_BY_HOP, ...CREDENTIAL_HEADERS]);
 const MAX_AUDITED_PATH = 256;
+const SMALL_BODY = 64 * 1024;
 
 export async function handleRequest(context: ProxyContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
@@ -100,10 +101,15 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
     const headers = forwardHeaders(req);
     headers.set(route.header, route.scheme ? `${route.scheme} ${armed!.placeholder}` : armed!.placeholder);
     const hasBody = method !== 'GET' && method !== 'HEAD';
-    const body = hasBody ? Readable.toWeb(req.pipe(limitBody(context.limits.maxBodyBytes, () => (tooLarge = true)))) : null;
+    // A small body of declared length (a prompt: a packet or two) is read whole, which spares the
+    // stream machinery on every call; anything larger or chunked streams through as it comes.
+    const small = hasBody && req.headers['content-length'] !== undefined && declared <= SMALL_BODY;
+    const body = !hasBody ? null
+      : small ? await readWhole(req)
+      : Readable.toWeb(req.pipe(limitBody(context.limits.maxBodyBytes, () => (tooLarge = true))));
     const sent = await armed!.fetch(target, {
-      method, headers, body: body as ReadableStream<Uint8Array> | null, redirect: 'manual', signal: abort.signal,
-      ...(hasBody ? { duplex: 'half' } : {}),
+      method, headers, body: body as ReadableStream<Uint8Array> | Buffer | null, redirect: 'manual', signal: abort.signal,
+      ...(hasBody && !small ? { duplex: 'half' } : {}),
     } as RequestInit);
     response = await redactResponse(sent, armed!.key);
   } catch (error) {
@@ -193,6 +199,13 @@ async function pipeBody(response: Response, res: ServerResponse): Promise<void> 
     if (!res.write(value)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
   }
   res.end();
+}
+
+/** The whole body of a request whose declared length is small (checked against the limit before). */
+async function readWhole(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** Pass bytes through until `max`, then fail the stream (which aborts the upstream request). */
