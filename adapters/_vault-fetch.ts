@@ -29,8 +29,11 @@ export type { TransportOption } from './_transport-choice.ts';
 /** The shape of `fetch` that SDKs accept (and that `globalThis.fetch` has). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
-/** What the adapters need of a vault: `openVault()` returns one. */
-export type VaultLike = Pick<Vault, 'use'> & Partial<Pick<Vault, '_prepare'>>;
+/**
+ * What the adapters need of a vault: `openVault()` returns one. The hardened transport also uses
+ * an internal method where present; it stays out of the shipped types, so it is not named here.
+ */
+export type VaultLike = Pick<Vault, 'use'>;
 
 export interface VaultFetchOptions {
   /** The secret's name in the vault, e.g. `'openai-api-key'`. */

@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createVault, memoryBackend } from '../../src/index.ts';
+import { createVault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { fakeKey } from './_fixtures.ts';
 import { credentialOf, providerHandler, startServer } from './_servers.ts';
 
