@@ -10,7 +10,7 @@
  */
 import { constantTimeEqual, digest, randomBytes, utf8 } from '../crypto.ts';
 import { UsageError } from '../errors.ts';
-import { toHex } from '../_bytes.ts';
+import { bytesToHex } from '../_bytes.ts';
 
 export const PHANTOM_PREFIX = 'avp_';
 const KEY_BYTES = 32;
@@ -51,7 +51,7 @@ export class PhantomKeys {
     const hash = hashKey(key);
     const createdAt = this.#now();
     const entry: Entry = { name, route, createdAt, expiresAt: createdAt + ttlMs, hash };
-    this.#byHash.set(toHex(hash), entry);
+    this.#byHash.set(bytesToHex(hash), entry);
     return { key, info: publicInfo(entry) };
   }
 
@@ -60,10 +60,10 @@ export class PhantomKeys {
     if (presented === undefined) return { ok: false, reason: 'no-phantom-key' };
     if (!PHANTOM_FORMAT.test(presented)) return { ok: false, reason: 'bad-phantom-key' };
     const hash = hashKey(presented);
-    const entry = this.#byHash.get(toHex(hash));
+    const entry = this.#byHash.get(bytesToHex(hash));
     if (!entry || !constantTimeEqual(entry.hash, hash)) return { ok: false, reason: 'bad-phantom-key' };
     if (this.#now() >= entry.expiresAt) {
-      this.#byHash.delete(toHex(hash));
+      this.#byHash.delete(bytesToHex(hash));
       return { ok: false, reason: 'expired-phantom-key', info: publicInfo(entry) };
     }
     if (entry.route !== route) return { ok: false, reason: 'wrong-route', info: publicInfo(entry) };
