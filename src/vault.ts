@@ -153,10 +153,10 @@ export class Vault {
   }
 
   /**
-   * @internal For the hardened transport (in adapters/). Runs every check of a resolution now
-   * (grant, expiry, revocation, integrity of the stored value) and writes its audit record, but
-   * decrypts nothing: it returns the value's length and `decryptInto(target)`, which decrypts
-   * synchronously straight into the caller's bytes at the moment they are sent.
+   * @internal For the hardened transport (adapters/transport/_hardened.ts). Runs every check of a
+   * resolution now (grant, expiry, revocation, integrity of the stored value) and writes its
+   * audit record, but decrypts nothing: it returns the value's length and `decryptInto(target)`,
+   * which decrypts synchronously straight into the caller's bytes at the moment they are sent.
    * The caller wipes `target`; `dispose()` ends the preparation.
    */
   async _prepare(name: string): Promise<PreparedSecret> {
