@@ -8,8 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, Transform } from 'node:stream';
-import { armRequest, type ArmedRequest } from '../../adapters/_transport-choice.ts';
-import { redactResponse } from '../../adapters/_redact-response.ts';
+import { armRequest, type ArmedRequest, redactResponse } from '../../adapters/transport/index.ts';
 import { isVaultError } from '../errors.ts';
 import type { Vault } from '../vault.ts';
 import type { PhantomKeys, PhantomKeyInfo } from './phantom.ts';
