@@ -2,20 +2,17 @@
  * A broker over a throw-away file vault (cheap KDF, audit log on disk) with an agent and fake
  * provider keys, every built-in route pointed at one loopback provider.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Broker, PhantomKeys, resolveRoutes, startBroker, type BrokerOptions } from '../../src/broker/index.ts';
 import { createVault, openVault, type Vault } from '../../src/index.ts';
+import { fakeKey } from '../adapters/_fixtures.ts';
 import { type Provider, startProvider } from './_provider.ts';
 
 export const CHEAP_KDF = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
 
-/** A key of a realistic shape, unique to this run, so a search finds only its own copies. */
-export function fakeKey(prefix = 'sk-test'): string {
-  return `${prefix}-${randomBytes(24).toString('hex')}`;
-}
+export { fakeKey };
 
 export interface BrokerFixture {
   dir: string;
