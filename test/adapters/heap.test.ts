@@ -16,19 +16,17 @@
  * where the stand-in provider necessarily parses the key it receives.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createVault } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
-import { fakeKey } from './_fixtures.ts';
-import { credentialOf, providerHandler, startServer } from './_servers.ts';
+import { FAST_KDF, fakeKey, startServer, tempDir } from '../_fixtures/index.ts';
+import { credentialOf, PROVIDER_SERVER, providerHandler } from './_servers.ts';
 
 const run = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), 'agent-vault-heap-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('agent-vault-heap-');
 
 function occurrences(haystack: string, needle: string): number {
   let count = 0;
@@ -40,7 +38,7 @@ async function snapshotAfterRequests(sdk: 'openai' | 'anthropic', mode: 'vault' 
   const key = fakeKey('sk-heap');
   const control = fakeKey('control');
   const backend = memoryBackend();
-  const owner = await createVault({ backend, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
+  const owner = await createVault({ backend, passphrase: 'x', passphraseParams: FAST_KDF });
   await owner.set('provider-api-key', key);
   await owner.set('control-secret', control);
   const { token } = await owner.createAgent('heap-agent', { allow: ['*'], ttl: '1h' });
@@ -50,7 +48,7 @@ async function snapshotAfterRequests(sdk: 'openai' | 'anthropic', mode: 'vault' 
   const snapshotPath = join(dir, `${sdk}-${mode}.heapsnapshot`);
   writeFileSync(recordsPath, JSON.stringify(records));
 
-  const server = await startServer(providerHandler());
+  const server = await startServer(providerHandler(), PROVIDER_SERVER);
   try {
     const baseURL = sdk === 'openai' ? `${server.origin}/v1` : server.origin;
     const child = join(import.meta.dirname, '_heap-child.ts');

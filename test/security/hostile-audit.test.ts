@@ -16,8 +16,7 @@ import { AUDIT_KEY_LABEL, type AuditRecord } from '../../src/audit/index.ts';
 import { derive, mac } from '../../src/crypto.ts';
 import { createVault, openVault, type Vault } from '../../src/index.ts';
 import { parseToken } from '../../src/token.ts';
-import { tempDir } from './_leak-fixture.ts';
-import { FAST_KDF } from './_vaults.ts';
+import { collect, FAST_KDF, tempDir } from '../_fixtures/index.ts';
 
 const MB = 1024 * 1024;
 
@@ -42,12 +41,6 @@ function forgedLine(token: string, previous: string, fields: { seq: number; vaul
     `"generation":1,"action":"secret.resolve",${extra}"name":"openai-api-key","outcome":"ok",` +
     `"prev":"${lineHash(Buffer.from(previous))}"`;
   return `${head},"mac":"${Buffer.from(mac(key, Buffer.from(head), 32)).toString('hex')}"}`;
-}
-
-async function collect(iterable: AsyncIterable<AuditRecord>): Promise<AuditRecord[]> {
-  const out: AuditRecord[] = [];
-  for await (const record of iterable) out.push(record);
-  return out;
 }
 
 /** Run `fn` (given up on after `limitMs`), sampling the process's memory: its outcome, time and peak growth. */
