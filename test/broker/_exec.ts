@@ -1,16 +1,15 @@
 /**
  * `agent-vault exec` as users run it: the built CLI, a provider in its own process, and a home
  * directory that looks like a developer's (a vault in ~/.agent-vault, decoy cloud and SSH
- * credentials), with the owner's passphrase in a file outside it.
+ * credentials), with the owner's passphrase in a file outside it. Removed after the test file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CLI_ENTRY } from '../cli/_cli.ts';
 import { createVault } from '../../src/index.ts';
-import { CHEAP_KDF, fakeKey } from './_fixtures.ts';
+import { FAST_KDF, fakeKey, tempDir } from '../_fixtures/index.ts';
 import type { Received } from './_provider.ts';
 
 export const CLIENTS = join(import.meta.dirname, '_clients');
@@ -45,11 +44,10 @@ export interface Home {
   secrets: Record<string, string>;
   /** The environment exec is started with (owner mode: the passphrase file). */
   env: Record<string, string>;
-  remove(): void;
 }
 
 export async function developerHome(): Promise<Home> {
-  const root = mkdtempSync(join(tmpdir(), 'agent-vault-exec-'));
+  const root = tempDir('agent-vault-exec-');
   const home = join(root, 'home');
   const project = join(home, 'project');
   mkdirSync(project, { recursive: true });
@@ -58,7 +56,7 @@ export async function developerHome(): Promise<Home> {
   mkdirSync(join(home, '.ssh'));
   writeFileSync(join(home, '.ssh', 'id_ed25519'), '-----BEGIN OPENSSH PRIVATE KEY-----\ndecoy\n');
   const secrets = { 'openai-api-key': fakeKey('sk-proj'), 'anthropic-api-key': fakeKey('sk-ant') };
-  const vault = await createVault({ dir: join(home, '.agent-vault'), passphrase: 'correct horse battery', passphraseParams: CHEAP_KDF });
+  const vault = await createVault({ dir: join(home, '.agent-vault'), passphrase: 'correct horse battery', passphraseParams: FAST_KDF });
   for (const [name, value] of Object.entries(secrets)) await vault.set(name, value);
   await vault.close();
   // The owner's passphrase lives outside the agent's home (a secrets mount, a password manager).
@@ -70,7 +68,6 @@ export async function developerHome(): Promise<Home> {
   return {
     root, home, project, passphrase: 'correct horse battery', passphraseFile, secrets,
     env: { HOME: home, AGENT_VAULT_PASSPHRASE_FILE: passphraseFile },
-    remove: () => rmSync(root, { recursive: true, force: true }),
   };
 }
 

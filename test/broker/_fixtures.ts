@@ -2,17 +2,13 @@
  * A broker over a throw-away file vault (cheap KDF, audit log on disk) with an agent and fake
  * provider keys, every built-in route pointed at one loopback provider.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Broker, PhantomKeys, resolveRoutes, startBroker, type BrokerOptions } from '../../src/broker/index.ts';
 import { createVault, openVault, type Vault } from '../../src/index.ts';
-import { fakeKey } from '../adapters/_fixtures.ts';
+import { FAST_KDF, fakeKey, tempDir } from '../_fixtures/index.ts';
 import { type Provider, startProvider } from './_provider.ts';
 
-export const CHEAP_KDF = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
-
-export { fakeKey };
 
 export interface BrokerFixture {
   dir: string;
@@ -31,8 +27,8 @@ export interface BrokerFixture {
 export async function brokerFixture(
   options: { allow?: string[]; now?: () => number; broker?: Partial<BrokerOptions> } = {},
 ): Promise<BrokerFixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-vault-broker-'));
-  const owner = await createVault({ dir, passphrase: 'x', passphraseParams: CHEAP_KDF });
+  const dir = tempDir('agent-vault-broker-');
+  const owner = await createVault({ dir, passphrase: 'x', passphraseParams: FAST_KDF });
   const secrets = {
     'openai-api-key': fakeKey('sk-proj'),
     'anthropic-api-key': fakeKey('sk-ant'),
@@ -54,7 +50,6 @@ export async function brokerFixture(
       await provider.close();
       await agent.close();
       await owner.close();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

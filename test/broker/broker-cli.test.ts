@@ -3,13 +3,12 @@
  * revoked by the owner over the admin socket (a 0700 directory), TLS required beyond loopback.
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ENTRY, runCli } from '../cli/_cli.ts';
-import { selfSigned } from '../transport/_servers.ts';
+import { selfSigned, tempDir } from '../_fixtures/index.ts';
 import { openVault } from '../../src/index.ts';
 import { developerHome, type Home, providerProcess, type ProviderProcess } from './_exec.ts';
 
@@ -21,7 +20,7 @@ const running: ChildProcess[] = [];
 
 beforeAll(async () => {
   [provider, home] = await Promise.all([providerProcess(), developerHome()]);
-  scratch = mkdtempSync(join(tmpdir(), 'agent-vault-brokerd-'));
+  scratch = tempDir('agent-vault-brokerd-');
   const owner = await openVault({ dir: join(home.home, '.agent-vault'), passphrase: home.passphrase });
   const { token } = await owner.createAgent('brokerd', { allow: ['openai-*'], ttl: '1h' });
   await owner.close();
@@ -31,8 +30,6 @@ beforeAll(async () => {
 afterAll(() => {
   for (const child of running) child.kill();
   provider?.stop();
-  home?.remove();
-  rmSync(scratch, { recursive: true, force: true });
 });
 
 /** Start `agent-vault broker ...args`; resolves with its URL (its first stdout line). */

@@ -19,7 +19,6 @@ beforeAll(async () => {
 });
 afterAll(() => {
   provider?.stop();
-  home?.remove();
 });
 
 const ALLOW = ['--allow', 'openai-*', '--allow', 'anthropic-*'];

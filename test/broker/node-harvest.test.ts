@@ -5,10 +5,10 @@
  * key on the wire; under exec it yields a phantom key, because the key is put in by the broker,
  * in another process.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../_fixtures/index.ts';
 import { CLIENTS, developerHome, type Home, providerProcess, type ProviderProcess, runExec } from './_exec.ts';
 
 let provider: ProviderProcess;
@@ -17,12 +17,10 @@ let scratch: string;
 
 beforeAll(async () => {
   [provider, home] = await Promise.all([providerProcess(), developerHome()]);
-  scratch = mkdtempSync(join(tmpdir(), 'agent-vault-node-harvest-'));
+  scratch = tempDir('agent-vault-node-harvest-');
 });
 afterAll(() => {
   provider?.stop();
-  home?.remove();
-  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('exec against a Node harvester that hooks socket writes', () => {

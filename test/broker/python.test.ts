@@ -5,10 +5,10 @@
  * environment, /proc/self/environ and memory are searched); nothing the harvester takes opens
  * a key, and the phantom key it took is dead once exec returns.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../_fixtures/index.ts';
 import { countAll, stringNeedles } from '../../exposure/_count.ts';
 import { dumpMemory } from '../../exposure/_dump.ts';
 import { openVault } from '../../src/index.ts';
@@ -28,12 +28,10 @@ describe.skipIf(PYTHON_MISSING !== undefined)('exec with the official Python ope
   beforeAll(async () => {
     [provider, home] = await Promise.all([providerProcess(), developerHome()]);
     args = ['--allow', 'openai-*', '--upstream', `openai=${provider.origin}`, '--'];
-    scratch = mkdtempSync(join(tmpdir(), 'agent-vault-py-'));
+    scratch = tempDir('agent-vault-py-');
   });
   afterAll(() => {
     provider?.stop();
-    home?.remove();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
   it('a completion and a stream; the provider gets the key, the Python process holds no copy of it', async () => {
