@@ -8,7 +8,8 @@
  * attacker how much of a guess was right. A phantom key opens nothing by itself: it works only
  * through the broker that minted it, and only for its route.
  */
-import { constantTimeEqual, digest, randomBytes, utf8 } from '../crypto.ts';
+import { constantTimeEqual, randomBytes } from '../crypto.ts';
+import { phantomKeyHash } from '../_keys.ts';
 import { UsageError } from '../errors.ts';
 import { bytesToHex } from '../_bytes.ts';
 
@@ -48,7 +49,7 @@ export class PhantomKeys {
       throw new UsageError(`A phantom key named "${name}" is live already: revoke it first, or choose another name.`);
     }
     const key = PHANTOM_PREFIX + base64url(randomBytes(KEY_BYTES));
-    const hash = hashKey(key);
+    const hash = phantomKeyHash(key);
     const createdAt = this.#now();
     const entry: Entry = { name, route, createdAt, expiresAt: createdAt + ttlMs, hash };
     this.#byHash.set(bytesToHex(hash), entry);
@@ -59,7 +60,7 @@ export class PhantomKeys {
   check(presented: string | undefined, route: string): { ok: true; info: PhantomKeyInfo } | { ok: false; reason: PhantomRefusal; info?: PhantomKeyInfo } {
     if (presented === undefined) return { ok: false, reason: 'no-phantom-key' };
     if (!PHANTOM_FORMAT.test(presented)) return { ok: false, reason: 'bad-phantom-key' };
-    const hash = hashKey(presented);
+    const hash = phantomKeyHash(presented);
     const entry = this.#byHash.get(bytesToHex(hash));
     if (!entry || !constantTimeEqual(entry.hash, hash)) return { ok: false, reason: 'bad-phantom-key' };
     if (this.#now() >= entry.expiresAt) {
@@ -96,10 +97,6 @@ export class PhantomKeys {
 /** True for a string shaped like a phantom key (for scanners and the exec environment check). */
 export function isPhantomKey(value: unknown): value is string {
   return typeof value === 'string' && PHANTOM_FORMAT.test(value);
-}
-
-function hashKey(key: string): Uint8Array {
-  return digest(utf8.encode(`agent-vault/phantom/v1:${key}`), 32);
 }
 
 function publicInfo({ name, route, createdAt, expiresAt }: Entry): PhantomKeyInfo {
