@@ -1,7 +1,8 @@
 /**
- * Every key and id derived from a vault's root key, each named once (FORMAT.md lists the
- * labels), and the one hash the broker keeps of a phantom key. Changing a label or the order of a derivation's parts makes every existing vault
- * unreadable, so each label carries a version and never changes.
+ * Every key and id derived from a vault's root key, and the one hash the broker keeps of a
+ * phantom key, each named once (FORMAT.md lists the labels). Changing a label or the order of a
+ * derivation's parts makes every existing vault unreadable, so each label carries a version and
+ * never changes.
  */
 import { bytesToHex } from './_bytes.ts';
 import { derive, digest, encodeParts, mac } from './crypto.ts';
