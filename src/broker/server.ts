@@ -38,6 +38,8 @@ export interface BrokerConnectionLimits {
   maxConnections: number;
   /** How long a client may take to send its request head, in ms. Default 30 000. */
   headersTimeoutMs: number;
+  /** How long a client may take to send its whole request (head and body), in ms. Default 300 000. */
+  requestTimeoutMs: number;
 }
 
 export interface Broker {
@@ -57,6 +59,7 @@ const DEFAULTS: BrokerLimits & BrokerConnectionLimits = {
   maxHeaderBytes: 32 * 1024,
   maxConnections: 512,
   headersTimeoutMs: 30_000,
+  requestTimeoutMs: 300_000,
 };
 
 export async function startBroker(options: BrokerOptions): Promise<Broker> {
@@ -80,7 +83,8 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       res.destroy();
     });
   };
-  const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, requestTimeout: 0 };
+  // requestTimeout bounds receiving a request (head and body), never a long streamed answer.
+  const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs };
   const server = options.tls
     ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, listener)
     : http.createServer(serverOptions, listener);
