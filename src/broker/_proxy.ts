@@ -23,7 +23,7 @@ export interface BrokerLimits {
 }
 
 export interface ProxyContext {
-  vault: Pick<Vault, '_prepare' | '_auditRequest'>;
+  vault: Pick<Vault, '_prepare' | '_auditBroker'>;
   routes: ReadonlyMap<string, Route>;
   keys: PhantomKeys;
   limits: BrokerLimits;
@@ -50,7 +50,7 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
   const audit = (outcome: 'ok' | 'denied' | 'error', status: number, key?: PhantomKeyInfo, reason?: string) => {
     const ms = (performance.now() - started).toFixed(1);
     const note = `key=${key?.name ?? '-'} route=${route?.name ?? '-'} ${method} ${path} status=${status} ms=${ms}`;
-    context.vault._auditRequest({ outcome, note, ...(route ? { name: route.secret } : {}), ...(reason ? { reason } : {}) })
+    context.vault._auditBroker({ action: 'broker.request', outcome, note, ...(route ? { name: route.secret } : {}), ...(reason ? { reason } : {}) })
       .catch(context.onError);
   };
   const refuse = (kind: RefusalKind, code: string, message: string, key?: PhantomKeyInfo) => {

@@ -14,7 +14,7 @@ import { resolveRoutes, type Route } from './routes.ts';
 
 export interface BrokerOptions {
   /** The vault the keys come from: opened with an agent token (every request is then that agent's). */
-  vault: Pick<Vault, '_prepare' | '_auditRequest'>;
+  vault: Pick<Vault, '_prepare' | '_auditBroker'>;
   /** The routes served. Default: the built-in ones, at the real provider origins. */
   routes?: readonly Route[];
   /** Address to listen on. Default `127.0.0.1`. Anything but loopback needs `tls`. */

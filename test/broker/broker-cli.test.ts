@@ -3,7 +3,7 @@
  * revoked by the owner over the admin socket (a 0700 directory), TLS required beyond loopback.
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +69,11 @@ describe('agent-vault broker, long-running', () => {
     const refused = await fetch(`${url}/openai/v1/models`, { headers: { authorization: `Bearer ${phantom}` } });
     expect(refused.status).toBe(401);
     expect((await key(['revoke', 'research-bot'])).code).toBe(1);
+    // The owner can see who minted and revoked what, never the key.
+    const log = readFileSync(join(home.home, '.agent-vault', 'audit.jsonl'), 'utf8');
+    expect(log).toMatch(/"actor":"agent:brokerd".*"action":"broker\.key".*"note":"create key=research-bot route=openai expires=/);
+    expect(log).toMatch(/"action":"broker\.key".*"outcome":"ok".*"note":"revoke key=research-bot"/);
+    expect(log).not.toContain(phantom);
     expect((await key(['create', 'x', '--route', 'nope'])).stderr).toContain('no route "nope"');
   });
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { defaultAdminSocket, startAdmin, startBroker } from '../../broker/index.ts';
+import { type AdminAudit, defaultAdminSocket, startAdmin, startBroker } from '../../broker/index.ts';
 import { UsageError } from '../../errors.ts';
 import type { Command } from '../_command.ts';
 import { brokerNotes, hasAgentToken, readConfigFile, ROUTE_OPTIONS, routesFrom, withBrokerAccess } from '../_broker-setup.ts';
@@ -50,7 +50,8 @@ export const broker: Command = {
         vault, routes, host, port, ...(tls ? { tls } : {}),
         onError: brokerNotes(output, 'broker'),
       });
-      const admin = await startAdmin(adminPath, running.keys, routes, running.baseUrl).catch(async (error) => {
+      const audit: AdminAudit = (event) => vault._auditBroker({ action: 'broker.key', ...event });
+      const admin = await startAdmin(adminPath, running.keys, routes, running.baseUrl, audit).catch(async (error) => {
         await running.close();
         throw error;
       });
