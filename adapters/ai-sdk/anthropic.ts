@@ -15,7 +15,7 @@ import { type AnthropicProvider, type AnthropicProviderSettings, createAnthropic
 import { UsageError } from '../../src/errors.ts';
 import { envBaseURL, type SettingsWithVault, splitBinding, type VaultProviderSettings, withVaultSettings, type WithVaultBinding } from './_settings.ts';
 
-export type { VaultBinding, WithVaultBinding } from './_settings.ts';
+export type { SettingsWithVault, VaultBinding, VaultProviderSettings, WithVaultBinding } from './_settings.ts';
 
 /** `createAnthropic`'s settings without `apiKey` and `authToken`, plus `{ vault, secret }`. */
 export type VaultAnthropicProviderSettings = VaultProviderSettings<Omit<AnthropicProviderSettings, 'authToken'>>;

@@ -20,7 +20,7 @@ import {
 } from '@ai-sdk/google';
 import { envBaseURL, type SettingsWithVault, splitBinding, type VaultProviderSettings, withVaultSettings, type WithVaultBinding } from './_settings.ts';
 
-export type { VaultBinding, WithVaultBinding } from './_settings.ts';
+export type { SettingsWithVault, VaultBinding, VaultProviderSettings, WithVaultBinding } from './_settings.ts';
 
 /** `createGoogleGenerativeAI`'s settings without `apiKey`, plus `{ vault, secret }`. */
 export type VaultGoogleProviderSettings = VaultProviderSettings<GoogleGenerativeAIProviderSettings>;

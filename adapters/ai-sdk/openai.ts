@@ -14,7 +14,7 @@
 import { createOpenAI as createOpenAIBase, type OpenAIProvider, type OpenAIProviderSettings } from '@ai-sdk/openai';
 import { envBaseURL, type SettingsWithVault, splitBinding, type VaultProviderSettings, withVaultSettings, type WithVaultBinding } from './_settings.ts';
 
-export type { VaultBinding, WithVaultBinding } from './_settings.ts';
+export type { SettingsWithVault, VaultBinding, VaultProviderSettings, WithVaultBinding } from './_settings.ts';
 
 /** `createOpenAI`'s settings without `apiKey`, plus `{ vault, secret }`. */
 export type VaultOpenAIProviderSettings = VaultProviderSettings<OpenAIProviderSettings>;
