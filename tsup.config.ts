@@ -18,7 +18,7 @@ export const entries = {
   fetch: 'adapters/fetch.ts',
   'backends/memory': 'src/backends/memory.ts',
   'backends/file': 'src/backends/file.ts',
-  'audit-file': 'src/audit-file.ts',
+  'audit-file': 'src/audit/file.ts',
   'testing/index': 'src/testing/index.ts',
 };
 

@@ -6,7 +6,7 @@
 import { UsageError } from '../src/errors.ts';
 import {
   buildVaultFetch, createPlaceholder, type FetchLike, isPlaceholder, type TransportOption, type VaultFetch, type VaultLike,
-} from './_vault-fetch.ts';
+} from './transport/index.ts';
 
 export interface VaultBinding {
   /** The vault the key comes from: usually `await openVault()`, opened with the agent's token. */

@@ -12,7 +12,7 @@ import AnthropicBase from '@anthropic-ai/sdk';
 import type { ClientOptions, Middleware } from '@anthropic-ai/sdk';
 import { installVaultFetch, prepareClient, readEnv, type VaultBinding, vaultOptions, type WithVaultBinding } from './_client.ts';
 import { UsageError } from '../src/errors.ts';
-import { takeRefusal } from './_vault-fetch.ts';
+import { takeRefusal } from './transport/index.ts';
 
 export type { VaultBinding, WithVaultBinding } from './_client.ts';
 

@@ -6,10 +6,10 @@
  *
  * The OpenAI and Anthropic adapters are built on the same function.
  */
-import { buildVaultFetch, createPlaceholder, type VaultFetch, type VaultFetchOptions, type VaultLike } from './_vault-fetch.ts';
+import { buildVaultFetch, createPlaceholder, type VaultFetch, type VaultFetchOptions, type VaultLike } from './transport/index.ts';
 
-export type { FetchLike, VaultFetch, VaultFetchOptions, VaultLike } from './_vault-fetch.ts';
-export { isPlaceholder } from './_vault-fetch.ts';
+export type { FetchLike, VaultFetch, VaultFetchOptions, VaultLike } from './transport/index.ts';
+export { isPlaceholder } from './transport/index.ts';
 
 /**
  * A fetch that, for each request to `origin`, resolves `secret` from `vault` and writes it over

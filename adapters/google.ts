@@ -18,7 +18,7 @@
 import { GoogleGenAI as GoogleGenAIBase, type GoogleGenAIOptions as SdkOptions } from '@google/genai';
 import { UsageError } from '../src/errors.ts';
 import { readEnv, type VaultBinding, vaultOptions, type WithVaultBinding } from './_client.ts';
-import { type FetchLike, takeRefusal } from './_vault-fetch.ts';
+import { type FetchLike, takeRefusal } from './transport/index.ts';
 
 export type { VaultBinding, WithVaultBinding } from './_client.ts';
 

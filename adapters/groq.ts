@@ -12,7 +12,7 @@
 import GroqBase from 'groq-sdk';
 import type { APIError, ClientOptions } from 'groq-sdk';
 import { installVaultFetch, prepareClient, readEnv, type VaultBinding, vaultOptions, type WithVaultBinding } from './_client.ts';
-import { takeRefusal } from './_vault-fetch.ts';
+import { takeRefusal } from './transport/index.ts';
 
 export type { VaultBinding, WithVaultBinding } from './_client.ts';
 

@@ -17,7 +17,7 @@ import { HTTPClient } from '@mistralai/mistralai/lib/http.js';
 import { ClientSDK } from '@mistralai/mistralai/lib/sdks.js';
 import { isVaultError } from '../src/errors.ts';
 import { type VaultBinding, vaultOptions, type WithVaultBinding } from './_client.ts';
-import type { FetchLike } from './_vault-fetch.ts';
+import type { FetchLike } from './transport/index.ts';
 
 export type { VaultBinding, WithVaultBinding } from './_client.ts';
 

@@ -11,7 +11,7 @@
 import OpenAIBase, { AzureOpenAI as AzureOpenAIBase } from 'openai';
 import type { APIError, AzureClientOptions, ClientOptions } from 'openai';
 import { installVaultFetch, prepareClient, readEnv, type VaultBinding, vaultOptions, type WithVaultBinding } from './_client.ts';
-import { takeRefusal } from './_vault-fetch.ts';
+import { takeRefusal } from './transport/index.ts';
 
 export type { VaultBinding, WithVaultBinding } from './_client.ts';
 

@@ -2,9 +2,10 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Backend, createVault, memoryBackend, openVault, type Vault } from '../src/index.ts';
+import { type Backend, createVault, openVault, type Vault } from '../src/index.ts';
+import { memoryBackend } from '../src/backends/memory.ts';
 import { fileBackend } from '../src/backends/file.ts';
-import { fileAuditSink } from '../src/audit-file.ts';
+import { fileAuditSink } from '../src/audit/file.ts';
 
 export const KEY = `sk-bench-${'k'.repeat(42)}`; // 51 bytes, the length of an OpenAI key
 export const FAST_KDF = { opslimit: 1, memlimit: 8 * 1024 * 1024 };

@@ -21,7 +21,8 @@ function newest(dir: string): number {
 export default function setup(): void {
   const stamp = join(root, 'dist', 'index.js');
   const sources = Math.max(newest(join(root, 'src')), existsSync(join(root, 'adapters')) ? newest(join(root, 'adapters')) : 0,
-    statSync(join(root, 'tsup.config.ts')).mtimeMs, statSync(join(root, 'package.json')).mtimeMs);
+    statSync(join(root, 'tsup.config.ts')).mtimeMs, statSync(join(root, 'tsconfig.json')).mtimeMs,
+    statSync(join(root, 'package.json')).mtimeMs);
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= sources) return;
   execFileSync(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js')], { cwd: root, stdio: 'ignore' });
 }

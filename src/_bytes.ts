@@ -1,3 +1,8 @@
+/**
+ * The one home for byte and encoding helpers (base64url lives beside the crypto, in crypto.ts,
+ * because libsodium provides it). Nothing here is constant-time: compare secrets with
+ * `constantTimeEqual` from crypto.ts, never with `equalBytes`.
+ */
 import { IntegrityError } from './errors.ts';
 
 /** Append-only binary writer for record encodings (big-endian integers). */
@@ -22,9 +27,7 @@ export class ByteWriter {
   }
 
   u32(value: number): this {
-    const out = new Uint8Array(4);
-    new DataView(out.buffer).setUint32(0, value);
-    return this.bytes(out);
+    return this.bytes(u32(value));
   }
 
   /** Milliseconds since the epoch, as a 64-bit unsigned integer. */
@@ -99,14 +102,46 @@ export function malformed(what: string): IntegrityError {
   );
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
+/** A 32-bit unsigned integer, big-endian. */
+export function u32(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value);
+  return out;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   const writer = new ByteWriter();
   for (const part of parts) writer.bytes(part);
   return writer.finish();
 }
 
-export function toHex(bytes: Uint8Array): string {
+/** Byte-for-byte equality of public data (`undefined` equals only itself). Not constant-time. */
+export function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// A table, because audit verification turns every record's hashes into hex.
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Lower-case hex. */
+export function bytesToHex(bytes: Uint8Array): string {
   let out = '';
-  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!];
   return out;
+}
+
+/** Lower-case hex of even length only: callers check the text's shape first (e.g. /^[0-9a-f]{64}$/). */
+export function hexToBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = (nibble(text.charCodeAt(2 * i)) << 4) | nibble(text.charCodeAt(2 * i + 1));
+  }
+  return out;
+}
+
+function nibble(code: number): number {
+  return code <= 0x39 ? code - 0x30 : code - 0x57;
 }

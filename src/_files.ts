@@ -3,16 +3,16 @@
  * agent's token file. Kept apart from the core so that only callers that use files load node:fs.
  */
 import { chmod, open, readFile, stat } from 'node:fs/promises';
-import sodium from 'libsodium-wrappers-sumo';
 import { UsageError } from './errors.ts';
-import { KEY_BYTES, randomBytes, utf8, wipe } from './crypto.ts';
+import { errnoCode } from './_fs.ts';
+import { fromBase64Url, KEY_BYTES, randomBytes, toBase64Url, utf8, wipe } from './crypto.ts';
 
 const KEY_FILE_PREFIX = 'avk_';
 
 /** Refuse credential files that other users can read, as ssh does with private keys. */
 async function checkPrivate(path: string, what: string): Promise<void> {
   const info = await stat(path).catch((cause) => {
-    throw new UsageError(`Cannot read the ${what} ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`);
+    throw new UsageError(`Cannot read the ${what} ${path} (${errnoCode(cause)}). Check the path.`);
   });
   if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
     throw new UsageError(`The ${what} ${path} is readable by other users. Run: chmod 600 ${path}`);
@@ -26,7 +26,7 @@ export async function readKeyFile(path: string): Promise<Uint8Array> {
   try {
     const text = utf8.decode(raw).trim();
     if (!text.startsWith(KEY_FILE_PREFIX)) throw new Error('prefix');
-    const key = sodium.from_base64(text.slice(KEY_FILE_PREFIX.length), sodium.base64_variants.URLSAFE_NO_PADDING);
+    const key = fromBase64Url(text.slice(KEY_FILE_PREFIX.length));
     if (key.length !== KEY_BYTES) throw new Error('length');
     return key;
   } catch {
@@ -42,9 +42,9 @@ export async function readKeyFile(path: string): Promise<Uint8Array> {
 /** Create a new key file (mode 0600, never overwriting) and return its key. */
 export async function createKeyFile(path: string): Promise<Uint8Array> {
   const key = randomBytes(KEY_BYTES);
-  const text = utf8.encode(`${KEY_FILE_PREFIX}${sodium.to_base64(key, sodium.base64_variants.URLSAFE_NO_PADDING)}\n`);
+  const text = utf8.encode(`${KEY_FILE_PREFIX}${toBase64Url(key)}\n`);
   const handle = await open(path, 'wx', 0o600).catch((cause) => {
-    const code = (cause as NodeJS.ErrnoException).code;
+    const code = errnoCode(cause);
     throw new UsageError(
       code === 'EEXIST'
         ? `The key file ${path} already exists. Use it with openVault({ keyFile }), or choose a new path.`
@@ -67,7 +67,7 @@ export async function readTokenFile(path: string): Promise<string> {
   // Not permission-checked: orchestrators mount secrets 0644 and the token is scoped anyway.
   const text = await readFile(path, 'utf8').catch((cause) => {
     throw new UsageError(
-      `Cannot read AGENT_VAULT_TOKEN_FILE ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`,
+      `Cannot read AGENT_VAULT_TOKEN_FILE ${path} (${errnoCode(cause)}). Check the path.`,
     );
   });
   return text.trim();

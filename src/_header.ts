@@ -1,14 +1,14 @@
 /**
- * The vault header (backend key `header`): the vault id and the root key, sealed under a key
- * from the unlock method. It is JSON so a human can see which unlock method a vault uses; it is
- * parsed defensively (size cap, exact shape, bounded Argon2id parameters) because it is read
+ * The vault header (backend key `header`; FORMAT.md): the vault id and the root key, sealed
+ * under a key from the unlock method. It is JSON so a human can see which unlock method a vault
+ * uses; it is parsed defensively (size cap, exact shape, bounded Argon2id parameters) because it is read
  * before anything is authenticated.
  */
-import sodium from 'libsodium-wrappers-sumo';
 import { malformed } from './_bytes.ts';
 import { ad } from './_records.ts';
 import {
-  type PassphraseParams, KEY_BYTES, open, passphraseParamsInBounds, SALT_BYTES, SEAL_OVERHEAD, seal, utf8,
+  fromBase64Url, type PassphraseParams, KEY_BYTES, open, passphraseParamsInBounds, SALT_BYTES, SEAL_OVERHEAD, seal,
+  toBase64Url, utf8,
 } from './crypto.ts';
 import { VAULT_ID_BYTES } from './token.ts';
 
@@ -28,12 +28,11 @@ export interface Header {
   sealedRootKey: Uint8Array;
 }
 
-const b64 = (bytes: Uint8Array) => sodium.to_base64(bytes, sodium.base64_variants.URLSAFE_NO_PADDING);
 const unb64 = (text: unknown, length: number): Uint8Array => {
   if (typeof text !== 'string' || !/^[A-Za-z0-9_-]+$/.test(text)) throw malformed(WHAT);
   let bytes: Uint8Array;
   try {
-    bytes = sodium.from_base64(text, sodium.base64_variants.URLSAFE_NO_PADDING);
+    bytes = fromBase64Url(text);
   } catch {
     throw malformed(WHAT);
   }
@@ -48,7 +47,9 @@ function boundFields(header: Pick<Header, 'vaultId' | 'createdAt' | 'unlock'>): 
 
 function unlockJson(unlock: Unlock): string {
   return unlock.method === 'passphrase'
-    ? JSON.stringify({ method: unlock.method, salt: b64(unlock.salt), opslimit: unlock.opslimit, memlimit: unlock.memlimit })
+    ? JSON.stringify({
+      method: unlock.method, salt: toBase64Url(unlock.salt), opslimit: unlock.opslimit, memlimit: unlock.memlimit,
+    })
     : JSON.stringify({ method: unlock.method });
 }
 
@@ -63,10 +64,10 @@ export function openRootKey(header: Header, unlockKey: Uint8Array): Uint8Array {
 export function encodeHeader(header: Header): Uint8Array {
   const json = {
     format: FORMAT,
-    vaultId: b64(header.vaultId),
+    vaultId: toBase64Url(header.vaultId),
     createdAt: header.createdAt,
     unlock: JSON.parse(unlockJson(header.unlock)),
-    rootKey: b64(header.sealedRootKey),
+    rootKey: toBase64Url(header.sealedRootKey),
   };
   return utf8.encode(`${JSON.stringify(json, null, 2)}\n`);
 }

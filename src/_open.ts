@@ -4,12 +4,12 @@
  * owner's unlock (passphrase or key file) for a new or an existing vault.
  */
 import { type Backend, guardBackend } from './backend.ts';
-import { type Header, sealRootKey, openRootKey, type Unlock } from './_header.ts';
-import type { AuditSink } from './audit.ts';
+import { decodeHeader, encodeHeader, type Header, HEADER_KEY, openRootKey, sealRootKey, type Unlock } from './_header.ts';
+import type { AuditSink } from './audit/index.ts';
 import {
   calibratePassphraseParams, KEY_BYTES, passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, utf8, wipe,
 } from './crypto.ts';
-import { AccessDeniedError, UsageError } from './errors.ts';
+import { AccessDeniedError, UsageError, VaultExistsError, VaultNotFoundError } from './errors.ts';
 import { VAULT_ID_BYTES } from './token.ts';
 import type { CreateVaultOptions, OwnerUnlock, VaultOptions } from './options.ts';
 
@@ -43,6 +43,32 @@ export async function newHeader(options: CreateVaultOptions, createdAt: number):
   const header: Header = { ...fields, sealedRootKey: sealRootKey(fields, unlockKey, rootKey) };
   wipe(unlockKey);
   return { header, rootKey };
+}
+
+/** Store a new vault's header, refusing to replace one already there (atomically where the backend can). */
+export async function storeNewHeader(backend: Backend, header: Header): Promise<void> {
+  const encoded = encodeHeader(header);
+  const created = backend.compareAndSwap
+    ? await backend.compareAndSwap(HEADER_KEY, undefined, encoded)
+    : (await backend.get(HEADER_KEY)) === undefined && (await backend.set(HEADER_KEY, encoded), true);
+  if (!created) {
+    throw new VaultExistsError(
+      `A vault already exists in this ${backend.name} backend. Open it with openVault(), or choose another directory.`,
+    );
+  }
+}
+
+/** The vault's header, decoded once libsodium is `ready`; VaultNotFoundError when there is none. */
+export async function readHeader(backend: Backend, dir: string | undefined, ready: Promise<void>): Promise<Header> {
+  const bytes = await backend.get(HEADER_KEY);
+  await ready;
+  if (!bytes) {
+    throw new VaultNotFoundError(
+      `No vault found in this ${backend.name} backend${dir ? ` (${dir})` : ''}. Create one with ` +
+        '`npx agent-vault init`, or point AGENT_VAULT_DIR at the vault directory.',
+    );
+  }
+  return decodeHeader(bytes);
 }
 
 function passphraseBytes(passphrase: string | Uint8Array): Uint8Array {
@@ -101,7 +127,7 @@ export async function resolveStorage(options: VaultOptions): Promise<{ backend: 
   const dir = options.dir ?? defaultVaultDir();
   const backend = guardBackend(fileBackend({ dir }));
   if (options.audit !== undefined) return { backend, audit: options.audit || undefined };
-  const { fileAuditSink } = await import('./audit-file.ts');
+  const { fileAuditSink } = await import('./audit/file.ts');
   return { backend, audit: fileAuditSink({ dir }) };
 }
 

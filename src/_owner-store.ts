@@ -4,15 +4,18 @@
  * the owner's keys, which nothing else here can reach.
  */
 import type { Backend } from './backend.ts';
-import { toHex } from './_bytes.ts';
+import { bytesToHex } from './_bytes.ts';
+import { agentKey, agentLoc, nameKey, ownerKey } from './_keys.ts';
 import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, encodeSecret, type Grant,
-  LOC_BYTES, openPolicy, openValue, type SecretRecord,
+  openPolicy, openValue, type SecretRecord,
 } from './_records.ts';
-import { derive, digest, encodeParts, KEY_BYTES, open, randomBytes, seal, utf8, wipe } from './crypto.ts';
-import { compileAllow } from './names.ts';
+import { KEY_BYTES, open, randomBytes, seal, toBase64Url, utf8, wipe } from './crypto.ts';
+import { parseDuration } from './duration.ts';
+import { UsageError } from './errors.ts';
+import { checkAgentId, compileAllow } from './names.ts';
 import { encodeToken } from './token.ts';
-import type { AgentInfo } from './options.ts';
+import type { AgentInfo, SecretInfo } from './options.ts';
 
 /** The keys an owner holds: the root key and the two subkeys derived from it. */
 export interface OwnerKeys {
@@ -26,8 +29,8 @@ export interface OwnerKeys {
 export function ownerKeys(rootKey: Uint8Array): OwnerKeys {
   return {
     rootKey,
-    ownerKey: derive(rootKey, 'agent-vault/owner/v1'),
-    nameKey: derive(rootKey, 'agent-vault/names/v1'),
+    ownerKey: ownerKey(rootKey),
+    nameKey: nameKey(rootKey),
   };
 }
 
@@ -40,11 +43,6 @@ export interface LoadedAgent {
   policy: AgentPolicy;
   key: Uint8Array;
   allows: (name: string) => boolean;
-}
-
-/** Where an agent's record lives: a hash of vault id and agent id (stable across generations). */
-export function agentLoc(vaultId: Uint8Array, agentId: string): Uint8Array {
-  return digest(encodeParts('agent-vault/agent-loc/v1', [vaultId, agentId]), LOC_BYTES);
 }
 
 export function agentInfo(agent: LoadedAgent, now: number): AgentInfo {
@@ -73,7 +71,7 @@ export class OwnerStore {
   }
 
   agentAt(id: string, generation: number, status: number, policy: AgentPolicy): LoadedAgent {
-    const key = derive(this.#keys.rootKey, 'agent-vault/agent/v1', id, generation);
+    const key = agentKey(this.#keys.rootKey, id, generation);
     return { id, loc: agentLoc(this.#vaultId, id), generation, status, policy, key, allows: compileAllow(policy.allow) };
   }
 
@@ -82,7 +80,7 @@ export class OwnerStore {
   }
 
   async writeAgent(agent: LoadedAgent): Promise<void> {
-    const loc = toHex(agent.loc);
+    const loc = bytesToHex(agent.loc);
     const sealedId = seal(this.#keys.ownerKey, utf8.encode(agent.id), ad.agentId(this.#vaultId, loc));
     await this.#backend.set(
       `a/${loc}`,
@@ -92,20 +90,90 @@ export class OwnerStore {
 
   async loadAgents(): Promise<LoadedAgent[]> {
     const agents: LoadedAgent[] = [];
-    for (const key of await this.#backend.list('a/')) {
-      const bytes = await this.#backend.get(key);
+    for (const backendKey of await this.#backend.list('a/')) {
+      const bytes = await this.#backend.get(backendKey);
       if (!bytes) continue;
       const record = decodeAgent(bytes);
-      const loc = key.slice(2);
+      const loc = backendKey.slice(2);
       const id = utf8.decode(open(this.#keys.ownerKey, record.sealedId, ad.agentId(this.#vaultId, loc), 'An agent record'));
-      const agentKey = derive(this.#keys.rootKey, 'agent-vault/agent/v1', id, record.generation);
-      const policy = openPolicy(this.#vaultId, id, record, agentKey, 'An agent record');
+      const key = agentKey(this.#keys.rootKey, id, record.generation);
+      const policy = openPolicy(this.#vaultId, id, record, key, 'An agent record');
       agents.push({
-        id, loc: agentLoc(this.#vaultId, id), generation: record.generation, status: record.status, policy, key: agentKey,
+        id, loc: agentLoc(this.#vaultId, id), generation: record.generation, status: record.status, policy, key,
         allows: compileAllow(policy.allow),
       });
     }
     return agents;
+  }
+
+  /** Store a new version of `name` under `nameId`, granted to every agent that should have it. */
+  async setSecret(name: string, nameId: string, value: Uint8Array): Promise<number> {
+    const previous = await this.#backend.get(`s/${nameId}`);
+    const record = previous && decodeSecret(previous);
+    const now = this.#now();
+    const agents = (await this.loadAgents()).filter((agent) => this.shouldGrant(agent, name));
+    const next = (record?.version ?? 0) + 1;
+    await this.#backend.set(`s/${nameId}`, this.buildSecret(name, nameId, next, record?.createdAt ?? now, now, value, agents));
+    return next;
+  }
+
+  /** Every secret's metadata, each record verified in full (its value opened and wiped at once). */
+  async listSecrets(): Promise<SecretInfo[]> {
+    const agents = await this.loadAgents();
+    const ids = new Map(agents.map((agent) => [bytesToHex(agent.loc) + agent.generation, agent.id]));
+    const out: SecretInfo[] = [];
+    for (const key of await this.#backend.list('s/')) {
+      const bytes = await this.#backend.get(key);
+      if (!bytes) continue; // deleted meanwhile
+      const nameId = key.slice(2);
+      const record = decodeSecret(bytes);
+      wipe(this.openValue(nameId, record));
+      out.push({
+        name: this.openName(nameId, record),
+        version: record.version,
+        createdAt: new Date(record.createdAt),
+        updatedAt: new Date(record.updatedAt),
+        agents: record.grants.map((g) => ids.get(bytesToHex(g.agentLoc) + g.generation)).filter((id) => id !== undefined).sort(),
+      });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** A new agent (or a revoked one made again, at the next generation) and its token. */
+  async createAgent(id: string, allow: string[], ttl: number): Promise<{ token: string; agent: AgentInfo }> {
+    const agents = await this.loadAgents();
+    const existing = agents.find((agent) => agent.id === id);
+    if (existing && existing.status === AGENT_ACTIVE) {
+      throw new UsageError(
+        `Agent "${id}" already exists. Rotate its token (rotateAgent) or revoke it first (revokeAgent).`,
+      );
+    }
+    const now = this.#now();
+    const policy = { allow, createdAt: now, expiresAt: now + ttl, nameKey: toBase64Url(this.#keys.nameKey) };
+    const agent = this.agentAt(id, (existing?.generation ?? 0) + 1, AGENT_ACTIVE, policy);
+    // Grants first, the agent record last: a crash in between leaves no usable half-agent.
+    await this.syncGrants([...agents.filter((a) => a.id !== id), agent]);
+    await this.writeAgent(agent);
+    return { token: this.tokenFor(agent), agent: agentInfo(agent, now) };
+  }
+
+  /** Bump an agent's generation (killing older tokens) and re-grant to match. */
+  async replaceAgent(id: string, status: number, ttl?: string | number): Promise<LoadedAgent> {
+    checkAgentId(id);
+    const agents = await this.loadAgents();
+    const existing = agents.find((agent) => agent.id === id);
+    if (!existing) throw new UsageError(`No agent "${id}" in this vault. See listAgents() or \`agent-vault agent list\`.`);
+    if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is already revoked; create it again instead.`);
+    const now = this.#now();
+    const lifetime = ttl === undefined ? existing.policy.expiresAt - existing.policy.createdAt : parseDuration(ttl, 'ttl');
+    const policy = status === AGENT_ACTIVE
+      ? { ...existing.policy, createdAt: now, expiresAt: now + lifetime }
+      : existing.policy;
+    const agent = this.agentAt(id, existing.generation + 1, status, policy);
+    // The record first: older tokens fail from this write on, even if re-granting is interrupted.
+    await this.writeAgent(agent);
+    await this.syncGrants(agents.map((a) => (a.id === id ? agent : a)));
+    return agent;
   }
 
   shouldGrant(agent: LoadedAgent, name: string): boolean {
@@ -124,8 +192,8 @@ export class OwnerStore {
       const nameId = key.slice(2);
       const name = this.openName(nameId, record);
       const wanted = agents.filter((agent) => this.shouldGrant(agent, name));
-      const have = record.grants.map((g) => toHex(g.agentLoc) + g.generation).sort().join();
-      if (wanted.map((a) => toHex(a.loc) + a.generation).sort().join() === have) continue;
+      const have = record.grants.map((g) => bytesToHex(g.agentLoc) + g.generation).sort().join();
+      if (wanted.map((a) => bytesToHex(a.loc) + a.generation).sort().join() === have) continue;
       const value = this.openValue(nameId, record);
       try {
         await this.#backend.set(

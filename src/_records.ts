@@ -1,23 +1,17 @@
 /**
- * The stored record formats. Every byte of a record is authenticated: the value's seal covers
- * everything in front of it as associated data, together with the vault id and the backend key
- * it lives under, so flipping, truncating, extending or moving any record fails to open.
- *
- *   secret  s/<nameId>          'AVS1' ‖ version u32 ‖ createdAt u64 ‖ updatedAt u64
- *                               ‖ len u16 ‖ sealedName ‖ ownerWrap ‖ count u16 ‖ grants
- *                               ‖ len u32 ‖ sealedValue
- *   (the value's length makes a changed grant count a framing error, which an agent, unable to
- *   open the owner's parts, can still see)
- *   grant   (inside a secret)   agentLoc[16] ‖ generation u32 ‖ wrapped DEK
- *   agent   a/<agentLoc>        'AVA1' ‖ generation u32 ‖ status u8 ‖ len u16 ‖ sealedId
- *                               ‖ sealedPolicy
+ * The stored record formats: secrets (`s/<nameId>`) and agents (`a/<agentLoc>`), byte by byte in
+ * FORMAT.md. Every byte of a record is authenticated: the value's seal covers everything in front
+ * of it as associated data, together with the vault id and the backend key it lives under, so
+ * flipping, truncating, extending or moving any record fails to open. (The value's length makes
+ * a changed grant count a framing error, which an agent, unable to open the owner's parts, can
+ * still see.)
  */
-import { ByteReader, ByteWriter, concat, malformed } from './_bytes.ts';
+import { ByteReader, ByteWriter, concatBytes, equalBytes, malformed } from './_bytes.ts';
+import { LOC_BYTES } from './_keys.ts';
 import { encodeParts, KEY_BYTES, open, SEAL_OVERHEAD, seal, utf8 } from './crypto.ts';
 
 const SECRET_MAGIC = utf8.encode('AVS1');
 const AGENT_MAGIC = utf8.encode('AVA1');
-export const LOC_BYTES = 16;
 const WRAPPED_KEY_BYTES = KEY_BYTES + SEAL_OVERHEAD;
 /** More grants than this in one record is not a vault we wrote. */
 const MAX_GRANTS = 10_000;
@@ -58,15 +52,10 @@ export const ad = {
 
 // ---- secrets ----
 
-export interface NewSecret {
+/** What encodeSecret writes: a record's fields in front of its value, and the value with its data key. */
+export interface NewSecret extends Omit<SecretRecord, 'sealedValue' | 'prefix'> {
   vaultId: Uint8Array;
   nameId: string;
-  version: number;
-  createdAt: number;
-  updatedAt: number;
-  sealedName: Uint8Array;
-  ownerWrap: Uint8Array;
-  grants: Grant[];
   dek: Uint8Array;
   value: Uint8Array;
 }
@@ -85,12 +74,12 @@ export function encodeSecret(secret: NewSecret): Uint8Array {
     writer.bytes(grant.agentLoc).u32(grant.generation).bytes(grant.wrappedKey);
   }
   const prefix = writer.u32(secret.value.length + SEAL_OVERHEAD).finish();
-  return concat(prefix, seal(secret.dek, secret.value, ad.value(secret.vaultId, secret.nameId, prefix)));
+  return concatBytes(prefix, seal(secret.dek, secret.value, ad.value(secret.vaultId, secret.nameId, prefix)));
 }
 
 export function decodeSecret(bytes: Uint8Array, what = 'A stored secret'): SecretRecord {
   const reader = new ByteReader(bytes, what);
-  if (!bytesMatch(reader.bytes(4), SECRET_MAGIC)) throw malformed(what);
+  if (!equalBytes(reader.bytes(4), SECRET_MAGIC)) throw malformed(what);
   const version = reader.u32();
   const createdAt = reader.time();
   const updatedAt = reader.time();
@@ -146,12 +135,12 @@ export function encodeAgent(
 ): Uint8Array {
   const prefix = new ByteWriter().bytes(AGENT_MAGIC).u32(generation).u8(status).u16(sealedId.length).bytes(sealedId).finish();
   const policyBytes = utf8.encode(JSON.stringify(policy));
-  return concat(prefix, seal(agentKey, policyBytes, ad.policy(vaultId, agentId, generation, prefix)));
+  return concatBytes(prefix, seal(agentKey, policyBytes, ad.policy(vaultId, agentId, generation, prefix)));
 }
 
 export function decodeAgent(bytes: Uint8Array, what = 'An agent record'): AgentRecord {
   const reader = new ByteReader(bytes, what);
-  if (!bytesMatch(reader.bytes(4), AGENT_MAGIC)) throw malformed(what);
+  if (!equalBytes(reader.bytes(4), AGENT_MAGIC)) throw malformed(what);
   const generation = reader.u32();
   const status = reader.u8();
   const sealedId = reader.bytes(reader.u16());
@@ -176,8 +165,4 @@ export function openPolicy(
     typeof policy.nameKey === 'string';
   if (!ok) throw malformed(what);
   return { allow: policy.allow, createdAt: policy.createdAt, expiresAt: policy.expiresAt, nameKey: policy.nameKey };
-}
-
-function bytesMatch(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

@@ -3,13 +3,13 @@
  * (SecretReader, both roles), and an agent's checks before it may (AgentAccess): its own record
  * (expiry, rotation, revocation, read afresh on every call), its patterns, and its grant.
  */
-import sodium from 'libsodium-wrappers-sumo';
-import { type Backend, bytesEqual } from './backend.ts';
-import { toHex } from './_bytes.ts';
+import type { Backend } from './backend.ts';
+import { bytesToHex, equalBytes } from './_bytes.ts';
+import { nameId } from './_keys.ts';
 import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, type Grant, openPolicy, type SecretRecord,
 } from './_records.ts';
-import { encodeParts, KEY_BYTES, mac, openInto, sealedLength, wipe } from './crypto.ts';
+import { fromBase64Url, KEY_BYTES, openInto, sealedLength, wipe } from './crypto.ts';
 import { AccessDeniedError, IntegrityError, SecretNotFoundError, TokenExpiredError } from './errors.ts';
 import { compileAllow } from './names.ts';
 import type { AgentCredentials } from './token.ts';
@@ -63,7 +63,7 @@ export class SecretReader {
       );
     }
     const last = this.#decoded.get(nameId);
-    if (last && bytesEqual(last.bytes, bytes)) return last.record;
+    if (last && equalBytes(last.bytes, bytes)) return last.record;
     const record = decodeSecret(bytes);
     if (this.#decoded.size >= 1_024) this.#decoded.clear();
     this.#decoded.set(nameId, { bytes, record });
@@ -74,7 +74,7 @@ export class SecretReader {
   nameId(name: string, nameKey: Uint8Array): string {
     let id = this.#nameIds.get(name);
     if (id === undefined) {
-      id = toHex(mac(nameKey, encodeParts('agent-vault/name-id/v1', [name]), 16));
+      id = nameId(nameKey, name);
       if (this.#nameIds.size > 10_000) this.#nameIds.clear();
       this.#nameIds.set(name, id);
     }
@@ -167,7 +167,7 @@ export class AgentAccess {
    */
   #findGrant(record: SecretRecord, grantAd: Uint8Array): Grant | undefined {
     const { credentials, loc } = this.#role;
-    const mine = record.grants.find((g) => g.generation === credentials.generation && bytesEqual(g.agentLoc, loc));
+    const mine = record.grants.find((g) => g.generation === credentials.generation && equalBytes(g.agentLoc, loc));
     if (mine) {
       openInto(credentials.agentKey, mine.wrappedKey, grantAd, null, 'A grant');
       return mine;
@@ -186,14 +186,14 @@ export class AgentAccess {
   /** Read this agent's own record; revocation and rotation show here on the very next call. */
   async #loadState(): Promise<AgentState> {
     const { credentials, loc } = this.#role;
-    const bytes = await this.#backend.get(`a/${toHex(loc)}`);
+    const bytes = await this.#backend.get(`a/${bytesToHex(loc)}`);
     if (!bytes) {
       throw new AccessDeniedError(
         'unknown-agent',
         `This vault has no agent "${credentials.agentId}". The owner may have created it in another vault; check AGENT_VAULT_DIR.`,
       );
     }
-    if (this.#state && bytesEqual(this.#state.bytes, bytes)) return this.#state;
+    if (this.#state && equalBytes(this.#state.bytes, bytes)) return this.#state;
     const record = decodeAgent(bytes);
     if (record.generation > credentials.generation) {
       const revoked = record.status === AGENT_REVOKED;
@@ -214,7 +214,7 @@ export class AgentAccess {
     this.#state = {
       bytes,
       policy,
-      nameKey: sodium.from_base64(policy.nameKey, sodium.base64_variants.URLSAFE_NO_PADDING),
+      nameKey: fromBase64Url(policy.nameKey),
       allows: compileAllow(policy.allow),
     };
     this.#reader.forgetNameIds();

@@ -35,13 +35,6 @@ export interface Backend {
   close?(): Promise<void>;
 }
 
-export function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * The backend as the core uses it: any error that is not already a VaultError (a custom
  * backend's driver error, say) becomes a BackendError naming the backend and the operation,

@@ -11,6 +11,7 @@
  * not verify, never why (no oracle), and never see key or plaintext material.
  */
 import sodium from 'libsodium-wrappers-sumo';
+import { u32 } from './_bytes.ts';
 import { IntegrityError } from './errors.ts';
 
 export const KEY_BYTES = 32;
@@ -114,12 +115,6 @@ export function encodeParts(label: string, parts: (Uint8Array | string | number)
   return out;
 }
 
-function u32(value: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, value);
-  return out;
-}
-
 /** Constant-time equality for equal-length inputs (sodium_memcmp); different lengths are unequal. */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && sodium.memcmp(a, b);
@@ -128,6 +123,19 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 /** Overwrite bytes with zeros (sodium_memzero, which the compiler may not elide). */
 export function wipe(...buffers: (Uint8Array | undefined)[]): void {
   for (const buffer of buffers) if (buffer && buffer.length > 0) sodium.memzero(buffer);
+}
+
+/** base64url without padding (RFC 4648 §5): tokens, key files, the header. */
+export function toBase64Url(bytes: Uint8Array): string {
+  return sodium.to_base64(bytes, sodium.base64_variants.URLSAFE_NO_PADDING);
+}
+
+/**
+ * The bytes of unpadded base64url text; throws a plain Error on anything else, which each caller
+ * turns into its own VaultError (a malformed token, header or key file).
+ */
+export function fromBase64Url(text: string): Uint8Array {
+  return sodium.from_base64(text, sodium.base64_variants.URLSAFE_NO_PADDING);
 }
 
 export const utf8 = {

@@ -1,19 +1,24 @@
 /**
  * One error tree. Callers match on `code` (stable, survives duplicate ESM/CJS copies of this
  * package); messages say what happened and what to do next, and never carry secret material.
+ * Each code has exactly one class, so `instanceof` and `code` always agree.
  */
 
-export type VaultErrorCode =
-  | 'SECRET_NOT_FOUND'
-  | 'ACCESS_DENIED'
-  | 'TOKEN_EXPIRED'
-  | 'INTEGRITY'
-  | 'AUDIT'
-  | 'BACKEND'
-  | 'MISSING_PEER'
-  | 'USAGE'
-  | 'VAULT_EXISTS'
-  | 'VAULT_NOT_FOUND';
+/** Every code, written once: the `VaultErrorCode` type and the runtime check both come from it. */
+export const VAULT_ERROR_CODES = [
+  'SECRET_NOT_FOUND',
+  'ACCESS_DENIED',
+  'TOKEN_EXPIRED',
+  'INTEGRITY',
+  'AUDIT',
+  'BACKEND',
+  'MISSING_PEER',
+  'USAGE',
+  'VAULT_EXISTS',
+  'VAULT_NOT_FOUND',
+] as const;
+
+export type VaultErrorCode = (typeof VAULT_ERROR_CODES)[number];
 
 export class VaultError extends Error {
   readonly code: VaultErrorCode;
@@ -92,15 +97,26 @@ export class MissingPeerError extends VaultError {
 
 /** The caller passed something invalid; the message says what is expected. */
 export class UsageError extends VaultError {
-  constructor(message: string, code: VaultErrorCode = 'USAGE') {
-    super(code, message);
+  constructor(message: string) {
+    super('USAGE', message);
   }
 }
 
-const CODES: ReadonlySet<string> = new Set<VaultErrorCode>([
-  'SECRET_NOT_FOUND', 'ACCESS_DENIED', 'TOKEN_EXPIRED', 'INTEGRITY', 'AUDIT', 'BACKEND', 'MISSING_PEER', 'USAGE',
-  'VAULT_EXISTS', 'VAULT_NOT_FOUND',
-]);
+/** `createVault` found a vault already in this backend; nothing was overwritten. */
+export class VaultExistsError extends VaultError {
+  constructor(message: string) {
+    super('VAULT_EXISTS', message);
+  }
+}
+
+/** `openVault` (or a CLI command) found no vault header where it looked. */
+export class VaultNotFoundError extends VaultError {
+  constructor(message: string) {
+    super('VAULT_NOT_FOUND', message);
+  }
+}
+
+const CODES: ReadonlySet<string> = new Set(VAULT_ERROR_CODES);
 
 /**
  * True for any VaultError, including one from another copy of this package (an ESM and a CJS

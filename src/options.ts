@@ -2,7 +2,7 @@
  * The public option and result types of the vault. Every option says what happens when it is
  * left out, and which environment variable stands in for it.
  */
-import type { AuditSink } from './audit.ts';
+import type { AuditSink } from './audit/index.ts';
 import type { Backend } from './backend.ts';
 import type { PassphraseParams } from './crypto.ts';
 

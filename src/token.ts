@@ -1,12 +1,11 @@
 /**
- * Agent tokens: `avt_` + base64url(version ‖ vault id ‖ generation ‖ agent id length ‖ agent id
- * ‖ agent key ‖ checksum). The prefix and the 4-byte checksum let secret scanners recognise a
- * leaked token; parsing is strict (alphabet, length, version, checksum) and every failure is
- * the same AccessDeniedError, so a malformed token never crashes anything or hints at why.
+ * Agent tokens: `avt_` + base64url of the version, vault id, generation, agent id, agent key and
+ * a checksum (byte by byte in FORMAT.md). The prefix and the 4-byte checksum let secret scanners
+ * recognise a leaked token; parsing is strict (alphabet, length, version, checksum) and every
+ * failure is the same AccessDeniedError, so a malformed token never crashes anything or hints at why.
  */
-import sodium from 'libsodium-wrappers-sumo';
 import { AccessDeniedError } from './errors.ts';
-import { constantTimeEqual, digest, KEY_BYTES, utf8, wipe } from './crypto.ts';
+import { constantTimeEqual, digest, fromBase64Url, KEY_BYTES, toBase64Url, utf8, wipe } from './crypto.ts';
 import { checkAgentId } from './names.ts';
 
 const TOKEN_PREFIX = 'avt_';
@@ -38,7 +37,7 @@ export function encodeToken(credentials: AgentCredentials): string {
   const full = new Uint8Array(body.length + CHECKSUM_BYTES);
   full.set(body);
   full.set(digest(body, 16).subarray(0, CHECKSUM_BYTES), body.length);
-  const token = TOKEN_PREFIX + sodium.to_base64(full, sodium.base64_variants.URLSAFE_NO_PADDING);
+  const token = TOKEN_PREFIX + toBase64Url(full);
   wipe(body, full);
   return token;
 }
@@ -55,7 +54,7 @@ export function parseToken(token: unknown): AgentCredentials {
   }
   let full: Uint8Array;
   try {
-    full = sodium.from_base64(text.slice(TOKEN_PREFIX.length), sodium.base64_variants.URLSAFE_NO_PADDING);
+    full = fromBase64Url(text.slice(TOKEN_PREFIX.length));
   } catch {
     throw badToken();
   }

@@ -3,17 +3,16 @@
  * the root key and can do everything; an agent (opened with its token) holds only its agent
  * key, which opens exactly the data keys granted to it.
  */
-import sodium from 'libsodium-wrappers-sumo';
-import { bytesEqual, type Backend } from './backend.ts';
-import { toHex } from './_bytes.ts';
-import { agentToken, newHeader, resolveStorage, unlockRootKey } from './_open.ts';
-import { agentInfo, agentLoc, type LoadedAgent, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
-import { AGENT_ACTIVE, AGENT_REVOKED, ad, decodeSecret } from './_records.ts';
-import { decodeHeader, encodeHeader, HEADER_KEY } from './_header.ts';
+import type { Backend } from './backend.ts';
+import { bytesToHex, equalBytes } from './_bytes.ts';
+import { agentLoc, auditKey } from './_keys.ts';
+import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
+import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
+import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
-} from './audit.ts';
-import { derive, initCrypto, utf8, wipe } from './crypto.ts';
+} from './audit/index.ts';
+import { initCrypto, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
 import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';
 import { canonicalName, checkAgentId, compileAllow } from './names.ts';
@@ -61,7 +60,7 @@ export class Vault {
     this.#audit = audit;
     this.#now = now;
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
-    this.#auditKey = derive(base, 'agent-vault/audit/v1');
+    this.#auditKey = auditKey(base);
     this.#reader = new SecretReader(backend, vaultId);
     this.#agent = role.kind === 'agent' ? new AgentAccess(backend, vaultId, this.#reader, role, now) : undefined;
   }
@@ -71,16 +70,7 @@ export class Vault {
     const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
     const now = options.now ?? Date.now;
     const { header, rootKey } = await newHeader(options, now());
-    const encoded = encodeHeader(header);
-    const created = backend.compareAndSwap
-      ? await backend.compareAndSwap(HEADER_KEY, undefined, encoded)
-      : (await backend.get(HEADER_KEY)) === undefined && (await backend.set(HEADER_KEY, encoded), true);
-    if (!created) {
-      throw new UsageError(
-        `A vault already exists in this ${backend.name} backend. Open it with openVault(), or choose another directory.`,
-        'VAULT_EXISTS',
-      );
-    }
+    await storeNewHeader(backend, header);
     const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
     await vault.#record({ action: 'vault.create', outcome: 'ok' });
     return vault;
@@ -97,16 +87,7 @@ export class Vault {
     const token = owner ? undefined : await agentToken(options.token);
     const { backend, audit } = await resolveStorage(options);
     const now = options.now ?? Date.now;
-    const headerBytes = await backend.get(HEADER_KEY);
-    await cryptoReady;
-    if (!headerBytes) {
-      throw new UsageError(
-        `No vault found in this ${backend.name} backend${options.dir ? ` (${options.dir})` : ''}. Create one with ` +
-          '`npx agent-vault init`, or point AGENT_VAULT_DIR at the vault directory.',
-        'VAULT_NOT_FOUND',
-      );
-    }
-    const header = decodeHeader(headerBytes);
+    const header = await readHeader(backend, options.dir, cryptoReady);
     if (token === undefined) {
       const rootKey = await unlockRootKey(header, options);
       const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
@@ -114,7 +95,7 @@ export class Vault {
       return vault;
     }
     const credentials = parseToken(token);
-    if (!bytesEqual(credentials.vaultId, header.vaultId)) {
+    if (!equalBytes(credentials.vaultId, header.vaultId)) {
       wipe(credentials.agentKey);
       throw new AccessDeniedError(
         'wrong-vault',
@@ -137,7 +118,7 @@ export class Vault {
 
   /** The vault's public id (hex), as it appears in audit records. */
   get id(): string {
-    return toHex(this.#vaultId);
+    return bytesToHex(this.#vaultId);
   }
 
   // ---- reading secrets ----
@@ -172,7 +153,7 @@ export class Vault {
   }
 
   /**
-   * @internal For the hardened transport (adapters/_hardened-transport.ts). Runs every check of a
+   * @internal For the hardened transport (adapters/transport/_hardened.ts). Runs every check of a
    * resolution now (grant, expiry, revocation, integrity of the stored value) and writes its
    * audit record, but decrypts nothing: it returns the value's length and `decryptInto(target)`,
    * which decrypts synchronously straight into the caller's bytes at the moment they are sent.
@@ -238,19 +219,8 @@ export class Vault {
     }
     const bytes = typeof value === 'string' ? utf8.encode(value) : Uint8Array.from(value);
     try {
-      const version = await this.#locked(async () => {
-        const nameId = this.#reader.nameId(canonical, role.nameKey);
-        const previous = await this.#backend.get(`s/${nameId}`);
-        const record = previous && decodeSecret(previous);
-        const now = this.#now();
-        const agents = (await role.store.loadAgents()).filter((agent) => role.store.shouldGrant(agent, canonical));
-        const next = (record?.version ?? 0) + 1;
-        await this.#backend.set(
-          `s/${nameId}`,
-          role.store.buildSecret(canonical, nameId, next, record?.createdAt ?? now, now, bytes, agents),
-        );
-        return next;
-      });
+      const nameId = this.#reader.nameId(canonical, role.nameKey);
+      const version = await this.#locked(() => role.store.setSecret(canonical, nameId, bytes));
       await this.#record({ action: 'secret.set', name: canonical, version, outcome: 'ok' });
       return { version };
     } finally {
@@ -263,25 +233,7 @@ export class Vault {
    * in full (its value is opened and wiped at once), so no tampered metadata is ever listed.
    */
   async list(): Promise<SecretInfo[]> {
-    const role = this.#owner('list secrets');
-    const agents = await role.store.loadAgents();
-    const ids = new Map(agents.map((agent) => [toHex(agent.loc) + agent.generation, agent.id]));
-    const out: SecretInfo[] = [];
-    for (const key of await this.#backend.list('s/')) {
-      const bytes = await this.#backend.get(key);
-      if (!bytes) continue; // deleted meanwhile
-      const nameId = key.slice(2);
-      const record = decodeSecret(bytes);
-      wipe(role.store.openValue(nameId, record));
-      out.push({
-        name: role.store.openName(nameId, record),
-        version: record.version,
-        createdAt: new Date(record.createdAt),
-        updatedAt: new Date(record.updatedAt),
-        agents: record.grants.map((g) => ids.get(toHex(g.agentLoc) + g.generation)).filter((id) => id !== undefined).sort(),
-      });
-    }
-    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.#owner('list secrets').store.listSecrets();
   }
 
   /** Delete `name` and every grant of it. */
@@ -305,22 +257,7 @@ export class Vault {
     const allow = (options?.allow ?? []).map((pattern) => canonicalName(pattern));
     compileAllow(allow);
     const ttl = parseDuration(options?.ttl ?? DEFAULT_TTL, 'ttl');
-    const result = await this.#locked(async () => {
-      const agents = await role.store.loadAgents();
-      const existing = agents.find((agent) => agent.id === id);
-      if (existing && existing.status === AGENT_ACTIVE) {
-        throw new UsageError(
-          `Agent "${id}" already exists. Rotate its token (rotateAgent) or revoke it first (revokeAgent).`,
-        );
-      }
-      const now = this.#now();
-      const policy = { allow, createdAt: now, expiresAt: now + ttl, nameKey: b64(role.nameKey) };
-      const agent = role.store.agentAt(id, (existing?.generation ?? 0) + 1, AGENT_ACTIVE, policy);
-      // Grants first, the agent record last: a crash in between leaves no usable half-agent.
-      await role.store.syncGrants([...agents.filter((a) => a.id !== id), agent]);
-      await role.store.writeAgent(agent);
-      return { token: role.store.tokenFor(agent), agent: agentInfo(agent, now) };
-    });
+    const result = await this.#locked(() => role.store.createAgent(id, allow, ttl));
     await this.#record({ action: 'agent.create', name: id, outcome: 'ok' });
     return result;
   }
@@ -334,7 +271,7 @@ export class Vault {
   /** Revoke an agent: its token stops working on its next request and its grants are removed. */
   async revokeAgent(id: string): Promise<void> {
     const role = this.#owner('revoke an agent');
-    await this.#locked(() => this.#replaceAgent(role, id, AGENT_REVOKED));
+    await this.#locked(() => role.store.replaceAgent(id, AGENT_REVOKED));
     await this.#record({ action: 'agent.revoke', name: id, outcome: 'ok' });
   }
 
@@ -345,30 +282,11 @@ export class Vault {
   async rotateAgent(id: string, options: { ttl?: string | number } = {}): Promise<{ token: string; agent: AgentInfo }> {
     const role = this.#owner('rotate an agent');
     const result = await this.#locked(async () => {
-      const agent = await this.#replaceAgent(role, id, AGENT_ACTIVE, options.ttl);
+      const agent = await role.store.replaceAgent(id, AGENT_ACTIVE, options.ttl);
       return { token: role.store.tokenFor(agent), agent: agentInfo(agent, this.#now()) };
     });
     await this.#record({ action: 'agent.rotate', name: id, outcome: 'ok' });
     return result;
-  }
-
-  /** Bump an agent's generation (killing older tokens) and re-grant to match. */
-  async #replaceAgent(role: OwnerRole, id: string, status: number, ttl?: string | number): Promise<LoadedAgent> {
-    checkAgentId(id);
-    const agents = await role.store.loadAgents();
-    const existing = agents.find((agent) => agent.id === id);
-    if (!existing) throw new UsageError(`No agent "${id}" in this vault. See listAgents() or \`agent-vault agent list\`.`);
-    if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is already revoked; create it again instead.`);
-    const now = this.#now();
-    const lifetime = ttl === undefined ? existing.policy.expiresAt - existing.policy.createdAt : parseDuration(ttl, 'ttl');
-    const policy = status === AGENT_ACTIVE
-      ? { ...existing.policy, createdAt: now, expiresAt: now + lifetime }
-      : existing.policy;
-    const agent = role.store.agentAt(id, existing.generation + 1, status, policy);
-    // The record first: older tokens fail from this write on, even if re-granting is interrupted.
-    await role.store.writeAgent(agent);
-    await role.store.syncGrants(agents.map((a) => (a.id === id ? agent : a)));
-    return agent;
   }
 
   // ---- owner: audit ----
@@ -467,10 +385,6 @@ function outcomeOf(error: VaultError): 'denied' | 'error' {
 
 function reasonOf(error: VaultError): string {
   return error instanceof AccessDeniedError ? error.reason : error.code;
-}
-
-function b64(bytes: Uint8Array): string {
-  return sodium.to_base64(bytes, sodium.base64_variants.URLSAFE_NO_PADDING);
 }
 
 /** Create a new vault. Owner side; run once (the CLI's `agent-vault init`). */

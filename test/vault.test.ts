@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  AccessDeniedError, createVault, IntegrityError, memoryBackend, openVault, SecretNotFoundError, TokenExpiredError,
+  AccessDeniedError, createVault, IntegrityError, openVault, SecretNotFoundError, TokenExpiredError,
   type Backend,
 } from '../src/index.ts';
+import { memoryBackend } from '../src/backends/memory.ts';
 
 const fastKdf = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
 

@@ -5,7 +5,7 @@
  * `APICallError`s marked retryable), so a refusal rejects with the VaultError itself.
  */
 import { readEnv, type VaultBinding, vaultOptions, type WithVaultBinding } from '../_client.ts';
-import type { VaultFetch } from '../_vault-fetch.ts';
+import type { VaultFetch } from '../transport/index.ts';
 
 export type { VaultBinding, WithVaultBinding } from '../_client.ts';
 

@@ -7,7 +7,7 @@
  */
 import type { AsyncCaller } from '@langchain/core/utils/async_caller';
 import { UsageError } from '../../src/errors.ts';
-import { takeRefusal } from '../_vault-fetch.ts';
+import { takeRefusal } from '../transport/index.ts';
 
 /** Make every call through `caller` reject with the VaultError where the vault refused. */
 export function surfaceRefusals(caller: AsyncCaller): void {

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
+import { type FileHandle, open } from 'node:fs/promises';
 import { BackendError, UsageError } from '../errors.ts';
+import { errnoCode, fsAdvice } from '../_fs.ts';
 
 /*
- * One entry file. Its name is SHA-256 of the UTF-8 key in hex: no key byte reaches a file name,
+ * The file backend's entry files, and the errors it reports about its files.
+ *
+ * An entry file's name is SHA-256 of the UTF-8 key in hex: no key byte reaches a file name,
  * every name is safe on every file system (case-insensitive ones included), and get/set/delete
  * are one path lookup. Its content:
  *   "AVF1" | key length u16 BE | value length u32 BE | key (UTF-8) | value
@@ -78,4 +82,36 @@ export function corrupt(path: string, what: string): BackendError {
     `The vault file ${path} ${what}; it was modified outside agent-vault. Restore it from a ` +
       'backup or delete it (the entry is then lost).',
   );
+}
+
+/** What to do about an fs error on the vault's own files; the rest is common advice (../_fs.ts). */
+const ADVICE: Record<string, string> = {
+  EACCES: 'Check that this user owns the vault directory and can read and write it (mode 0700).',
+  EPERM: 'Check that this user owns the vault directory and can read and write it (mode 0700).',
+  EROFS: 'The file system is read-only: set AGENT_VAULT_DIR (or the dir option) to a writable directory.',
+  ENOENT: 'The vault directory was removed: recreate it (agent-vault init) or set AGENT_VAULT_DIR.',
+  ENOTDIR: 'A part of the vault path is a file, not a directory: fix the path or set AGENT_VAULT_DIR.',
+  EEXIST: 'A part of the vault path is a file, not a directory: fix the path or set AGENT_VAULT_DIR.',
+  EISDIR: 'A directory is in the way of a vault file: remove it.',
+};
+
+/**
+ * An fs error as a BackendError naming the path and what to do. Only paths and errno codes go in
+ * the message (file names are hashes, never keys or values); the original error is the cause.
+ */
+export function fsError(error: unknown, action: string, path: string): BackendError {
+  const code = errnoCode(error) ?? 'UNKNOWN';
+  return new BackendError(`File backend could not ${action} ${path} (${code}). ${fsAdvice(code, ADVICE)}`, {
+    cause: error,
+  });
+}
+
+/** `path` opened for reading, or undefined when it does not exist; any other failure as fsError. */
+export async function openIfPresent(path: string, action: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw fsError(error, action, path);
+  }
 }

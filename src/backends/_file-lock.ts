@@ -2,9 +2,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open, stat, unlink } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { BackendError } from '../errors.ts';
-import { errnoCode, fsError, pidAlive, sleep } from './_fs.ts';
+import { BREAKER_STALE_MS, errnoCode, HOST, lockAbandoned, sleep } from '../_fs.ts';
+import { fsError, openIfPresent } from './_file-entry.ts';
 
 /**
  * A cross-process exclusive lock on one file, for the file backend.
@@ -12,9 +12,10 @@ import { errnoCode, fsError, pidAlive, sleep } from './_fs.ts';
  * The lock is a file created with O_EXCL holding `{ pid, hostname, createdAt, token }`. While it
  * is held, its mtime is refreshed every third of `staleMs`, so "not refreshed for `staleMs`"
  * means the holder is gone (killed, or on a host we cannot see). A lock whose pid is dead on this
- * host is removed at once. Removing someone else's lock is done under a second, very short-lived
- * O_EXCL file (`<lock>.break`) so two waiters can never both remove a stale lock and then one of
- * them remove the other's fresh one.
+ * host is removed at once (the policy is lockAbandoned in ../_fs.ts, shared with the audit
+ * lock). Removing someone else's lock is done under a second, very short-lived O_EXCL file
+ * (`<lock>.break`) so two waiters can never both remove a stale lock and then one of them remove
+ * the other's fresh one.
  */
 export interface FileLockOptions {
   path: string;
@@ -40,11 +41,6 @@ interface SeenLock {
   mtimeMs: number;
   info: LockInfo | undefined;
 }
-
-/** A lock file with no readable content is the holder dying between create and write. */
-const UNREADABLE_STALE_MS = 2_000;
-/** A `.break` file lives for microseconds; one this old belongs to a killed breaker. */
-const BREAKER_STALE_MS = 5_000;
 
 export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLock {
   const breakPath = `${path}.break`;
@@ -77,7 +73,7 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
     }
     const info: LockInfo = {
       pid: process.pid,
-      hostname: hostname(),
+      hostname: HOST,
       createdAt: Date.now(),
       token: randomBytes(8).toString('hex'),
     };
@@ -123,11 +119,8 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
     }
   }
 
-  function isStale(seen: SeenLock): boolean {
-    const age = Date.now() - seen.mtimeMs;
-    if (!seen.info) return age > UNREADABLE_STALE_MS;
-    if (seen.info.hostname === hostname() && !pidAlive(seen.info.pid)) return true;
-    return age > staleMs;
+  function isStale({ info, mtimeMs }: SeenLock): boolean {
+    return lockAbandoned(info && { pid: info.pid, host: info.hostname }, Date.now() - mtimeMs, staleMs);
   }
 
   async function release(handle: FileHandle): Promise<void> {
@@ -181,13 +174,8 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
 }
 
 async function readLock(path: string): Promise<SeenLock | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw fsError(error, 'read', path);
-  }
+  const handle = await openIfPresent(path, 'read');
+  if (!handle) return undefined;
   try {
     // Stat and read through one handle so both describe the same file, even if it is replaced.
     const stats = await handle.stat();

@@ -3,16 +3,16 @@ import { statSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { chmod, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { homedir, hostname } from 'node:os';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Backend } from '../backend.ts';
-import { bytesEqual } from '../backend.ts';
+import { equalBytes } from '../_bytes.ts';
 import { BackendError, UsageError } from '../errors.ts';
+import { errnoCode, HOST, pidAlive, syncDirectory } from '../_fs.ts';
 import {
-  checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, HEADER_READ_BYTES,
+  checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, fsError, HEADER_READ_BYTES, openIfPresent,
 } from './_file-entry.ts';
 import { fileLock } from './_file-lock.ts';
-import { errnoCode, fsError, pidAlive } from './_fs.ts';
 
 export interface FileBackendOptions {
   /**
@@ -84,7 +84,7 @@ const MAX_CACHED_VALUE_BYTES = 64 * 1024;
 const RACY_WINDOW_MS = 1_000;
 
 /** Identifies this host in temp file names, so cleanup knows whose pids it can check. */
-const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+const HOST_TAG = createHash('sha256').update(HOST).digest('hex').slice(0, 8);
 
 interface CacheEntry {
   ino: bigint;
@@ -152,13 +152,14 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
         return cached.value.slice();
       }
     }
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (error) {
+    // No file, or one we cannot open: whatever is cached for it is no longer true.
+    const handle = await openIfPresent(path, 'open').catch((error: unknown) => {
       cache.delete(key);
-      if (errnoCode(error) === 'ENOENT') return undefined;
-      throw fsError(error, 'open', path);
+      throw error;
+    });
+    if (!handle) {
+      cache.delete(key);
+      return undefined;
     }
     let stats: BigIntStats;
     let bytes: Buffer;
@@ -207,13 +208,8 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
     const known = keysByName.get(name);
     if (known !== undefined) return known;
     const path = join(dir, name);
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined;
-      throw fsError(error, 'open', path);
-    }
+    const handle = await openIfPresent(path, 'open');
+    if (!handle) return undefined;
     try {
       const { buffer, bytesRead } = await handle.read(Buffer.alloc(HEADER_READ_BYTES), 0, HEADER_READ_BYTES, 0);
       const key = decodeKey(buffer.subarray(0, bytesRead), path);
@@ -269,7 +265,7 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
       const expectedCopy = expected === undefined ? undefined : Uint8Array.from(expected);
       await ensureOpen();
       return lock.withLock(async () => {
-        if (!bytesEqual(await readEntry(key, false), expectedCopy)) return false;
+        if (!equalBytes(await readEntry(key, false), expectedCopy)) return false;
         if (encoded === undefined) await deleteEntry(key);
         else await writeEntry(key, encoded);
         return true;
@@ -350,17 +346,12 @@ async function writeAtomic(dir: string, name: string, bytes: Uint8Array): Promis
   await syncDir(dir);
 }
 
-/** Makes a rename or unlink durable. Windows cannot open directories; NTFS journals renames. */
+/** Makes a rename or unlink durable. */
 async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  let handle: FileHandle | undefined;
   try {
-    handle = await open(dir, 'r');
-    await handle.sync();
+    await syncDirectory(dir);
   } catch (error) {
     throw fsError(error, 'sync', dir);
-  } finally {
-    await handle?.close().catch(() => undefined);
   }
 }
 

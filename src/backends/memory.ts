@@ -1,5 +1,5 @@
 import type { Backend } from '../backend.ts';
-import { bytesEqual } from '../backend.ts';
+import { equalBytes } from '../_bytes.ts';
 
 /**
  * A backend in this process's memory: for tests and short-lived vaults. Values are copied in
@@ -34,7 +34,7 @@ export function memoryBackend(): Backend {
       return candidates.flatMap((group) => [...group.keys()].filter((key) => key.startsWith(prefix)));
     },
     async compareAndSwap(key, expected, value) {
-      if (!bytesEqual(read(key), expected)) return false;
+      if (!equalBytes(read(key), expected)) return false;
       if (value === undefined) groups.get(groupOf(key))?.delete(key);
       else groupFor(key).set(key, Uint8Array.from(value));
       return true;

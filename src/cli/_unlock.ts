@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { decodeHeader, HEADER_KEY, type Header } from '../_header.ts';
 import { defaultVaultDir, fileBackend } from '../backends/file.ts';
 import { initCrypto, wipe } from '../crypto.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError, VaultNotFoundError } from '../errors.ts';
 import type { OwnerUnlock } from '../options.ts';
 import { openVault, type Vault } from '../vault.ts';
 import type { Context } from './_command.ts';
@@ -56,10 +56,9 @@ export async function readHeader(dir: string): Promise<Header | undefined> {
   }
 }
 
-export function noVault(dir: string): UsageError {
-  return new UsageError(
+export function noVault(dir: string): VaultNotFoundError {
+  return new VaultNotFoundError(
     `No vault in ${dir}. Create one with \`agent-vault init\`, or point --dir or AGENT_VAULT_DIR at the vault directory.`,
-    'VAULT_NOT_FOUND',
   );
 }
 

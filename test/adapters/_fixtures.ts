@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { type Mock, vi } from 'vitest';
-import { createVault, memoryBackend, openVault, type Vault } from '../../src/index.ts';
+import { createVault, openVault, type Vault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 
 /** A key of a realistic shape, unique to this run so that searching for it finds only its copies. */
 export function fakeKey(prefix = 'sk-test'): string {

@@ -11,7 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeHeapSnapshot } from 'node:v8';
-import { memoryBackend, openVault } from '../../src/index.ts';
+import { openVault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 
 const [sdk, mode, baseURL, recordsPath, snapshotPath] = process.argv.slice(2) as [string, string, string, string, string];
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect } from 'vitest';
-import { createVault, memoryBackend } from '../../src/index.ts';
+import { createVault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { fakeKey } from './_fixtures.ts';
 import { type Handler, type Received, startServer } from './_servers.ts';
 

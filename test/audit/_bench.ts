@@ -5,11 +5,12 @@ import fs from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditKeyring } from '../../src/audit.ts';
-import { fileAuditSink, type AuditDurability } from '../../src/audit-file.ts';
-import { sealRecord, genesisHash } from '../../src/_audit-chain.ts';
+import { auditKeyring } from '../../src/audit/index.ts';
+import { fileAuditSink, type AuditDurability } from '../../src/audit/file.ts';
+import { sealRecord, genesisHash } from '../../src/audit/_chain.ts';
 import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
-import { createVault, memoryBackend, openVault } from '../../src/index.ts';
+import { createVault, openVault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 
 await initCrypto();
 const root = mkdtempSync(join(tmpdir(), 'agent-vault-audit-bench-'));

@@ -139,7 +139,8 @@ describe('a sink that cannot write', () => {
   });
 
   it('a custom sink that rejects', async () => {
-    const { memoryBackend, createVault, openVault } = await import('../../src/index.ts');
+    const { createVault, openVault } = await import('../../src/index.ts');
+    const { memoryBackend } = await import('../../src/backends/memory.ts');
     const backend = memoryBackend();
     const owner = await createVault({ backend, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 << 20 } });
     await owner.set('openai-api-key', CANARY);

@@ -2,9 +2,10 @@
 // with a plain split at every chunk size.
 import { open, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import type { AuditEvent, AuditRecord } from '../../src/audit.ts';
-import { fileAuditSink } from '../../src/audit-file.ts';
-import { linesBackward, linesForward } from '../../src/_audit-lines.ts';
+import type { AuditEvent, AuditRecord } from '../../src/audit/index.ts';
+import { fileAuditSink } from '../../src/audit/file.ts';
+import { linesForward } from '../../src/audit/_lines.ts';
+import { linesBackward } from './_lines.ts';
 import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
 import { agentVault, logPath, ownerVault, tmp } from './_fixture.ts';
 

@@ -4,8 +4,8 @@ import fs, { readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'no
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type AuditEvent, auditKeyring } from '../../src/audit.ts';
-import { fileAuditSink } from '../../src/audit-file.ts';
+import { type AuditEvent, auditKeyring } from '../../src/audit/index.ts';
+import { fileAuditSink } from '../../src/audit/file.ts';
 import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
 import { logPath, records, tmp } from './_fixture.ts';
 

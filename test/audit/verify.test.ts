@@ -3,8 +3,8 @@
 // invisible without an anchor and caught with one.
 import { appendFileSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../src/audit.ts';
-import { lineHash } from '../../src/_audit-chain.ts';
+import type { AuditRecord } from '../../src/audit/index.ts';
+import { lineHash } from '../../src/audit/_chain.ts';
 import { createVault, type Vault } from '../../src/index.ts';
 import {
   agentAuditKey, agentVault, CANARY, fastKdf, forgeLine, logPath, ownerVault, readLines, records, writeLines,
@@ -306,7 +306,7 @@ describe('verifyAudit', () => {
     rmSync(logPath(own));
     expect(await o.verifyAudit()).toMatchObject({ ok: true, records: 0, last: { seq: 0 } });
     await o.close();
-    const { memoryBackend } = await import('../../src/index.ts');
+    const { memoryBackend } = await import('../../src/backends/memory.ts');
     const bare = await createVault({ backend: memoryBackend(), passphrase: 'x', passphraseParams: fastKdf });
     await expect(bare.verifyAudit()).rejects.toMatchObject({ code: 'USAGE' });
   });

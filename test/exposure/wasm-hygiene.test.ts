@@ -7,7 +7,8 @@ import sodium from 'libsodium-wrappers-sumo';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../src/errors.ts';
 import { initCrypto, open, openInto, randomBytes, seal, sealedLength } from '../../src/crypto.ts';
-import { createVault, memoryBackend, openVault } from '../../src/index.ts';
+import { createVault, openVault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 
 function wasmHeap(): Buffer {
   const heap = (sodium as unknown as { libsodium: { HEAPU8: Uint8Array } }).libsodium.HEAPU8;

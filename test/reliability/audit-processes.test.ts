@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../src/audit.ts';
+import type { AuditRecord } from '../../src/audit/index.ts';
 import type { Vault } from '../../src/index.ts';
 import { CANARY, logPath, ownerVault, records } from '../audit/_fixture.ts';
 

@@ -249,7 +249,7 @@ export async function closedOrigin(): Promise<string> {
  *
  * None at present. The last two (an error body, and response headers, that echo the key reaching
  * the SDK's error, its debug log and the Response) were fixed by redacting the API origin's
- * responses before they are handed back (adapters/_redact-response.ts).
+ * responses before they are handed back (adapters/transport/_redact.ts).
  */
 export const KNOWN_LEAKS: { flavors: RegExp; scenarios: RegExp; what: string }[] = [];
 

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { type AuditSink, type Backend, createVault, memoryBackend, openVault, type Vault } from '../../src/index.ts';
+import { type AuditSink, type Backend, createVault, openVault, type Vault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { FAST_KDF } from './_vaults.ts';
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');

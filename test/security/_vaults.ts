@@ -1,5 +1,6 @@
 /** Shared fixtures for the adversarial suite: small vaults with cheap Argon2id parameters. */
-import { type Backend, createVault, memoryBackend, openVault } from '../../src/index.ts';
+import { type Backend, createVault, openVault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 
 export const FAST_KDF = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
 export const CANARY = 'sk-canary-7f3e9b1c4d2a8e6f0b5c';

@@ -9,9 +9,10 @@ import { appendFileSync, closeSync, constants, openSync, readFileSync, rmSync, s
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lineHash } from '../../src/_audit-chain.ts';
-import { blocksBackward, candidates, linesBackward, linesForward } from '../../src/_audit-lines.ts';
-import { AUDIT_KEY_LABEL, type AuditRecord } from '../../src/audit.ts';
+import { lineHash } from '../../src/audit/_chain.ts';
+import { blocksBackward, candidates, linesForward } from '../../src/audit/_lines.ts';
+import { linesBackward } from '../audit/_lines.ts';
+import { AUDIT_KEY_LABEL, type AuditRecord } from '../../src/audit/index.ts';
 import { derive, mac } from '../../src/crypto.ts';
 import { createVault, openVault, type Vault } from '../../src/index.ts';
 import { parseToken } from '../../src/token.ts';
@@ -192,7 +193,7 @@ describe('hostile audit files', () => {
     }
   });
 
-  // linesForward and blocksBackward (src/_audit-lines.ts) once concatenated the carried partial
+  // linesForward and blocksBackward (src/audit/_lines.ts) once concatenated the carried partial
   // line with every new 1 MiB chunk: a 100 MB line cost verifyAudit and readAudit ~4 s and
   // ~200-300 MB each, and 1 GB many minutes. A line longer than MAX_LINE_BYTES is now skipped as
   // it streams past, never kept.

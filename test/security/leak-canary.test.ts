@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
-  createVault, isVaultError, memoryBackend, openVault, SecretBuffer, UsageError, VaultError,
+  createVault, isVaultError, openVault, SecretBuffer, UsageError, VaultError,
 } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { fileBackend } from '../../src/backends/file.ts';
 import { credentialOf, providerHandler, startServer } from '../adapters/_servers.ts';
 import { CLI_ENTRY, type CliResult, runCli } from '../cli/_cli.ts';

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createVault, memoryBackend, openVault, UsageError, VaultError } from '../../src/index.ts';
+import { createVault, openVault, UsageError, VaultError } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { fileBackend } from '../../src/backends/file.ts';
 import { FAST_KDF } from './_vaults.ts';
 

@@ -1,6 +1,7 @@
 /** Nonce uniqueness under one key, and unlocking: wrong passphrases, capped parameters. */
 import { describe, expect, it } from 'vitest';
-import { createVault, memoryBackend, openVault } from '../../src/index.ts';
+import { createVault, openVault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { initCrypto, passphraseKey, randomBytes, seal } from '../../src/crypto.ts';
 import { FAST_KDF } from './_vaults.ts';
 

@@ -3,7 +3,8 @@
  * end in a typed error, never in wrong data and never in a crash.
  */
 import { describe, expect, it } from 'vitest';
-import { createVault, IntegrityError, memoryBackend, openVault, VaultError } from '../../src/index.ts';
+import { createVault, IntegrityError, openVault, VaultError } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { decodeSecret, encodeSecret } from '../../src/_records.ts';
 import { CANARY, CANARY_NAME, FAST_KDF, flipped, readers, vaultWithAgent } from './_vaults.ts';
 

@@ -3,7 +3,7 @@
  * only for the armed origin, only in the head, and the buffer that held it is zeroed.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HardenedTransport } from '../../adapters/_hardened-transport.ts';
+import { HardenedTransport } from '../../adapters/transport/_hardened.ts';
 import { UsageError } from '../../src/errors.ts';
 import { keySource, testKey } from './_key.ts';
 import { echo, startServer, type TestServer } from './_servers.ts';

@@ -6,8 +6,9 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVaultFetch } from '../../adapters/fetch.ts';
-import { type KeyLender, MAX_REDACTED_BODY, REDACTED, redactResponse } from '../../adapters/_redact-response.ts';
-import { createVault, memoryBackend, openVault, type Vault } from '../../src/index.ts';
+import { type KeyLender, MAX_REDACTED_BODY, REDACTED, redactResponse } from '../../adapters/transport/_redact.ts';
+import { createVault, openVault, type Vault } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { testKey } from './_key.ts';
 import { type Handler, startServer, type TestServer } from './_servers.ts';
 

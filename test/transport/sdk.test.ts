@@ -7,7 +7,8 @@ import OpenAIBase, { APIConnectionTimeoutError, APIUserAbortError } from 'openai
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OpenAI } from '../../adapters/openai.ts';
 import { createVaultFetch } from '../../adapters/fetch.ts';
-import { createVault, memoryBackend, openVault, type Vault, UsageError } from '../../src/index.ts';
+import { createVault, openVault, type Vault, UsageError } from '../../src/index.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
 import { testKey } from './_key.ts';
 import { startServer, type TestServer } from './_servers.ts';
 

@@ -1,6 +1,6 @@
 import { parseDuration } from '../../duration.ts';
 import { UsageError } from '../../errors.ts';
-import type { AuditFilter, AuditRecord } from '../../audit.ts';
+import type { AuditFilter, AuditRecord } from '../../audit/index.ts';
 import type { Command } from '../_command.ts';
 import type { Output } from '../_output.ts';
 import { formatTime } from '../_output.ts';

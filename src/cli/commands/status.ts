@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUDIT_FILE_NAME } from '../../audit-file.ts';
+import { AUDIT_FILE_NAME } from '../../audit/file.ts';
 import type { Command } from '../_command.ts';
 import { formatTime } from '../_output.ts';
 import { locateVault, noVault, readHeader } from '../_unlock.ts';

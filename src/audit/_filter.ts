@@ -3,9 +3,9 @@
  * so each filter first becomes a substring the line must contain (records are written by
  * sealRecord with fixed key spelling), and only candidate lines are parsed.
  */
-import type { AuditAction, AuditFilter, AuditRecord } from './audit.ts';
-import { AUDIT_ACTIONS } from './audit.ts';
-import { UsageError } from './errors.ts';
+import type { AuditAction, AuditFilter, AuditRecord } from './index.ts';
+import { AUDIT_ACTIONS } from './index.ts';
+import { UsageError } from '../errors.ts';
 
 /**
  * Records are in sequence order, but their times come from each writer's clock. Reading newest

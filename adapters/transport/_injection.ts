@@ -15,7 +15,8 @@
  * records in place, so after the write no plaintext copy remains in the process.
  */
 import type { Socket } from 'node:net';
-import { UsageError } from '../src/errors.ts';
+import { UsageError } from '../../src/errors.ts';
+import { checkHeaderValue, trimSpace } from './_key-bytes.ts';
 
 /** What a socket needs to put one key in: set per request, consumed by the first write holding it. */
 export interface Injection {
@@ -175,28 +176,14 @@ function injectKey(buffer: Buffer, length: number, start: number, injection: Inj
   const size = injection.placeholder.length;
   const slot = buffer.subarray(start, start + size);
   injection.fill(slot);
-  let lead = 0;
-  let trail = 0;
-  while (lead < size && isSpace(slot[lead]!)) lead++;
-  while (trail < size - lead && isSpace(slot[size - 1 - trail]!)) trail++;
-  if (lead + trail === size) throw new UsageError(`The secret "${injection.secret}" is empty; store the API key in it.`);
-  for (let i = lead; i < size - trail; i++) {
-    const byte = slot[i]!;
-    if (byte < 0x21 || byte > 0x7e) {
-      throw new UsageError(
-        `The secret "${injection.secret}" is not a valid HTTP header value (it holds spaces, control or ` +
-          'non-ASCII characters). Store the bare API key.',
-      );
-    }
-  }
-  injection.placed?.(size - lead - trail);
-  if (lead + trail === 0) return length;
-  buffer.copyWithin(start, start + lead, start + size - trail);
-  buffer.copyWithin(start + size - lead - trail, start + size, length);
-  buffer.fill(0, length - lead - trail, length);
-  return length - lead - trail;
-}
-
-function isSpace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+  const key = trimSpace(slot);
+  checkHeaderValue(key, injection.secret);
+  injection.placed?.(key.length);
+  const lead = key.byteOffset - slot.byteOffset;
+  const trimmed = size - key.length;
+  if (trimmed === 0) return length;
+  buffer.copyWithin(start, start + lead, start + lead + key.length);
+  buffer.copyWithin(start + key.length, start + size, length);
+  buffer.fill(0, length - trimmed, length);
+  return length - trimmed;
 }

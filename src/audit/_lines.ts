@@ -8,7 +8,7 @@
  * more memory than a short one.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { MAX_LINE_BYTES } from './_audit-chain.ts';
+import { MAX_LINE_BYTES } from './_chain.ts';
 
 const CHUNK_BYTES = 1 << 20;
 const NEWLINE = 0x0a;
@@ -117,26 +117,6 @@ export async function* blocksBackward(
       skipPartial = true;
     }
     if (first + 1 < data.length) yield data.subarray(first + 1);
-  }
-}
-
-/**
- * Complete lines of the file's first `size` bytes, newest first, in batches. A last segment
- * without a newline (a torn or in-flight append) is skipped, and so is a line longer than
- * `maxLineBytes`.
- */
-export async function* linesBackward(
-  handle: FileHandle, size: number, chunkBytes = CHUNK_BYTES, maxLineBytes = MAX_LINE_BYTES,
-): AsyncGenerator<Buffer[]> {
-  for await (const block of blocksBackward(handle, size, chunkBytes, maxLineBytes)) {
-    const batch: Buffer[] = [];
-    // The block ends with a newline; each line runs from after the previous newline to the next.
-    for (let end = block.length - 1; end >= 0;) {
-      const start = end > 0 ? block.lastIndexOf(NEWLINE, end - 1) + 1 : 0;
-      if (end > start && end - start <= maxLineBytes) batch.push(block.subarray(start, end));
-      end = start - 1;
-    }
-    if (batch.length > 0) yield batch;
   }
 }
 

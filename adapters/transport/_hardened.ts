@@ -1,21 +1,27 @@
 /**
  * The hardened transport: a WHATWG `fetch` over node:http and node:https whose sockets put the
- * provider key into the request head themselves (see _socket-injection.ts), so the key never
+ * provider key into the request head themselves (see _injection.ts), so the key never
  * becomes a JS string: not in a header, not in the head node:http builds, not in a native copy
  * of that string.
  *
  * Everything else is plain Node: keep-alive pooling by an `Agent` per protocol, TLS verification
  * exactly as node:https does it (the default CA store, or `ca` when given), abort signals, request
  * bodies of every kind `new Request()` accepts (streams are sent chunked), streamed and
- * decompressed responses, and fetch's redirect modes.
+ * decompressed responses.
+ *
+ * It sends exactly one hop: a redirect comes back as the 3xx response itself, whatever the
+ * request's redirect mode. Following it is the vault fetch's job (`_redirects.ts`), which checks
+ * each hop before a key may go out; so the placeholder's key goes only where the vault fetch sent it.
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { UsageError, VaultError } from '../src/errors.ts';
-import { armSocket, clearInjection, type Injection, MIN_KEY_LENGTH, setInjection } from './_socket-injection.ts';
+import { UsageError, VaultError } from '../../src/errors.ts';
 import { toResponse } from './_http-response.ts';
+import { armSocket, clearInjection, type Injection, MIN_KEY_LENGTH, setInjection } from './_injection.ts';
+import { oneTimePlaceholder } from './_placeholders.ts';
+import { isStreamBody, type NormalizedRequest, normalizeRequest } from './_request.ts';
 
 export interface HardenedTransportOptions {
   /**
@@ -25,8 +31,6 @@ export interface HardenedTransportOptions {
   ca?: string | Buffer | (string | Buffer)[];
   /** Idle keep-alive connections close after this many ms (or the server's shorter hint). Default 4000. */
   keepAliveTimeout?: number;
-  /** Connections per origin. Default: unlimited. */
-  maxSockets?: number;
 }
 
 /** Where a key comes from at the moment of writing: `Vault._prepare()` returns one. */
@@ -44,11 +48,6 @@ export interface ArmedKey {
   disarm(): void;
 }
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const MAX_REDIRECTS = 20;
-const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
-const CROSS_ORIGIN_DROPPED = ['authorization', 'proxy-authorization', 'cookie'];
-
 export class HardenedTransport {
   readonly #agents: Record<'http:' | 'https:', http.Agent>;
   readonly #armed = new Map<string, { origin: string; injection: Injection }>();
@@ -58,7 +57,6 @@ export class HardenedTransport {
       keepAlive: true,
       scheduling: 'lifo' as const,
       timeout: options.keepAliveTimeout ?? 4000,
-      ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
     };
     this.#agents = {
       'http:': new InjectingHttpAgent(common),
@@ -77,7 +75,7 @@ export class HardenedTransport {
           "use transport: 'standard' for it.",
       );
     }
-    const placeholder = randomPlaceholder(source.length);
+    const placeholder = oneTimePlaceholder(source.length);
     let keyLength: number | undefined;
     const injection: Injection = {
       placeholder: Buffer.from(placeholder, 'latin1'),
@@ -103,49 +101,12 @@ export class HardenedTransport {
     for (const agent of Object.values(this.#agents)) agent.destroy();
   }
 
-  async #fetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
-    // The signal is kept out of `new Request()`, which refuses signals of other realms (polyfills).
-    const { signal: initSignal, ...rest } = init;
-    const signal = initSignal ?? (input instanceof Request ? input.signal : undefined);
+  async #fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = await normalizeRequest(input, init);
+    const signal = (request.rest.signal ?? undefined) as AbortSignal | undefined;
     if (signal?.aborted) throw abortReason(signal);
-    const request = await normalize(input, rest);
-    let { url, method, headers, body } = request;
-    // Once a redirect chain leaves an origin, no key is put in again, even back on that origin.
-    const origin = url.origin;
-    let left = false;
-    for (let hop = 0; ; hop++) {
-      if (url.origin !== origin) left = true;
-      const response = await this.#send(url, method, headers, body, signal ?? undefined, !left);
-      if (hop > 0) Object.defineProperty(response, 'redirected', { value: true });
-      const location = response.headers.get('location');
-      if (!REDIRECTS.has(response.status) || request.redirect === 'manual' || location === null) return response;
-      await response.body?.cancel().catch(() => undefined);
-      if (request.redirect === 'error') throw new TypeError(`fetch failed: ${url.href} redirected, and redirect is "error".`);
-      if (hop >= MAX_REDIRECTS) throw new TypeError(`fetch failed: more than ${MAX_REDIRECTS} redirects from ${request.url.href}.`);
-      const next = new URL(location, url);
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TypeError(`fetch failed: redirect to ${next.protocol}.`);
-      // The fetch standard's rules for the method and body on a redirect.
-      if (((response.status === 301 || response.status === 302) && method === 'POST') ||
-        (response.status === 303 && method !== 'GET' && method !== 'HEAD')) {
-        method = 'GET';
-        body = null;
-        headers = new Headers(headers);
-        for (const name of BODY_HEADERS) headers.delete(name);
-      } else if (body !== null && !Buffer.isBuffer(body)) {
-        throw new TypeError('fetch failed: cannot replay a streamed request body across a redirect.');
-      }
-      if (next.origin !== url.origin) headers = this.#crossOriginHeaders(headers);
-      url = next;
-    }
-  }
-
-  /** Headers for a hop to another origin: what fetch drops there, and any armed placeholder. */
-  #crossOriginHeaders(headers: Headers): Headers {
-    const out = new Headers();
-    for (const [name, value] of headers) {
-      if (!CROSS_ORIGIN_DROPPED.includes(name) && !this.#armedIn(value)) out.append(name, value);
-    }
-    return out;
+    const body = await socketBody(request);
+    return this.#send(request.url, request.method, request.headers, body, signal);
   }
 
   #armedIn(value: string): { origin: string; injection: Injection } | undefined {
@@ -159,16 +120,14 @@ export class HardenedTransport {
 
   #send(
     url: URL, method: string, headers: Headers, body: Buffer | ReadableStream<Uint8Array> | null,
-    signal: AbortSignal | undefined, mayInject: boolean,
+    signal: AbortSignal | undefined,
   ): Promise<Response> {
     return new Promise((resolve, reject) => {
       const outgoing = outgoingHeaders(headers, method, body);
       let injection: Injection | undefined;
-      if (mayInject) {
-        for (const value of Object.values(outgoing)) {
-          const armed = this.#armedIn(value);
-          if (armed?.origin === url.origin) injection = armed.injection;
-        }
+      for (const value of Object.values(outgoing)) {
+        const armed = this.#armedIn(value);
+        if (armed?.origin === url.origin) injection = armed.injection;
       }
       const secure = url.protocol === 'https:';
       const request = (secure ? https : http).request({
@@ -221,44 +180,29 @@ export class HardenedTransport {
   }
 }
 
-interface Normalized {
-  url: URL;
-  method: string;
-  headers: Headers;
-  body: Buffer | ReadableStream<Uint8Array> | null;
-  redirect: Request['redirect'];
-}
-
-const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
-
 /**
- * What `new Request(input, init)` makes of a request: method, headers, and the body as bytes
- * (read whole) or as a stream (sent chunked). The usual case, a URL and a string or bytes body,
- * skips building a Request, which costs more than the rest of sending one.
+ * The body as node:http sends it: bytes (a string, bytes: the usual case, which skips building a
+ * Request, costlier than the rest of sending one), a stream (sent chunked), or what
+ * `new Request()` makes of the rest (a Blob, FormData, URLSearchParams), whose content-type it
+ * adds. A body on GET or HEAD is refused there, as fetch refuses it.
  */
-async function normalize(input: string | URL | Request, init: RequestInit): Promise<Normalized> {
-  const { body } = init;
-  const method = typeof init.method === 'string' && NORMALIZED_METHODS.has(init.method.toUpperCase())
-    ? init.method.toUpperCase() : init.method ?? 'GET';
-  const simple = body === undefined || body === null || typeof body === 'string' || ArrayBuffer.isView(body) || body instanceof ArrayBuffer;
-  if (simple && !(input instanceof Request) && (body == null || (method !== 'GET' && method !== 'HEAD'))) {
-    const headers = new Headers(init.headers);
-    if (typeof body === 'string' && !headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
-    const bytes = body === undefined || body === null ? null
-      : typeof body === 'string' ? Buffer.from(body)
-      : ArrayBuffer.isView(body) ? Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-      : Buffer.from(body);
-    return { url: new URL(String(input)), method, headers, body: bytes, redirect: init.redirect ?? 'follow' };
+async function socketBody(request: NormalizedRequest): Promise<Buffer | ReadableStream<Uint8Array> | null> {
+  const { url, method, headers, body } = request;
+  if (body === undefined || body === null) return null;
+  if (method !== 'GET' && method !== 'HEAD') {
+    if (typeof body === 'string') {
+      if (!headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
+      return Buffer.from(body);
+    }
+    if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (body instanceof ArrayBuffer) return Buffer.from(body);
   }
   const streamed = isStreamBody(body);
-  const request = new Request(input, streamed && !('duplex' in init) ? { ...init, duplex: 'half' } as RequestInit : init);
-  return {
-    url: new URL(request.url),
-    method: request.method,
-    headers: request.headers,
-    body: request.body === null ? null : streamed ? request.body : Buffer.from(await request.arrayBuffer()),
-    redirect: request.redirect,
-  };
+  const serialized = new Request(url, { method, headers, body, ...(streamed ? { duplex: 'half' } : {}) } as RequestInit);
+  const type = serialized.headers.get('content-type');
+  if (type !== null && !headers.has('content-type')) headers.set('content-type', type);
+  if (serialized.body === null) return null;
+  return streamed ? serialized.body : Buffer.from(await serialized.arrayBuffer());
 }
 
 /** Headers as node:http takes them, with what fetch adds by default and the body's framing. */
@@ -277,25 +221,8 @@ function outgoingHeaders(headers: Headers, method: string, body: Buffer | Readab
   return out;
 }
 
-/** A body sent as it comes (chunked) rather than read whole first: streams and async iterables. */
-function isStreamBody(body: unknown): boolean {
-  if (body === null || body === undefined || typeof body === 'string' || ArrayBuffer.isView(body)) return false;
-  if (body instanceof ArrayBuffer || body instanceof Blob || body instanceof FormData || body instanceof URLSearchParams) return false;
-  return body instanceof ReadableStream || typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
-}
-
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-/** Random letters and digits: valid in any header, and never a usable key. */
-function randomPlaceholder(length: number): string {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(length));
-  let out = '';
-  for (const byte of bytes) out += ALPHABET[byte % ALPHABET.length];
-  return out;
 }
 
 class InjectingHttpAgent extends http.Agent {

@@ -13,16 +13,16 @@
  * read-modify-write transactions, refreshes its mtime on a timer and queues through promises,
  * which costs more than an append itself.
  *
- * A lock left by a dead process is recovered: at once when its pid is gone on this host, else
- * once it has been held longer than `staleMs` (the link's ctime is when it was taken; no append
- * holds it that long). Removing another's lock happens under a second O_EXCL file,
- * `<lock>.break`, so two waiters can never both judge one lock stale and the slower then remove
- * the faster one's fresh lock. Writer files of dead processes are swept on first use.
+ * A lock left by a dead process is recovered by the policy both locks share (lockAbandoned in
+ * ../_fs.ts): at once when its pid is gone on this host, else once it has been held longer than
+ * `staleMs` (the link's ctime is when it was taken; no append holds it that long). Removing
+ * another's lock happens under a second O_EXCL file, `<lock>.break`, so two waiters can never
+ * both judge one lock stale and the slower then remove the faster one's fresh lock. Writer files of dead processes are swept on first use.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { BREAKER_STALE_MS, errnoCode, HOST, lockAbandoned, pidAlive } from '../_fs.ts';
 
 export interface AuditLockOptions {
   path: string;
@@ -48,12 +48,7 @@ interface SeenLock {
   raw: string;
 }
 
-/** A `.break` file lives for microseconds; one this old belongs to a killed breaker. */
-const BREAKER_STALE_MS = 2_000;
-/** An empty lock file is its creator dying between open and write (O_EXCL fallback only). */
-const EMPTY_STALE_MS = 1_000;
 const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
-const HOST = hostname();
 
 /** This process's link source per lock path; `undefined` where hard links do not work. */
 const writerFiles = new Map<string, { path: string; ino: number } | undefined>();
@@ -80,7 +75,7 @@ function tryAcquire(path: string): HeldLock | undefined {
   try {
     fs.linkSync(writer.path, path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const code = errnoCode(error) ?? '';
     if (code === 'EEXIST') return undefined;
     // Our writer file was removed from under us (or links stopped working): make a new one.
     if (code === 'ENOENT' || NO_LINKS.has(code)) {
@@ -98,7 +93,7 @@ function tryCreate(path: string): HeldLock | undefined {
   try {
     fd = fs.openSync(path, 'wx', 0o600);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    if (errnoCode(error) === 'EEXIST') return undefined;
     throw error;
   }
   try {
@@ -143,7 +138,7 @@ function createWriterFile(lockPath: string): { path: string; ino: number } | und
     unlinkQuietly(probe);
   } catch (error) {
     unlinkQuietly(path);
-    if (NO_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;
+    if (NO_LINKS.has(errnoCode(error) ?? '')) return undefined;
     throw error;
   }
   if (!exitHookInstalled) {
@@ -180,7 +175,7 @@ function breakIfStale(path: string, staleMs: number): boolean {
   try {
     breaker = fs.openSync(breakPath, 'wx', 0o600);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (errnoCode(error) !== 'EEXIST') throw error;
     const other = statQuietly(breakPath);
     if (other && Date.now() - other.mtimeMs > BREAKER_STALE_MS) unlinkQuietly(breakPath);
     return false;
@@ -199,11 +194,7 @@ function breakIfStale(path: string, staleMs: number): boolean {
 }
 
 function isStale(seen: SeenLock, staleMs: number): boolean {
-  const heldMs = Date.now() - Number(seen.ctimeNs / 1_000_000n);
-  const holder = parse(seen.raw);
-  if (!holder) return heldMs > EMPTY_STALE_MS;
-  if (holder.host === HOST && !pidAlive(holder.pid)) return true;
-  return heldMs > staleMs;
+  return lockAbandoned(parse(seen.raw), Date.now() - Number(seen.ctimeNs / 1_000_000n), staleMs);
 }
 
 function readLock(path: string): SeenLock | undefined {
@@ -244,17 +235,6 @@ function parse(raw: string | undefined): { pid: number; host: string; at: number
 function describe(seen: SeenLock | undefined): string {
   const holder = parse(seen?.raw);
   return holder ? `pid ${holder.pid} on ${holder.host}` : '';
-}
-
-/** True when a process with this pid exists on this host (EPERM: it exists, owned by another user). */
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readQuietly(path: string): string | undefined {

@@ -1,12 +1,13 @@
 /**
  * The file sink's dealings with the file system that are not appending itself: reading back the
  * last record, opening the log for reading, and turning errno codes into AuditErrors that say
- * what to do.
+ * what to do (with the advice shared with the file backend, in ../_fs.ts).
  */
 import fs from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
-import { genesisHash, lineHash, MAX_LINE_BYTES, parseLine } from './_audit-chain.ts';
-import { AuditError, VaultError } from './errors.ts';
+import { genesisHash, lineHash, MAX_LINE_BYTES, parseLine } from './_chain.ts';
+import { AuditError, VaultError } from '../errors.ts';
+import { errnoCode, fsAdvice } from '../_fs.ts';
 
 /** The last complete record before `size`: its end offset, seq and hash. Fails closed on damage. */
 export function readTail(fd: number, size: number, vaultId: string, path: string): { end: number; seq: number; hash: string } {
@@ -47,17 +48,13 @@ function damaged(path: string, what: string): AuditError {
   );
 }
 
-/** What to do about an I/O error, by errno code. */
+/** What to do about an I/O error on the log; the rest is common advice (../_fs.ts). */
 const ADVICE: Record<string, string> = {
   EACCES: 'Check that this user can read and write the audit log and the vault directory.',
   EPERM: 'Check that this user can read and write the audit log and the vault directory.',
   EROFS: 'The file system is read-only: point the vault at a writable directory.',
-  ENOSPC: 'The disk is full: free some space, then retry.',
-  EDQUOT: 'The disk quota is exhausted: free some space, then retry.',
-  EIO: 'The disk reported an I/O error: check the device.',
   EISDIR: 'A directory is in the way of the audit log: remove it.',
   ENOTFILE: 'Something other than a file is in the way of the audit log: remove it, or put the real log back in its place.',
-  EMFILE: 'Too many open files: raise the limit (ulimit -n) or lower concurrency.',
 };
 
 /**
@@ -74,7 +71,7 @@ export async function openForReading(path: string): Promise<{ handle: FileHandle
     // Windows has no O_NONBLOCK, and no FIFO can appear at a file's path there either.
     handle = await open(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(error) === 'ENOENT') return undefined;
     throw ioError(error, 'read', path);
   }
   try {
@@ -103,18 +100,7 @@ export function notAFile(path: string, stats: fs.Stats, action: string): AuditEr
 
 export function ioError(error: unknown, action: string, path: string): VaultError {
   if (error instanceof VaultError) return error;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'UNKNOWN';
-  const advice = ADVICE[code] ?? 'Check the vault directory and the disk, then retry.';
+  const code = errnoCode(error) ?? 'UNKNOWN';
+  const advice = fsAdvice(code, ADVICE);
   return new AuditError(`Could not ${action} the audit log ${path} (${code}). ${advice}`, { cause: error });
-}
-
-/** Makes the new log's directory entry durable. Windows cannot open directories. */
-export function syncDirectory(dir: string): void {
-  if (process.platform === 'win32') return;
-  const handle = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(handle);
-  } finally {
-    fs.closeSync(handle);
-  }
 }

@@ -13,9 +13,10 @@
  * the vault id, so a log cannot be spliced from another vault's. The MAC covers exact bytes, so
  * verification never depends on re-serialising JSON the same way.
  */
-import type { AuditEvent, AuditKeyring, AuditProblem, AuditRecord, AuditReport } from './audit.ts';
-import { AUDIT_ACTIONS } from './audit.ts';
-import { constantTimeEqual, digest, encodeParts, mac, utf8 } from './crypto.ts';
+import type { AuditEvent, AuditKeyring, AuditProblem, AuditRecord, AuditReport } from './index.ts';
+import { AUDIT_ACTIONS } from './index.ts';
+import { bytesToHex, hexToBytes } from '../_bytes.ts';
+import { constantTimeEqual, digest, encodeParts, mac, utf8 } from '../crypto.ts';
 
 const HASH_BYTES = 32;
 const MAC_HEAD = ',"mac":"';
@@ -34,33 +35,14 @@ const FIELDS = new Set([
  */
 export const MAX_LINE_BYTES = 8192;
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-export function hex(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!];
-  return out;
-}
-
-/** Lower-case hex only (callers check with HEX64 first). */
-function fromHex(text: string): Uint8Array {
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = (nibble(text.charCodeAt(2 * i)) << 4) | nibble(text.charCodeAt(2 * i + 1));
-  return out;
-}
-
-function nibble(code: number): number {
-  return code <= 0x39 ? code - 0x30 : code - 0x57;
-}
-
 /** BLAKE2b-256 of one line's bytes: what the next record's `prev` holds. */
 export function lineHash(line: Uint8Array): string {
-  return hex(digest(line, HASH_BYTES));
+  return bytesToHex(digest(line, HASH_BYTES));
 }
 
 /** `prev` of seq 1. */
 export function genesisHash(vaultId: string): string {
-  return hex(digest(encodeParts('agent-vault/audit/genesis/v1', [vaultId]), HASH_BYTES));
+  return bytesToHex(digest(encodeParts('agent-vault/audit/genesis/v1', [vaultId]), HASH_BYTES));
 }
 
 /** The line (without newline) for `event` as record `seq` after `prev`, MACed under `macKey`. */
@@ -85,7 +67,7 @@ export function sealRecord(
     prev,
   });
   const head = body.slice(0, -1);
-  const tag = hex(mac(macKey, utf8.encode(head), HASH_BYTES));
+  const tag = bytesToHex(mac(macKey, utf8.encode(head), HASH_BYTES));
   const bytes = utf8.encode(`${head}${MAC_HEAD}${tag}"}`);
   return { bytes, hash: lineHash(bytes) };
 }
@@ -178,7 +160,7 @@ export class ChainVerifier {
       return this.#fail('wrong-vault', at, `belongs to vault ${record.vault}, not this vault (${this.#vaultId})`);
     }
     const claimed = this.#keys.keyFor(record.actor, record.generation);
-    const tag = fromHex(record.mac);
+    const tag = hexToBytes(record.mac);
     if (!claimed || !constantTimeEqual(mac(claimed, parsed.macInput, HASH_BYTES), tag)) {
       for (const writer of this.#keys.known()) {
         if (writer.key !== claimed && constantTimeEqual(mac(writer.key, parsed.macInput, HASH_BYTES), tag)) {
@@ -189,7 +171,7 @@ export class ChainVerifier {
         `does not verify under the key of ${who(record)}: it was changed after it was written, or forged`);
     }
     const hashBytes = digest(line, HASH_BYTES);
-    const hash = hex(hashBytes);
+    const hash = bytesToHex(hashBytes);
     if (record.seq > at) {
       const nextSeq = next && parseLine(next);
       if (nextSeq?.ok && nextSeq.record.seq === at) {
@@ -220,7 +202,7 @@ export class ChainVerifier {
     return true;
   }
 
-  /** A line too long to be a record, skipped unread (_audit-lines.ts): the chain breaks at it. */
+  /** A line too long to be a record, skipped unread (_lines.ts): the chain breaks at it. */
   checkOverlong(bytes: number): false {
     if (this.problem) return false;
     this.#line++;

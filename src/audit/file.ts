@@ -1,8 +1,8 @@
 /**
  * The default audit sink: `audit.jsonl` (mode 0600) in the vault directory, one record per line
- * (format in _audit-chain.ts), appended by every process that opens the vault.
+ * (format in _chain.ts), appended by every process that opens the vault.
  *
- * Appending takes a cross-process lock (_audit-lock.ts), so records from several processes never
+ * Appending takes a cross-process lock (_lock.ts), so records from several processes never
  * interleave and sequence numbers stay contiguous. Each sink remembers the log's tail (inode,
  * size, last seq and hash): when the file is as it left it, an append is one stat and one write;
  * only when another process wrote does it read back the last line.
@@ -17,13 +17,14 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type {
   AuditContext, AuditEvent, AuditFilter, AuditRecord, AuditReport, AuditSink, AuditVerifyContext, AuditVerifyOptions,
-} from './audit.ts';
-import { ChainVerifier, eventProblem, sealRecord } from './_audit-chain.ts';
-import { auditMatcher, STOP } from './_audit-filter.ts';
-import { ioError, notAFile, openForReading, readTail, syncDirectory } from './_audit-fs.ts';
-import { blocksBackward, candidates, type ForwardLine, linesForward, timeOf } from './_audit-lines.ts';
-import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_audit-lock.ts';
-import { AuditError, UsageError } from './errors.ts';
+} from './index.ts';
+import { ChainVerifier, eventProblem, sealRecord } from './_chain.ts';
+import { auditMatcher, STOP } from './_filter.ts';
+import { ioError, notAFile, openForReading, readTail } from './_log-file.ts';
+import { blocksBackward, candidates, type ForwardLine, linesForward, timeOf } from './_lines.ts';
+import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_lock.ts';
+import { AuditError, UsageError } from '../errors.ts';
+import { syncDirectorySync } from '../_fs.ts';
 
 /**
  * When an append resolves (and so when a secret is released), the record has survived:
@@ -138,7 +139,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
     }
     fd = opened;
     fdIno = stats.ino;
-    if (!current && durability !== 'write') syncDirectory(dir);
+    if (!current && durability !== 'write') syncDirectorySync(dir);
     return stats;
   }
 

@@ -13,13 +13,14 @@
  * per request as `fetchOptions.dispatcher`), or where Node routes fetch through an environment
  * proxy (NODE_USE_ENV_PROXY with HTTP(S)_PROXY set).
  */
-import { UsageError, type VaultError } from '../src/errors.ts';
-import type { PreparedSecret, Vault } from '../src/vault.ts';
+import { UsageError, type VaultError } from '../../src/errors.ts';
+import type { PreparedSecret, Vault } from '../../src/vault.ts';
 // Types only: the transport (node:http, node:https) is loaded on first use, so that importing an
 // adapter works on runtimes without those modules.
-import type { ArmedKey, HardenedTransport } from './_hardened-transport.ts';
-import { type KeyLender, trimSpace } from './_redact-response.ts';
-import { MIN_KEY_LENGTH } from './_socket-injection.ts';
+import type { ArmedKey, HardenedTransport } from './_hardened.ts';
+import { trimSpace } from './_key-bytes.ts';
+import type { KeyLender } from './_redact.ts';
+import { MIN_KEY_LENGTH } from './_injection.ts';
 
 /** How the key reaches the wire: see this module's comment. */
 export type TransportOption = 'auto' | 'hardened' | 'standard';
@@ -81,7 +82,9 @@ function customAgent(agent: unknown): boolean {
 }
 
 /** A key armed for one request: the one-time placeholder to put in its headers, and the fetch to send it with. */
-export interface ArmedRequest extends ArmedKey {
+export interface ArmedRequest {
+  /** Goes where the key goes: the socket writes the key over it. */
+  readonly placeholder: string;
   /** The hardened transport's fetch: the only one that puts the key in. */
   fetch: HardenedTransport['fetch'];
   /** The key's bytes for redacting the response, decrypted into a scratch array that is wiped at once. */
@@ -112,7 +115,7 @@ export async function armRequest(
   let armed: ArmedKey;
   let transport: HardenedTransport;
   try {
-    shared ??= import('./_hardened-transport.ts').then((module) => new module.HardenedTransport());
+    shared ??= import('./_hardened.ts').then((module) => new module.HardenedTransport());
     transport = await shared;
     armed = transport.arm(origin, secret, prepared);
   } catch (error) {
@@ -121,9 +124,6 @@ export async function armRequest(
   }
   return {
     placeholder: armed.placeholder,
-    get keyLength() {
-      return armed.keyLength;
-    },
     fetch: transport.fetch,
     key: {
       // Until the socket has placed it, its length without surrounding whitespace is not known.
@@ -140,7 +140,6 @@ export async function armRequest(
         }
       },
     },
-    disarm: () => armed.disarm(),
     release() {
       armed.disarm();
       prepared.dispose();

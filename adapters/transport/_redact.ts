@@ -76,19 +76,6 @@ export async function redactResponse(response: Response, key: KeyLender): Promis
   });
 }
 
-/** The key's bytes in `bytes`, trimmed of surrounding whitespace as a header value is. */
-export function trimSpace(bytes: Uint8Array): Uint8Array {
-  let start = 0;
-  let end = bytes.length;
-  while (start < end && isSpace(bytes[start]!)) start++;
-  while (end > start && isSpace(bytes[end - 1]!)) end--;
-  return bytes.subarray(start, end);
-}
-
-function isSpace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
-}
-
 /** `value` with each occurrence of `key` (compared as latin1 bytes, as header values are) replaced. */
 function redactString(value: string, key: Uint8Array): string {
   if (key.length === 0 || value.length < key.length) return value;

@@ -1,8 +1,15 @@
 /**
- * The audit contract. The vault calls `append` once per event, before it releases anything;
+ * The audit wing's contract, and all that the core imports from it: the event, record, filter
+ * and report types, the AuditSink interface and the owner's keyring. No node:* module here.
+ * The file sink is ./file.ts (the `agent-vault/audit-file` subpath, node-only); the files
+ * starting with `_` are its helpers, private to this folder: the record format and chain check
+ * (_chain.ts), read filters (_filter.ts), line reading (_lines.ts), the append lock (_lock.ts)
+ * and the log's file handling (_log-file.ts).
+ *
+ * The vault calls `append` once per event, before it releases anything;
  * when `append` rejects, the operation fails closed with AuditError.
  *
- * A log is a sequence of records, one JSON object per line (the format is in _audit-chain.ts).
+ * A log is a sequence of records, one JSON object per line (the format is in _chain.ts).
  * Each record carries its sequence number, the hash of the record before it (`prev`) and a MAC
  * under its writer's audit key. The owner's key is derived from the root key and an agent's from
  * its agent key, which the owner can re-derive from the agent id and generation: so every writer
@@ -22,7 +29,8 @@
  * - A writer may append records in its own name with any content; the MAC proves who wrote a
  *   record, not that its content is true. An agent never holds another writer's key.
  */
-import { derive, wipe } from './crypto.ts';
+import { agentKey, auditKey } from '../_keys.ts';
+import { wipe } from '../crypto.ts';
 
 export type AuditAction =
   | 'secret.resolve'
@@ -173,14 +181,14 @@ export interface AuditSink {
   close?(): Promise<void>;
 }
 
-export const AUDIT_KEY_LABEL = 'agent-vault/audit/v1';
+export { AUDIT_KEY_LABEL } from '../_keys.ts';
 const AGENT_ACTOR = /^agent:([a-z0-9][a-z0-9._-]{0,63})$/;
 const MAX_GENERATION = 0xffff_ffff;
 
 /**
  * Every writer's audit key, derived from the root key: the owner's is
- * derive(rootKey, audit label); an agent's is derive(agentKey, audit label) with
- * agentKey = derive(rootKey, 'agent-vault/agent/v1', id, generation), exactly as the vault does.
+ * auditKey(rootKey); an agent's is auditKey(agentKey(rootKey, id, generation)), exactly as the
+ * vault derives them (src/_keys.ts).
  */
 export function auditKeyring(rootKey: Uint8Array): AuditKeyring {
   const keys = new Map<string, { actor: string; generation: number; key: Uint8Array }>();
@@ -191,15 +199,15 @@ export function auditKeyring(rootKey: Uint8Array): AuditKeyring {
       if (known) return known.key;
       let key: Uint8Array;
       if (actor === 'owner' && generation === 0) {
-        key = derive(rootKey, AUDIT_KEY_LABEL);
+        key = auditKey(rootKey);
       } else {
         const agent = AGENT_ACTOR.exec(actor)?.[1];
         if (agent === undefined || !Number.isInteger(generation) || generation < 1 || generation > MAX_GENERATION) {
           return undefined;
         }
-        const agentKey = derive(rootKey, 'agent-vault/agent/v1', agent, generation);
-        key = derive(agentKey, AUDIT_KEY_LABEL);
-        wipe(agentKey);
+        const agentSecret = agentKey(rootKey, agent, generation);
+        key = auditKey(agentSecret);
+        wipe(agentSecret);
       }
       keys.set(id, { actor, generation, key });
       return key;

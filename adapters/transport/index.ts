@@ -1,0 +1,26 @@
+/**
+ * The transport wing: how a request that needs the vault's key reaches the wire.
+ *
+ * - `_vault-fetch.ts`: the one vault-aware fetch every adapter is built on; it owns redirects
+ *   (`_redirects.ts`) and puts the key in, or the hardened transport's one-time placeholder.
+ * - `_choice.ts`: which transport a fetch uses (`'auto' | 'hardened' | 'standard'`), and the
+ *   hardened path of one request.
+ * - `_hardened.ts`, `_injection.ts`, `_http-response.ts`: the hardened transport, a fetch over
+ *   node:http(s) that sends exactly one hop and whose sockets write the key over a placeholder
+ *   (loaded on first use, so importing an adapter needs no node:* module).
+ * - `_redact.ts`: what the API echoes of the key, replaced before a response is handed back.
+ * - `_request.ts`, `_key-bytes.ts`, `_placeholders.ts`, `_refusals.ts`: the helpers they share.
+ *
+ * Only what the adapters need leaves this folder.
+ */
+export {
+  buildVaultFetch,
+  type FetchLike,
+  type VaultFetch,
+  type VaultFetchInternals,
+  type VaultFetchOptions,
+  type VaultLike,
+} from './_vault-fetch.ts';
+export type { TransportOption } from './_choice.ts';
+export { createPlaceholder, isPlaceholder } from './_placeholders.ts';
+export { takeRefusal } from './_refusals.ts';

@@ -1,0 +1,47 @@
+/**
+ * Every key and id derived from a vault's root key, each named once (FORMAT.md lists the
+ * labels). Changing a label or the order of a derivation's parts makes every existing vault
+ * unreadable, so each label carries a version and never changes.
+ */
+import { bytesToHex } from './_bytes.ts';
+import { derive, digest, encodeParts, mac } from './crypto.ts';
+
+/** Bytes of an agent locator (the `a/<hex>` backend key and a grant's `agentLoc`). */
+export const LOC_BYTES = 16;
+const NAME_ID_BYTES = 16;
+
+/** The label of the audit MAC key; exported for tests that build audit records by hand. */
+export const AUDIT_KEY_LABEL = 'agent-vault/audit/v1';
+
+/** Seals names, agent ids and the owner's copy of every data key. */
+export function ownerKey(rootKey: Uint8Array): Uint8Array {
+  return derive(rootKey, 'agent-vault/owner/v1');
+}
+
+/** Turns secret names into backend keys (`nameId`); agents receive it in their policy. */
+export function nameKey(rootKey: Uint8Array): Uint8Array {
+  return derive(rootKey, 'agent-vault/names/v1');
+}
+
+/**
+ * An agent's key for one generation: derived, never stored, so the owner can always re-derive
+ * it to grant a new secret, and bumping the generation makes every older token useless.
+ */
+export function agentKey(rootKey: Uint8Array, agentId: string, generation: number): Uint8Array {
+  return derive(rootKey, 'agent-vault/agent/v1', agentId, generation);
+}
+
+/** The key a writer MACs its audit records with: `base` is the root key (owner) or an agent key. */
+export function auditKey(base: Uint8Array): Uint8Array {
+  return derive(base, AUDIT_KEY_LABEL);
+}
+
+/** The backend key of a secret (`s/<nameId>`): a keyed hash, so storage never sees names. */
+export function nameId(nameKey: Uint8Array, canonicalName: string): string {
+  return bytesToHex(mac(nameKey, encodeParts('agent-vault/name-id/v1', [canonicalName]), NAME_ID_BYTES));
+}
+
+/** Where an agent's record lives: a hash of vault id and agent id (stable across generations). */
+export function agentLoc(vaultId: Uint8Array, agentId: string): Uint8Array {
+  return digest(encodeParts('agent-vault/agent-loc/v1', [vaultId, agentId]), LOC_BYTES);
+}
