@@ -13,6 +13,7 @@ import { peers } from './peers.ts';
 import { requests } from './requests.ts';
 import { resolution } from './resolution.ts';
 import { scale } from './scale.ts';
+import { sdks } from './sdks.ts';
 
 const only = process.argv.slice(2);
 const wanted = (section: string) => only.length === 0 || only.includes(section);
@@ -49,6 +50,11 @@ if (wanted('requests')) {
   const r = await requests();
   results.requests = r;
   for (const [title, stats] of Object.entries(r)) table(`Request overhead: ${title}`, statsRows(stats, Object.keys(stats)[0]));
+}
+if (wanted('sdks')) {
+  const r = await sdks();
+  results.sdks = r;
+  for (const [title, stats] of Object.entries(r)) table(`Request overhead (sequential): ${title}`, statsRows(stats, 'plain'));
 }
 if (wanted('resolution')) {
   const r = await resolution();
