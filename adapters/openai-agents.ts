@@ -14,15 +14,16 @@
  * `VaultTracingExporter`, which posts the same spans through a vault fetch. Or pass
  * `tracing: false` to turn tracing off (announced with a process warning).
  *
- * Not covered: the Responses WebSocket transport and realtime (voice) agents, which take their
- * key on connection; they receive only the placeholder. `@openai/agents` and `openai` are
+ * Not covered: the Responses WebSocket transport (refused by our `OpenAIProvider`; set globally
+ * with `setOpenAIResponsesTransport('websocket')` it sends only the placeholder) and realtime
+ * (voice) agents, which take their key on connection. `@openai/agents` and `openai` are
  * optional peer dependencies; only this subpath loads the Agents SDK.
  */
 import {
   BatchTraceProcessor, OpenAIProvider as OpenAIProviderBase, setDefaultOpenAIClient, setTraceProcessors, setTracingDisabled,
   type Span, type Trace, type TracingExporter,
 } from '@openai/agents';
-import { isVaultError } from '../src/errors.ts';
+import { isVaultError, UsageError } from '../src/errors.ts';
 import type { VaultBinding } from './_client.ts';
 import { createVaultFetch, type VaultFetch } from './fetch.ts';
 import { OpenAI, type OpenAIOptions } from './openai.ts';
@@ -82,6 +83,12 @@ export class OpenAIProvider extends OpenAIProviderBase {
   constructor(options: VaultOpenAIProviderOptions) {
     const { useResponses, useResponsesWebSocket, websocketBaseURL, cacheResponsesWebSocketModels, ...clientOptions } =
       (options ?? {}) as ProviderOptions & OpenAIOptions;
+    if (useResponsesWebSocket) {
+      throw new UsageError(
+        'The Responses WebSocket transport sends the API key in its handshake, outside the vault fetch, so ' +
+          'agent-vault does not support it: leave useResponsesWebSocket out (requests go over HTTP).',
+      );
+    }
     super({ useResponses, useResponsesWebSocket, websocketBaseURL, cacheResponsesWebSocketModels, openAIClient: new OpenAI(clientOptions) as never });
   }
 }

@@ -2,6 +2,7 @@
 import { Agent, getGlobalTraceProvider, run, Runner, setTracingDisabled } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAIProvider, useVaultForAgents } from '../../adapters/openai-agents.ts';
+import { UsageError } from '../../src/index.ts';
 import { agentWithKey, fakeKey } from './_fixtures.ts';
 import { keyIn, sdkMatrix, TEXT } from './_sdk-matrix.ts';
 import { type Handler, providerHandler, startServer, type TestServer } from './_servers.ts';
@@ -22,6 +23,13 @@ sdkMatrix<Runner>({
     if (result.error) throw result.error;
     return text;
   },
+});
+
+describe('agent-vault/openai-agents OpenAIProvider', () => {
+  it('refuses the Responses WebSocket transport (its handshake carries the key outside the vault fetch)', async () => {
+    const { vault } = await agentWithKey('openai-api-key');
+    expect(() => new OpenAIProvider({ vault, secret: 'openai-api-key', useResponsesWebSocket: true })).toThrow(UsageError);
+  });
 });
 
 describe('useVaultForAgents: the default client and trace export go through the vault', () => {
