@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.ts';
 import { memoryBackend } from '../src/backends/memory.ts';
+import { FAST_KDF } from './_fixtures/index.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -85,7 +86,7 @@ describe('the house', () => {
 
   it('a second vault and a missing vault raise their own classes', async () => {
     const backend = memoryBackend();
-    const params = { passphrase: 'p', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 }, audit: false as const };
+    const params = { passphrase: 'p', passphraseParams: FAST_KDF, audit: false as const };
     await (await api.createVault({ backend, ...params })).close();
     await expect(api.createVault({ backend, ...params })).rejects.toBeInstanceOf(api.VaultExistsError);
     await expect(api.openVault({ backend: memoryBackend(), ...params })).rejects.toBeInstanceOf(api.VaultNotFoundError);

@@ -5,17 +5,14 @@
  * request carried.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVault } from '../src/index.ts';
-import { fakeKey } from './adapters/_fixtures.ts';
+import { fakeKey, startServer, tempDir, type TestServer, testVault } from './_fixtures/index.ts';
 import { heapHandler } from './adapters/_heap-scenarios.ts';
 import { mcpServer } from './adapters/_mcp-server.ts';
 import { keyIn, TEXT } from './adapters/_sdk-matrix.ts';
-import { startServer, type TestServer } from './adapters/_servers.ts';
 import { readmeBlocks, scratch as readmeScratch } from './_readme-blocks.ts';
 
 const run = promisify(execFile);
@@ -50,8 +47,8 @@ describe('README SDK recipes', () => {
   let token: string;
   beforeAll(async () => {
     [provider, mcp] = await Promise.all([startServer(heapHandler()), mcpServer()]);
-    vaultDir = join(mkdtempSync(join(tmpdir(), 'agent-vault-readme-sdks-')), 'vault');
-    const owner = await createVault({ dir: vaultDir, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
+    vaultDir = join(tempDir('agent-vault-readme-sdks-'), 'vault');
+    const owner = await testVault({ dir: vaultDir });
     for (const [name, value] of Object.entries(keys)) await owner.set(name, value);
     ({ token } = await owner.createAgent('readme-bot', { allow: ['*'], ttl: '1h' }));
     mkdirSync(scratch, { recursive: true });
@@ -82,7 +79,7 @@ describe('README SDK recipes', () => {
       expect(stdout.trim()).toBe(recipe.output);
       const received = name === 'sdk-mcp' ? mcp.seen : provider.requests;
       expect(received.length).toBeGreaterThanOrEqual(1);
-      for (const request of received) expect(keyIn(request as never, recipe.header)).toBe(keys[recipe.secret]);
+      for (const request of received) expect(keyIn(request, recipe.header)).toBe(keys[recipe.secret]);
     }, 40_000);
   }
 });

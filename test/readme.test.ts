@@ -5,12 +5,12 @@
  * `fragment` when it is deliberately not runnable.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalProvider } from '../examples/_local-provider.ts';
+import { tempDir } from './_fixtures/index.ts';
 import { readmeBlocks, root, scratch } from './_readme-blocks.ts';
 
 const run = promisify(execFile);
@@ -26,7 +26,7 @@ describe('README', () => {
   });
 
   it('the 30-second integration works as pasted: owner commands, then the agent code', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'agent-vault-readme-'));
+    const cwd = tempDir('agent-vault-readme-');
     const passphraseFile = join(cwd, 'passphrase');
     writeFileSync(passphraseFile, 'a readme passphrase\n', { mode: 0o600 });
     const apiKey = `sk-readme-${'r'.repeat(40)}`;

@@ -4,11 +4,10 @@ import {
   type Backend,
 } from '../src/index.ts';
 import { memoryBackend } from '../src/backends/memory.ts';
-
-const fastKdf = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
+import { FAST_KDF } from './_fixtures/index.ts';
 
 async function ownerVault(backend: Backend = memoryBackend(), now?: () => number) {
-  const vault = await createVault({ backend, passphrase: 'correct horse', passphraseParams: fastKdf, now });
+  const vault = await createVault({ backend, passphrase: 'correct horse', passphraseParams: FAST_KDF, now });
   return { backend, vault };
 }
 
@@ -40,7 +39,7 @@ describe('owner', () => {
 
   it('refuses to create a second vault in the same backend', async () => {
     const { backend } = await ownerVault();
-    await expect(createVault({ backend, passphrase: 'x', passphraseParams: fastKdf })).rejects.toMatchObject({
+    await expect(createVault({ backend, passphrase: 'x', passphraseParams: FAST_KDF })).rejects.toMatchObject({
       code: 'VAULT_EXISTS',
     });
   });
@@ -132,7 +131,7 @@ describe('integrity', () => {
 describe('a failing custom backend', () => {
   it("a driver's raw error surfaces as a BackendError with the original as cause", async () => {
     const backend = memoryBackend();
-    const owner = await createVault({ backend, passphrase: 'p', passphraseParams: fastKdf });
+    const owner = await createVault({ backend, passphrase: 'p', passphraseParams: FAST_KDF });
     await owner.set('k', 'v');
     const failure = Object.assign(new Error('connection reset by peer'), { code: 'ECONNRESET' });
     const broken: Backend = { ...backend, name: 'flaky', get: async () => { throw failure; } };

@@ -5,13 +5,14 @@
  */
 import { inspect } from 'node:util';
 import AnthropicBase, { AnthropicError, type Middleware } from '@anthropic-ai/sdk';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Anthropic, withVault } from '../../adapters/anthropic.ts';
 import { AccessDeniedError, UsageError } from '../../src/index.ts';
 import { REPLY } from '../../examples/_local-provider.ts';
-import { agentVault, captureConsole, fakeKey } from './_fixtures.ts';
+import { fakeKey, servePerTest } from '../_fixtures/index.ts';
+import { agentVault, captureConsole } from './_fixtures.ts';
 import {
-  credentialHeader, credentialOf, everything, failingFirst, providerHandler, redirectingTo, startServer, type TestServer,
+  credentialHeader, credentialOf, everything, failingFirst, PROVIDER_SERVER, providerHandler, redirectingTo,
 } from './_servers.ts';
 
 export interface AnthropicSuiteOptions {
@@ -28,15 +29,7 @@ const params = { model: 'claude-test', max_tokens: 16, messages };
 
 export function anthropicSuite({ label, version, keyHeader }: AnthropicSuiteOptions): void {
   describe(`Anthropic adapter (${label})`, () => {
-    const servers: TestServer[] = [];
-    const serve = async (handler = providerHandler()) => {
-      const server = await startServer(handler);
-      servers.push(server);
-      return server;
-    };
-    afterEach(async () => {
-      await Promise.all(servers.splice(0).map((server) => server.close()));
-    });
+    const serve = servePerTest(providerHandler(), PROVIDER_SERVER);
 
     async function setup(handler = providerHandler(), allow = ['anthropic-*']) {
       const key = fakeKey('sk-ant-test');

@@ -1,14 +1,9 @@
 /** A throw-away vault with an agent, as the adapter tests use it. */
-import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { type Mock, vi } from 'vitest';
-import { createVault, openVault, type Vault } from '../../src/index.ts';
+import { openVault, type Vault } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
-
-/** A key of a realistic shape, unique to this run so that searching for it finds only its copies. */
-export function fakeKey(prefix = 'sk-test'): string {
-  return `${prefix}-${randomBytes(24).toString('hex')}`;
-}
+import { fakeKey, testVault } from '../_fixtures/index.ts';
 
 export interface AgentFixture {
   owner: Vault;
@@ -25,7 +20,7 @@ export interface AgentFixture {
 /** An owner vault holding `secrets`, and an agent allowed `allow` (default: everything). */
 export async function agentVault(secrets: Record<string, string>, allow = ['*']): Promise<AgentFixture> {
   const backend = memoryBackend();
-  const owner = await createVault({ backend, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
+  const owner = await testVault({ backend });
   for (const [name, value] of Object.entries(secrets)) await owner.set(name, value);
   const { token } = await owner.createAgent('test-agent', { allow, ttl: '1h' });
   const vault = await openVault({ backend, token });

@@ -4,7 +4,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { REPLY } from '../../examples/_local-provider.ts';
-import { type Handler, providerHandler, type Received } from './_servers.ts';
+import type { Received } from '../_fixtures/index.ts';
+import { type Handler, providerHandler } from './_servers.ts';
 
 const usageMetadata = { promptTokenCount: 1, candidatesTokenCount: 2, totalTokenCount: 3 };
 const candidate = (text: string, finishReason?: string) => ({

@@ -6,15 +6,13 @@
  * heap.test.ts says what is and is not counted.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, expect } from 'vitest';
-import { createVault } from '../../src/index.ts';
+import { expect } from 'vitest';
 import { memoryBackend } from '../../src/backends/memory.ts';
-import { fakeKey } from './_fixtures.ts';
-import { type Handler, type Received, startServer } from './_servers.ts';
+import { fakeKey, type Received, startServer, tempDir, testVault } from '../_fixtures/index.ts';
+import { type Handler, PROVIDER_SERVER } from './_servers.ts';
 
 const run = promisify(execFile);
 
@@ -38,16 +36,14 @@ export interface HeapRun {
 
 /** Temp files for a file's heap runs, removed after it. */
 export function heapDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-vault-heap-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return tempDir('agent-vault-heap-');
 }
 
 export async function snapshotAfterRequests(dir: string, options: HeapRun) {
   const key = fakeKey('sk-heap');
   const control = fakeKey('control');
   const backend = memoryBackend();
-  const owner = await createVault({ backend, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
+  const owner = await testVault({ backend });
   await owner.set('provider-api-key', key);
   await owner.set('control-secret', control);
   const { token } = await owner.createAgent('heap-agent', { allow: ['*'], ttl: '1h' });
@@ -58,7 +54,7 @@ export async function snapshotAfterRequests(dir: string, options: HeapRun) {
   const snapshotPath = join(dir, `${label}.heapsnapshot`);
   writeFileSync(recordsPath, JSON.stringify(records));
 
-  const server = await startServer(options.handler);
+  const server = await startServer(options.handler, PROVIDER_SERVER);
   try {
     const { stdout } = await run(
       process.execPath,

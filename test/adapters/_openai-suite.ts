@@ -5,13 +5,14 @@
  */
 import { inspect } from 'node:util';
 import OpenAIBase, { OpenAIError, PermissionDeniedError, toFile } from 'openai';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AzureOpenAI, OpenAI, withVault } from '../../adapters/openai.ts';
 import { AccessDeniedError, UsageError } from '../../src/index.ts';
 import { REPLY } from '../../examples/_local-provider.ts';
-import { agentVault, agentWithKey, captureConsole, fakeKey } from './_fixtures.ts';
+import { fakeKey, servePerTest } from '../_fixtures/index.ts';
+import { agentVault, agentWithKey, captureConsole } from './_fixtures.ts';
 import {
-  credentialHeader, credentialOf, everything, failingFirst, providerHandler, redirectingTo, startServer, type TestServer,
+  credentialHeader, credentialOf, everything, failingFirst, PROVIDER_SERVER, providerHandler, redirectingTo,
 } from './_servers.ts';
 
 export interface OpenAISuiteOptions {
@@ -36,15 +37,7 @@ const messages = [{ role: 'user' as const, content: 'hi' }];
 
 export function openaiSuite({ label, version, debugEnv }: OpenAISuiteOptions): void {
   describe(`OpenAI adapter (${label})`, () => {
-    const servers: TestServer[] = [];
-    const serve = async (handler = providerHandler()) => {
-      const server = await startServer(handler);
-      servers.push(server);
-      return server;
-    };
-    afterEach(async () => {
-      await Promise.all(servers.splice(0).map((server) => server.close()));
-    });
+    const serve = servePerTest(providerHandler(), PROVIDER_SERVER);
 
     async function setup(handler = providerHandler()) {
       const key = fakeKey();

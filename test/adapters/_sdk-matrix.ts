@@ -9,8 +9,9 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPLY } from '../../examples/_local-provider.ts';
 import { AccessDeniedError, type Vault } from '../../src/index.ts';
-import { agentVault, fakeKey } from './_fixtures.ts';
-import { failingFirst, type Handler, providerHandler, type Received, redirectingTo, startServer, type TestServer } from './_servers.ts';
+import { fakeKey, type Received, startServer, type TestServer } from '../_fixtures/index.ts';
+import { agentVault } from './_fixtures.ts';
+import { failingFirst, type Handler, providerHandler, redirectingTo } from './_servers.ts';
 
 export const TEXT = REPLY.join('');
 

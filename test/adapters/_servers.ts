@@ -1,50 +1,16 @@
 /**
- * Loopback HTTP servers for the adapter tests: each records exactly what arrived (method, path,
- * headers, body), so tests assert on what a provider would have received.
+ * Handlers for the loopback servers of the adapter tests (`test/_fixtures/servers.ts`): stand-ins
+ * for the providers, and readers of what a request carried.
  */
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { respondLikeProvider } from '../../examples/_local-provider.ts';
+import type { ServerResponse } from 'node:http';
+import type { Received, ServerOptions, TestServer } from '../_fixtures/servers.ts';
 
-export interface Received {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-export interface TestServer {
-  /** `http://127.0.0.1:<port>` */
-  origin: string;
-  /** Every request, in arrival order. */
-  requests: Received[];
-  close(): Promise<void>;
-}
-
+/** A provider stand-in answers from the buffered request alone (it never reads the stream). */
 export type Handler = (request: Received, res: ServerResponse) => void;
 
-export async function startServer(handler: Handler): Promise<TestServer> {
-  const requests: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
-      requests.push(received);
-      handler(received, res);
-    });
-  });
-  server.keepAliveTimeout = 100;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
+/** Idle connections close after 100 ms, so SDK clients' pooled sockets settle before heap snapshots. */
+export const PROVIDER_SERVER: ServerOptions = { keepAliveMs: 100 };
 
 /** A stand-in for the OpenAI and Anthropic APIs (chat.completions, responses, messages, SSE too). */
 export function providerHandler(): Handler {

@@ -1,18 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createVaultFetch, isPlaceholder } from '../../adapters/fetch.ts';
 import { AccessDeniedError, UsageError } from '../../src/index.ts';
-import { agentVault, agentWithKey, fakeKey } from './_fixtures.ts';
-import { credentialOf, everything, providerHandler, type Received, redirectingTo, startServer, type TestServer } from './_servers.ts';
+import { agentVault, agentWithKey } from './_fixtures.ts';
+import { credentialOf, everything, PROVIDER_SERVER, providerHandler, redirectingTo } from './_servers.ts';
+import { fakeKey, type Received, servePerTest, type TestServer } from '../_fixtures/index.ts';
 
-const servers: TestServer[] = [];
-const serve = async (handler = echo) => {
-  const server = await startServer(handler);
-  servers.push(server);
-  return server;
-};
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+const serve = servePerTest(echo, PROVIDER_SERVER);
 
 function echo(_request: Received, res: import('node:http').ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/plain' });

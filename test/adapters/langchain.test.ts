@@ -7,7 +7,7 @@ import { ChatOpenAI, OpenAIEmbeddings } from '../../adapters/langchain/openai.ts
 import { UsageError } from '../../src/index.ts';
 import { agentWithKey } from './_fixtures.ts';
 import { keyIn, sdkMatrix } from './_sdk-matrix.ts';
-import { startServer } from './_servers.ts';
+import { startServer } from '../_fixtures/index.ts';
 
 const call = async (model: BaseChatModel) => String((await model.invoke('hi')).content);
 const stream = async (model: BaseChatModel) => {

@@ -6,7 +6,8 @@ import { Mistral } from '../../adapters/mistral.ts';
 import { UsageError } from '../../src/index.ts';
 import { agentWithKey } from './_fixtures.ts';
 import { keyIn, sdkMatrix, TEXT } from './_sdk-matrix.ts';
-import { providerHandler, startServer } from './_servers.ts';
+import { startServer } from '../_fixtures/index.ts';
+import { providerHandler } from './_servers.ts';
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
 // The SDK retries only when asked to; ask, with short intervals.

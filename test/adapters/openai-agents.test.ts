@@ -3,9 +3,10 @@ import { Agent, getGlobalTraceProvider, run, Runner, setTracingDisabled } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAIProvider, useVaultForAgents } from '../../adapters/openai-agents.ts';
 import { UsageError } from '../../src/index.ts';
-import { agentWithKey, fakeKey } from './_fixtures.ts';
+import { fakeKey, startServer, type TestServer } from '../_fixtures/index.ts';
+import { agentWithKey } from './_fixtures.ts';
 import { keyIn, sdkMatrix, TEXT } from './_sdk-matrix.ts';
-import { type Handler, providerHandler, startServer, type TestServer } from './_servers.ts';
+import { type Handler, providerHandler } from './_servers.ts';
 
 const agent = new Agent({ name: 'assistant', instructions: 'Answer briefly.', model: 'gpt-test' });
 

@@ -11,6 +11,7 @@ import { sealRecord, genesisHash } from '../../src/audit/_chain.ts';
 import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
 import { createVault, openVault } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
+import { FAST_KDF } from '../_fixtures/vault.ts';
 
 await initCrypto();
 const root = mkdtempSync(join(tmpdir(), 'agent-vault-audit-bench-'));
@@ -40,12 +41,11 @@ for (const durability of ['write', 'fsync', 'group'] as const) {
 }
 
 // Resolution latency, agent role, memory backend (so the sink is the only file I/O), with and without audit.
-const fastKdf = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
 for (const mode of ['none', 'write', 'fsync', 'group'] as const) {
   const dir = mkdtempSync(join(root, `resolve-${mode}-`));
   const backend = memoryBackend();
   const audit = () => (mode === 'none' ? false as const : fileAuditSink({ dir, durability: mode }));
-  const owner = await createVault({ backend, passphrase: 'pw', passphraseParams: fastKdf, audit: audit() });
+  const owner = await createVault({ backend, passphrase: 'pw', passphraseParams: FAST_KDF, audit: audit() });
   await owner.set('openai-api-key', 'sk-test');
   const { token } = await owner.createAgent('bot', { allow: ['*'] });
   const agent = await openVault({ backend, token, audit: audit() });
@@ -62,7 +62,7 @@ for (const mode of ['none', 'write', 'fsync', 'group'] as const) {
 for (const mode of ['none', 'write', 'group'] as const) {
   const dir = mkdtempSync(join(root, `resolve-file-${mode}-`));
   const audit = () => (mode === 'none' ? false as const : fileAuditSink({ dir, durability: mode }));
-  const owner = await createVault({ dir, passphrase: 'pw', passphraseParams: fastKdf, audit: audit() });
+  const owner = await createVault({ dir, passphrase: 'pw', passphraseParams: FAST_KDF, audit: audit() });
   await owner.set('openai-api-key', 'sk-test');
   const { token } = await owner.createAgent('bot', { allow: ['*'] });
   const agent = await openVault({ dir, token, audit: audit() });

@@ -1,27 +1,14 @@
 // Shared set-up for the audit tests: vaults in temp directories with the default file audit sink.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
 import { AUDIT_KEY_LABEL, type AuditEvent, type AuditRecord } from '../../src/audit/index.ts';
 import { sealRecord } from '../../src/audit/_chain.ts';
 import { derive } from '../../src/crypto.ts';
 import { createVault, openVault, type Vault } from '../../src/index.ts';
 import { parseToken } from '../../src/token.ts';
+import { FAST_KDF, tempDir } from '../_fixtures/index.ts';
 
-export const fastKdf = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
 export const CANARY = 'sk-canary-0b6f3c1e9d2a4f58';
-
-const roots: string[] = [];
-afterAll(() => {
-  for (const dir of roots) rmSync(dir, { recursive: true, force: true });
-});
-
-export function tmp(prefix = 'agent-vault-audit-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  roots.push(dir);
-  return dir;
-}
 
 export function logPath(dir: string): string {
   return join(dir, 'audit.jsonl');
@@ -41,8 +28,8 @@ export function records(dir: string): AuditRecord[] {
 }
 
 /** An owner vault in a fresh directory, with `openai-api-key` set to the canary. */
-export async function ownerVault(dir = tmp(), options: { now?: () => number } = {}): Promise<{ dir: string; owner: Vault }> {
-  const owner = await createVault({ dir, passphrase: 'correct horse', passphraseParams: fastKdf, ...options });
+export async function ownerVault(dir = tempDir('agent-vault-audit-'), options: { now?: () => number } = {}): Promise<{ dir: string; owner: Vault }> {
+  const owner = await createVault({ dir, passphrase: 'correct horse', passphraseParams: FAST_KDF, ...options });
   await owner.set('openai-api-key', CANARY);
   return { dir, owner };
 }

@@ -6,6 +6,7 @@ import fs, { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuditError, type Vault } from '../../src/index.ts';
 import { agentVault, CANARY, logPath, ownerVault, readLines, records } from './_fixture.ts';
+import { FAST_KDF } from '../_fixtures/index.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -142,7 +143,7 @@ describe('a sink that cannot write', () => {
     const { createVault, openVault } = await import('../../src/index.ts');
     const { memoryBackend } = await import('../../src/backends/memory.ts');
     const backend = memoryBackend();
-    const owner = await createVault({ backend, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 << 20 } });
+    const owner = await createVault({ backend, passphrase: 'x', passphraseParams: FAST_KDF });
     await owner.set('openai-api-key', CANARY);
     const { token } = await owner.createAgent('bot', { allow: ['*'] });
     const agent = await openVault({

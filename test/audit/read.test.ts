@@ -2,26 +2,21 @@
 // with a plain split at every chunk size.
 import { open, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import type { AuditEvent, AuditRecord } from '../../src/audit/index.ts';
+import type { AuditEvent } from '../../src/audit/index.ts';
 import { fileAuditSink } from '../../src/audit/file.ts';
 import { linesForward } from '../../src/audit/_lines.ts';
 import { linesBackward } from './_lines.ts';
 import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
-import { agentVault, logPath, ownerVault, tmp } from './_fixture.ts';
+import { agentVault, logPath, ownerVault } from './_fixture.ts';
+import { collect, tempDir } from '../_fixtures/index.ts';
 
 await initCrypto();
-
-async function collect(iterable: AsyncIterable<AuditRecord>): Promise<AuditRecord[]> {
-  const out: AuditRecord[] = [];
-  for await (const record of iterable) out.push(record);
-  return out;
-}
 
 describe('readAudit through the vault', () => {
   it('filters by agent, name, action, time and limit, newest first', async () => {
     let clock = Date.parse('2026-03-01T10:00:00.000Z');
     const now = () => clock;
-    const { dir, owner } = await ownerVault(tmp(), { now });
+    const { dir, owner } = await ownerVault(tempDir(), { now });
     await owner.set('db-url', 'postgres://x');
     const { token: a } = await owner.createAgent('alpha', { allow: ['openai-*'] });
     const { token: b } = await owner.createAgent('beta', { allow: ['*'] });
@@ -81,7 +76,7 @@ describe('readAudit through the vault', () => {
 
 describe('a long log', () => {
   it('20,000 records across many read chunks: newest first, every one, early stop with since', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const sink = fileAuditSink({ dir });
     const vaultId = 'ab'.repeat(16);
     const macKey = derive(randomBytes(32), 'agent-vault/audit/v1');
@@ -104,7 +99,7 @@ describe('a long log', () => {
 
 describe('chunked line readers', () => {
   it('agree with a plain split at every chunk size, torn tail or not', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const path = `${dir}/lines`;
     const lines = Array.from({ length: 40 }, (_, i) => 'x'.repeat((i * 7) % 23) + `line-${i}`);
     for (const tail of ['', 'partial-no-newline']) {
@@ -131,7 +126,7 @@ describe('chunked line readers', () => {
   });
 
   it('handle an empty file and a file with no complete line', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     for (const content of ['', 'no newline at all']) {
       await writeFile(`${dir}/f`, content);
       const handle = await open(`${dir}/f`, 'r');

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AuditEvent, auditKeyring } from '../../src/audit/index.ts';
 import { fileAuditSink } from '../../src/audit/file.ts';
 import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
-import { logPath, records, tmp } from './_fixture.ts';
+import { logPath, records } from './_fixture.ts';
+import { tempDir } from '../_fixtures/index.ts';
 
 await initCrypto();
 const vaultId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -24,7 +25,7 @@ afterEach(() => {
 describe('fileAuditSink', () => {
   for (const durability of ['write', 'fsync', 'group'] as const) {
     it(`durability '${durability}': 200 concurrent appends from two sinks, contiguous and verified`, async () => {
-      const dir = tmp();
+      const dir = tempDir();
       const a = fileAuditSink({ dir, durability });
       const b = fileAuditSink({ dir, durability });
       expect(a.durability).toBe(durability);
@@ -39,7 +40,7 @@ describe('fileAuditSink', () => {
   }
 
   it('creates the log 0600 (and its directory 0700)', async () => {
-    const dir = join(tmp(), 'nested', 'vault');
+    const dir = join(tempDir(), 'nested', 'vault');
     const sink = fileAuditSink({ dir });
     await sink.append(event('x'), context());
     expect(statSync(logPath(dir)).mode & 0o777).toBe(0o600);
@@ -50,28 +51,28 @@ describe('fileAuditSink', () => {
 
   it('takes its durability from AGENT_VAULT_AUDIT_DURABILITY and refuses unknown ones', () => {
     vi.stubEnv('AGENT_VAULT_AUDIT_DURABILITY', 'group');
-    expect(fileAuditSink({ dir: tmp() }).durability).toBe('group');
+    expect(fileAuditSink({ dir: tempDir() }).durability).toBe('group');
     vi.unstubAllEnvs();
-    expect(fileAuditSink({ dir: tmp() }).durability).toBe('write');
-    expect(() => fileAuditSink({ dir: tmp(), durability: 'sometimes' as 'write' })).toThrow(/one of write, fsync, group/);
+    expect(fileAuditSink({ dir: tempDir() }).durability).toBe('write');
+    expect(() => fileAuditSink({ dir: tempDir(), durability: 'sometimes' as 'write' })).toThrow(/one of write, fsync, group/);
     expect(() => fileAuditSink({} as { dir: string })).toThrow(/needs \{ dir \}/);
   });
 
   it('refuses events it cannot record faithfully', async () => {
-    const sink = fileAuditSink({ dir: tmp() });
+    const sink = fileAuditSink({ dir: tempDir() });
     await expect(sink.append({ ...event('x'), action: 'secret.peek' as 'secret.set' }, context())).rejects.toThrow(/unknown action/);
     await expect(sink.append({ ...event('x'), generation: -1 }, context())).rejects.toThrow(/generation/);
     await sink.close();
   });
 
   it('refuses to append after close', async () => {
-    const sink = fileAuditSink({ dir: tmp() });
+    const sink = fileAuditSink({ dir: tempDir() });
     await sink.close();
     await expect(sink.append(event('x'), context())).rejects.toMatchObject({ code: 'USAGE' });
   });
 
   it('records only the event fields it knows: nothing else an event object carries', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const sink = fileAuditSink({ dir });
     await sink.append({ ...event('x'), value: 'sk-should-not-appear', token: 'avt_nope' } as AuditEvent, context());
     expect(fs.readFileSync(logPath(dir), 'utf8')).not.toMatch(/sk-should|avt_/);
@@ -79,7 +80,7 @@ describe('fileAuditSink', () => {
   });
 
   it('does not reread the file when nobody else wrote (the cached tail)', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const sink = fileAuditSink({ dir });
     await sink.append(event('first'), context());
     const readSync = vi.spyOn(fs, 'readSync');
@@ -97,7 +98,7 @@ describe('fileAuditSink', () => {
   });
 
   it('records a log replaced or removed under it, and starts a new chain', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const sink = fileAuditSink({ dir });
     for (let i = 0; i < 3; i++) await sink.append(event(`n-${i}`), context());
     renameSync(logPath(dir), `${logPath(dir)}.old`);
@@ -116,7 +117,7 @@ describe('the audit lock', () => {
   const lockPath = (dir: string) => `${logPath(dir)}.lock`;
 
   it('is taken from a dead process at once', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     writeFileSync(lockPath(dir), JSON.stringify({ pid: 2 ** 22 + 17, host: hostname(), at: Date.now() }));
     const sink = fileAuditSink({ dir, lockTimeoutMs: 5_000 });
     const start = Date.now();
@@ -127,7 +128,7 @@ describe('the audit lock', () => {
   });
 
   it('held by a live process elsewhere: waits, then fails closed naming the holder', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     writeFileSync(lockPath(dir), JSON.stringify({ pid: 4242, host: 'another-host', at: Date.now() }));
     const sink = fileAuditSink({ dir, lockTimeoutMs: 150, staleLockMs: 60_000 });
     await expect(sink.append(event('x'), context())).rejects.toMatchObject({
@@ -138,7 +139,7 @@ describe('the audit lock', () => {
   });
 
   it('held by a process elsewhere longer than staleLockMs: abandoned', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     writeFileSync(lockPath(dir), JSON.stringify({ pid: 4242, host: 'another-host', at: Date.now() }));
     const sink = fileAuditSink({ dir, lockTimeoutMs: 2_000, staleLockMs: 100 });
     await sink.append(event('x'), context());
@@ -147,7 +148,7 @@ describe('the audit lock', () => {
   });
 
   it('falls back to O_EXCL where the file system has no hard links', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     vi.spyOn(fs, 'linkSync').mockImplementation(() => {
       throw Object.assign(new Error('EPERM'), { code: 'EPERM' });
     });
@@ -160,7 +161,7 @@ describe('the audit lock', () => {
   });
 
   it('sweeps writer files left by killed processes', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const leftover = `${lockPath(dir)}.w-999999-deadbeef`;
     writeFileSync(leftover, JSON.stringify({ pid: 2 ** 22 + 19, host: hostname(), at: 0 }));
     const sink = fileAuditSink({ dir });

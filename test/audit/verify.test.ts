@@ -7,8 +7,9 @@ import type { AuditRecord } from '../../src/audit/index.ts';
 import { lineHash } from '../../src/audit/_chain.ts';
 import { createVault, type Vault } from '../../src/index.ts';
 import {
-  agentAuditKey, agentVault, CANARY, fastKdf, forgeLine, logPath, ownerVault, readLines, records, writeLines,
+  agentAuditKey, agentVault, CANARY, forgeLine, logPath, ownerVault, readLines, records, writeLines,
 } from './_fixture.ts';
+import { FAST_KDF } from '../_fixtures/index.ts';
 
 let dir: string;
 let owner: Vault;
@@ -307,7 +308,7 @@ describe('verifyAudit', () => {
     expect(await o.verifyAudit()).toMatchObject({ ok: true, records: 0, last: { seq: 0 } });
     await o.close();
     const { memoryBackend } = await import('../../src/backends/memory.ts');
-    const bare = await createVault({ backend: memoryBackend(), passphrase: 'x', passphraseParams: fastKdf });
+    const bare = await createVault({ backend: memoryBackend(), passphrase: 'x', passphraseParams: FAST_KDF });
     await expect(bare.verifyAudit()).rejects.toMatchObject({ code: 'USAGE' });
   });
 });

@@ -1,27 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync,
+  copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultVaultDir, fileBackend } from '../../src/backends/file.ts';
 import { BackendError, UsageError } from '../../src/errors.ts';
 import { backendConformance } from '../../src/testing/index.ts';
+import { tempDir } from '../_fixtures/index.ts';
 
-const roots: string[] = [];
-function tmp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-vault-file-'));
-  roots.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of roots) rmSync(dir, { recursive: true, force: true });
-});
-
-backendConformance({ describe, it }, () => fileBackend({ dir: tmp() }), {
+backendConformance({ describe, it }, () => fileBackend({ dir: tempDir() }), {
   name: 'file backend conformance',
 });
 
@@ -41,7 +32,7 @@ const bytes = (text: string) => new TextEncoder().encode(text);
 
 describe('file backend on disk', () => {
   it('creates missing directories 0700 and entry files 0600', async () => {
-    const dir = join(tmp(), 'a', 'b', 'vault');
+    const dir = join(tempDir(), 'a', 'b', 'vault');
     const backend = fileBackend({ dir });
     await backend.set('s/1', bytes('v'));
     await backend.withLock(async () => {
@@ -54,7 +45,7 @@ describe('file backend on disk', () => {
   });
 
   it('writes nothing outside its directory, whatever the key', async () => {
-    const parent = tmp();
+    const parent = tempDir();
     const dir = join(parent, 'vault');
     const backend = fileBackend({ dir });
     const hostile = [
@@ -72,7 +63,7 @@ describe('file backend on disk', () => {
   });
 
   it('puts no key or value bytes in file names', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const backend = fileBackend({ dir });
     const keys = ['openai-api-key', 'g/research-bot/openai', 'header', 'QQQQ'];
     for (const key of keys) await backend.set(key, bytes(`VALUE-${key}`));
@@ -90,7 +81,7 @@ describe('file backend on disk', () => {
   });
 
   it('removes temp files left by dead writers when next opened', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     await fileBackend({ dir }).set('k', bytes('v'));
     // Temp names are `.tmp-<first 8 hex of SHA-256(hostname)>-<pid>-<random>`.
     const hostTag = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
@@ -113,7 +104,7 @@ describe('file backend on disk', () => {
   });
 
   it('recovers a lock left by a dead process on this host at once', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const backend = fileBackend({ dir, lockTimeoutMs: 2_000 });
     await backend.set('k', bytes('v'));
     const lockInfo = { pid: deadPid(), hostname: hostname(), createdAt: Date.now(), token: 'x' };
@@ -125,7 +116,7 @@ describe('file backend on disk', () => {
   });
 
   it('recovers a lock from another host once it has not been refreshed for staleLockMs', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const backend = fileBackend({ dir, staleLockMs: 500, lockTimeoutMs: 3_000 });
     await backend.set('k', bytes('v'));
     const lockInfo = { pid: 1, hostname: 'elsewhere', createdAt: Date.now(), token: 'x' };
@@ -136,7 +127,7 @@ describe('file backend on disk', () => {
   });
 
   it('fails after lockTimeoutMs with a BackendError naming a live lock', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const backend = fileBackend({ dir, lockTimeoutMs: 200 });
     await backend.set('k', bytes('v'));
     const lockInfo = { pid: process.pid, hostname: hostname(), createdAt: Date.now(), token: 'x' };
@@ -149,7 +140,7 @@ describe('file backend on disk', () => {
   });
 
   it('runs nested withLock and compareAndSwap inside withLock directly', async () => {
-    const backend = fileBackend({ dir: tmp(), lockTimeoutMs: 500 });
+    const backend = fileBackend({ dir: tempDir(), lockTimeoutMs: 500 });
     const result = await backend.withLock(async () => {
       await backend.compareAndSwap('k', undefined, bytes('1'));
       return backend.withLock(async () => 'inner');
@@ -159,7 +150,7 @@ describe('file backend on disk', () => {
   });
 
   it('serves fresh values through the cache when another writer replaces a file', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const reader = fileBackend({ dir });
     const writer = fileBackend({ dir });
     await writer.set('k', bytes('one'));
@@ -178,7 +169,7 @@ describe('file backend on disk', () => {
   });
 
   it('rejects keys it cannot store faithfully with a UsageError', async () => {
-    const backend = fileBackend({ dir: tmp() });
+    const backend = fileBackend({ dir: tempDir() });
     for (const key of ['', 'x'.repeat(1025), 'a\0b', '\ud800', 'a\udc00b']) {
       await expect(backend.get(key)).rejects.toBeInstanceOf(UsageError);
       await expect(backend.set(key, bytes('v'))).rejects.toMatchObject({ code: 'USAGE' });
@@ -188,7 +179,7 @@ describe('file backend on disk', () => {
   });
 
   it('reports fs failures as BackendError with the path and what to do, never the value', async () => {
-    const parent = tmp();
+    const parent = tempDir();
     const notADir = join(parent, 'file');
     writeFileSync(notADir, 'x');
     const error = await fileBackend({ dir: notADir }).set('k', bytes('SECRET-VALUE')).catch((e: unknown) => e);
@@ -200,7 +191,7 @@ describe('file backend on disk', () => {
   });
 
   it('detects truncated and swapped entry files', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const backend = fileBackend({ dir });
     await backend.set('a', bytes('SECRET-A'));
     await backend.set('b', bytes('SECRET-B'));
@@ -216,7 +207,7 @@ describe('file backend on disk', () => {
   });
 
   it('refuses use after close', async () => {
-    const backend = fileBackend({ dir: tmp() });
+    const backend = fileBackend({ dir: tempDir() });
     await backend.close();
     await backend.close();
     await expect(backend.get('k')).rejects.toBeInstanceOf(UsageError);
@@ -225,14 +216,14 @@ describe('file backend on disk', () => {
 
 describe('defaultVaultDir', () => {
   it('uses AGENT_VAULT_DIR first, relative to the working directory', () => {
-    const root = tmp();
+    const root = tempDir();
     mkdirSync(join(root, '.agent-vault'));
     expect(defaultVaultDir({ cwd: root, env: { AGENT_VAULT_DIR: '/srv/v' }, home: '/h' })).toBe('/srv/v');
     expect(defaultVaultDir({ cwd: root, env: { AGENT_VAULT_DIR: 'v' }, home: '/h' })).toBe(join(root, 'v'));
   });
 
   it('finds .agent-vault in the working directory or its nearest parent', () => {
-    const root = tmp();
+    const root = tempDir();
     const deep = join(root, 'a', 'b', 'c');
     mkdirSync(deep, { recursive: true });
     mkdirSync(join(root, '.agent-vault'));
@@ -243,7 +234,7 @@ describe('defaultVaultDir', () => {
   });
 
   it('falls back to ~/.agent-vault', () => {
-    const root = tmp();
+    const root = tempDir();
     expect(defaultVaultDir({ cwd: root, env: { AGENT_VAULT_DIR: '' }, home: '/home/u' }))
       .toBe(join('/home/u', '.agent-vault'));
   });

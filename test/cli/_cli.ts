@@ -3,10 +3,7 @@
  * directory with a clean environment.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -117,16 +114,3 @@ export function runInTerminal(args: string[], answers: string[], options: RunOpt
     });
   });
 }
-
-const roots: string[] = [];
-
-/** A fresh temporary directory, removed after the file's tests. */
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-vault-cli-'));
-  roots.push(dir);
-  return dir;
-}
-
-afterAll(() => {
-  for (const dir of roots) rmSync(dir, { recursive: true, force: true });
-});

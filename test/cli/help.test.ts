@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands/index.ts';
-import { runCli, tempDir } from './_cli.ts';
+import { runCli } from './_cli.ts';
+import { tempDir } from '../_fixtures/index.ts';
 
 // Help needs no vault and no credentials: it runs in an empty directory.
 const cwd = tempDir();

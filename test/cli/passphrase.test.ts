@@ -5,7 +5,8 @@
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canUseTerminal, runCli, runInTerminal, tempDir } from './_cli.ts';
+import { canUseTerminal, runCli, runInTerminal } from './_cli.ts';
+import { tempDir } from '../_fixtures/index.ts';
 
 const PASSPHRASE = 'correct horse battery staple';
 const CANARY = 'sk-canary-passphrase-2b8d7e61-do-not-print';

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ENTRY, run, runCli, tempDir, transcript } from './_cli.ts';
+import { PACKAGE_ENTRY, run, runCli, transcript } from './_cli.ts';
+import { tempDir } from '../_fixtures/index.ts';
 
 /** A value that must never show up in any output but `get --reveal`. */
 const CANARY = 'sk-canary-7f3a9c1e5b2d-do-not-print';

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir, transcript } from './_cli.ts';
+import { runCli, transcript } from './_cli.ts';
+import { tempDir } from '../_fixtures/index.ts';
 
 const CANARY = 'sk-canary-argv-91c4e0aa-do-not-print';
 const key = ['--key-file', 'owner.key'];

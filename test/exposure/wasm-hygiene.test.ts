@@ -7,8 +7,9 @@ import sodium from 'libsodium-wrappers-sumo';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../src/errors.ts';
 import { initCrypto, open, openInto, randomBytes, seal, sealedLength } from '../../src/crypto.ts';
-import { createVault, openVault } from '../../src/index.ts';
+import { openVault } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
+import { fakeKey, testVault } from '../_fixtures/index.ts';
 
 function wasmHeap(): Buffer {
   const heap = (sodium as unknown as { libsodium: { HEAPU8: Uint8Array } }).libsodium.HEAPU8;
@@ -79,8 +80,8 @@ describe('openInto', () => {
 describe('Vault._prepare', () => {
   it('checks and audits now, decrypts later into the caller\'s bytes, and leaves nothing in WASM memory', async () => {
     const backend = memoryBackend();
-    const owner = await createVault({ backend, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
-    const value = `sk-test-${Buffer.from(randomBytes(24)).toString('hex')}`;
+    const owner = await testVault({ backend });
+    const value = fakeKey();
     await owner.set('openai-api-key', value);
     const { token } = await owner.createAgent('bot', { allow: ['openai-*'], ttl: '1h' });
     const agent = await openVault({ backend, token });

@@ -5,9 +5,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../src/audit/index.ts';
 import type { Vault } from '../../src/index.ts';
 import { CANARY, logPath, ownerVault, records } from '../audit/_fixture.ts';
+import { collect } from '../_fixtures/index.ts';
 
 const worker = fileURLToPath(new URL('../audit/_worker.ts', import.meta.url));
 
@@ -49,12 +49,6 @@ async function agents(owner: Vault, count: number): Promise<string[]> {
   const tokens: string[] = [];
   for (let i = 0; i < count; i++) tokens.push((await owner.createAgent(`worker-${i}`, { allow: ['openai-*'] })).token);
   return tokens;
-}
-
-async function collect(iterable: AsyncIterable<AuditRecord>): Promise<AuditRecord[]> {
-  const out: AuditRecord[] = [];
-  for await (const record of iterable) out.push(record);
-  return out;
 }
 
 describe('audit log across processes', () => {

@@ -1,25 +1,15 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fileBackend } from '../../src/backends/file.ts';
+import { tempDir } from '../_fixtures/index.ts';
 
 // Real processes, not workers in this one: the lock and the atomic writes are only tested by
 // separate pids racing on one directory. Children run the TypeScript worker with plain node,
 // which strips the types itself (see _worker.ts).
 const workerPath = join(import.meta.dirname, '_worker.ts');
-
-const roots: string[] = [];
-function tmp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-vault-procs-'));
-  roots.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of roots) rmSync(dir, { recursive: true, force: true });
-});
 
 function worker(...args: string[]): ChildProcess {
   return spawn(process.execPath, [workerPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -52,7 +42,7 @@ const decodeCount = (value: Uint8Array | undefined) => Number(new TextDecoder().
 
 describe('file backend across processes', () => {
   it('loses none of 2 × 200 concurrent writes of different keys', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     await Promise.all([finished(worker(dir, 'write', 'a', '200')), finished(worker(dir, 'write', 'b', '200'))]);
     const backend = fileBackend({ dir });
     expect(await backend.list('a/')).toHaveLength(200);
@@ -63,13 +53,13 @@ describe('file backend across processes', () => {
   }, 30_000);
 
   it('counts exactly 200 from 4 × 50 increments under withLock', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     await Promise.all(Array.from({ length: 4 }, () => finished(worker(dir, 'increment', '50'))));
     expect(decodeCount(await fileBackend({ dir }).get('counter'))).toBe(200);
   }, 30_000);
 
   it('is not wedged by a lock holder killed with SIGKILL', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     const holder = worker(dir, 'hold');
     const exited = new Promise((resolve) => holder.on('exit', resolve));
     await printed(holder, 'locked');
@@ -87,7 +77,7 @@ describe('file backend across processes', () => {
   }, 30_000);
 
   it('leaves the old or the new value when a writer is killed mid-write', async () => {
-    const dir = tmp();
+    const dir = tempDir();
     for (let round = 0; round < 3; round++) {
       const writer = worker(dir, 'churn');
       const exited = new Promise((resolve) => writer.on('exit', resolve));

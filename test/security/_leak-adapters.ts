@@ -11,7 +11,8 @@ import { Anthropic, withVault as anthropicWithVault } from '../../adapters/anthr
 import { createVaultFetch, type FetchLike } from '../../adapters/fetch.ts';
 import { AzureOpenAI, OpenAI, withVault as openaiWithVault } from '../../adapters/openai.ts';
 import type { Vault } from '../../src/index.ts';
-import { credentialOf, type Handler, providerHandler, type Received, startServer, type TestServer } from '../adapters/_servers.ts';
+import { credentialOf, type Handler, PROVIDER_SERVER, providerHandler } from '../adapters/_servers.ts';
+import { type Received, startServer, type TestServer } from '../_fixtures/index.ts';
 import { captureLogger, capturing } from './_leak-capture.ts';
 import { AGENT_ID, canaryVault, isZero, NAME, VALUE, watchBuffers } from './_leak-fixture.ts';
 import { expectClean, Observed } from './_leak-observed.ts';
@@ -273,10 +274,10 @@ export async function runScenario(flavor: Flavor, transport: Transport, scenario
   let controller = new AbortController();
   const results: unknown[] = [];
   try {
-    const elsewhere = await startServer(echoEverything);
+    const elsewhere = await startServer(echoEverything, PROVIDER_SERVER);
     servers.push(elsewhere);
     const api = scenario.handler &&
-      await startServer(scenario.handler({ elsewhere: () => elsewhere.origin, abort: () => controller.abort() }));
+      await startServer(scenario.handler({ elsewhere: () => elsewhere.origin, abort: () => controller.abort() }), PROVIDER_SERVER);
     if (api) servers.push(api);
     if (scenario.revoked) await owner.revokeAgent(AGENT_ID);
     const userFetch: FetchLike = scenario.userFetchThrows

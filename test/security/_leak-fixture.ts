@@ -3,13 +3,9 @@
  * vaults that hold them.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll } from 'vitest';
 import { type AuditSink, type Backend, createVault, openVault, type Vault } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
-import { FAST_KDF } from './_vaults.ts';
+import { FAST_KDF } from '../_fixtures/index.ts';
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
@@ -23,17 +19,6 @@ export const PATTERN = `${NAME.slice(0, -4)}*`;
 export const AGENT_ID = `leak-agent-${hex(8)}`;
 /** The owner's passphrase. */
 export const PASSPHRASE = `owner-passphrase-${hex(16)}`;
-
-const roots: string[] = [];
-afterAll(() => {
-  for (const dir of roots) rmSync(dir, { recursive: true, force: true });
-});
-
-export function tempDir(prefix = 'av-leak-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  roots.push(dir);
-  return dir;
-}
 
 export interface CanaryVault {
   owner: Vault;

@@ -1,8 +1,8 @@
 /** Shared fixtures for the adversarial suite: small vaults with cheap Argon2id parameters. */
 import { type Backend, createVault, openVault } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
+import { FAST_KDF } from '../_fixtures/index.ts';
 
-export const FAST_KDF = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
 export const CANARY = 'sk-canary-7f3e9b1c4d2a8e6f0b5c';
 export const CANARY_NAME = 'canary-secret-name';
 

@@ -16,20 +16,14 @@ import {
 } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
 import { fileBackend } from '../../src/backends/file.ts';
-import { credentialOf, providerHandler, startServer } from '../adapters/_servers.ts';
+import { credentialOf, PROVIDER_SERVER, providerHandler } from '../adapters/_servers.ts';
+import { collect, FAST_KDF, startServer, tempDir } from '../_fixtures/index.ts';
 import { CLI_ENTRY, type CliResult, runCli } from '../cli/_cli.ts';
 import { closedOrigin, DEBUG_ENV, echoEverything, FLAVORS, knownLeak, runScenario, SCENARIOS, TRANSPORTS } from './_leak-adapters.ts';
 import { capturing } from './_leak-capture.ts';
-import { AGENT_ID, canaryVault, isZero, NAME, PASSPHRASE, PATTERN, tempDir, VALUE } from './_leak-fixture.ts';
+import { AGENT_ID, canaryVault, isZero, NAME, PASSPHRASE, PATTERN, VALUE } from './_leak-fixture.ts';
 import { expectClean, Observed } from './_leak-observed.ts';
 import { LeakScanner } from './_leak-scan.ts';
-import { FAST_KDF } from './_vaults.ts';
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
 
 const value = new LeakScanner({ value: VALUE });
 
@@ -401,7 +395,7 @@ describe('a child process with every debug log on', () => {
     const owner = await createVault({ dir, passphrase: PASSPHRASE, passphraseParams: FAST_KDF });
     await owner.set(NAME, VALUE);
     const { token } = await owner.createAgent(AGENT_ID, { allow: [PATTERN], ttl: '1h' });
-    const elsewhere = await startServer(echoEverything);
+    const elsewhere = await startServer(echoEverything, PROVIDER_SERVER);
     const api = await startServer((request, res) => {
       const [, behaviour, ...rest] = request.url.split('/');
       const url = `/${rest.join('/')}`;
@@ -413,7 +407,7 @@ describe('a child process with every debug log on', () => {
       }
       res.writeHead(500, { 'content-type': 'application/json', 'retry-after-ms': '1' });
       res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Overloaded, try again.' } }));
-    });
+    }, PROVIDER_SERVER);
     try {
       const closed = await closedOrigin();
       const run = await runChild(['vault', dir, NAME, api.origin, closed], childEnv({ AGENT_VAULT_TOKEN: token }));

@@ -1,12 +1,11 @@
 /** Hostile names and hostile stored files, against the real file backend. */
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createVault, openVault, UsageError, VaultError } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
 import { fileBackend } from '../../src/backends/file.ts';
-import { FAST_KDF } from './_vaults.ts';
+import { FAST_KDF, tempDir } from '../_fixtures/index.ts';
 
 function listTree(dir: string): string[] {
   return readdirSync(dir, { recursive: true }).map(String).sort();
@@ -20,7 +19,7 @@ describe('names', () => {
   ];
 
   it('awkward names round-trip, never collide and never leave the vault directory', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'av-names-'));
+    const root = tempDir('av-names-');
     const dir = join(root, 'vault');
     const owner = await createVault({ dir, keyFile: join(root, 'key'), audit: false });
     const before = listTree(root);
@@ -54,7 +53,7 @@ describe('names', () => {
 
 describe('hostile files', () => {
   async function fileVault() {
-    const root = mkdtempSync(join(tmpdir(), 'av-hostile-'));
+    const root = tempDir('av-hostile-');
     const dir = join(root, 'vault');
     mkdirSync(dir, { recursive: true });
     const owner = await createVault({ dir, keyFile: join(root, 'key'), audit: false });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createVault, openVault } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
 import { initCrypto, passphraseKey, randomBytes, seal } from '../../src/crypto.ts';
-import { FAST_KDF } from './_vaults.ts';
+import { FAST_KDF } from '../_fixtures/index.ts';
 
 describe('nonces', () => {
   it('100,000 seals of one value under one key give 100,000 distinct nonces and ciphertexts', async () => {

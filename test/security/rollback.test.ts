@@ -3,14 +3,14 @@
  * latest state without something outside the directory, so this suite pins down exactly what
  * is and is not detected (the README's Security section says the same).
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createVault, IntegrityError, openVault } from '../../src/index.ts';
+import { tempDir } from '../_fixtures/index.ts';
 
 async function setup() {
-  const root = mkdtempSync(join(tmpdir(), 'av-rollback-'));
+  const root = tempDir('av-rollback-');
   const dir = join(root, 'vault');
   const keyFile = join(root, 'key');
   const owner = await createVault({ dir, keyFile, audit: false });

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { createVault, IntegrityError, openVault, VaultError } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
 import { decodeSecret, encodeSecret } from '../../src/_records.ts';
-import { CANARY, CANARY_NAME, FAST_KDF, flipped, readers, vaultWithAgent } from './_vaults.ts';
+import { FAST_KDF } from '../_fixtures/index.ts';
+import { CANARY, CANARY_NAME, flipped, readers, vaultWithAgent } from './_vaults.ts';
 
 /** Run every reader; each must reject with IntegrityError. Returns how many checks ran. */
 async function expectAllIntegrityErrors(fns: (() => Promise<unknown>)[], where: string): Promise<void> {

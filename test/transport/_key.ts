@@ -1,6 +1,4 @@
 /** Key sources for the transport tests: what `Vault._prepare()` returns, over a fixed value. */
-import { randomBytes } from 'node:crypto';
-
 export interface TestKeySource {
   readonly length: number;
   decryptInto(target: Uint8Array): void;
@@ -8,11 +6,6 @@ export interface TestKeySource {
   readonly calls: number;
   /** Every buffer the key was written into (views of the transport's write buffers). */
   readonly targets: Uint8Array[];
-}
-
-/** A realistic random key, unique per call, so a search finds only its own copies. */
-export function testKey(): string {
-  return `sk-test-${randomBytes(24).toString('hex')}`;
 }
 
 export function keySource(value: string): TestKeySource {

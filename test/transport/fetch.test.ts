@@ -5,25 +5,16 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HardenedTransport } from '../../adapters/transport/_hardened.ts';
-import { keySource, testKey } from './_key.ts';
-import { echo, type Handler, selfSigned, startServer, type TestServer } from './_servers.ts';
+import { echo, fakeKey, selfSigned, servePerTest } from '../_fixtures/index.ts';
+import { keySource } from './_key.ts';
 
-const servers: TestServer[] = [];
+const serve = servePerTest(echo);
 let transport: HardenedTransport;
-
-async function serve(handler: Handler, options?: Parameters<typeof startServer>[1]): Promise<TestServer> {
-  const server = await startServer(handler, options);
-  servers.push(server);
-  return server;
-}
 
 beforeAll(() => {
   transport = new HardenedTransport();
-});
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 afterAll(() => transport.close());
 
@@ -72,7 +63,7 @@ describe('connections', () => {
 describe('aborts and timeouts', () => {
   it('an already aborted signal rejects at once; nothing is sent and no key is decrypted', async () => {
     const server = await serve(echo);
-    const source = keySource(testKey());
+    const source = keySource(fakeKey());
     const armed = transport.arm(server.origin, 'k', source);
     const error = await transport.fetch(server.origin, {
       headers: { authorization: `Bearer ${armed.placeholder}` }, signal: AbortSignal.abort(),
@@ -236,7 +227,7 @@ describe.skipIf(!tls)('HTTPS', () => {
   it('with the self-signed CA passed explicitly: the key arrives over TLS', async () => {
     const server = await serve(echo, { tls: tls! });
     const trusting = new HardenedTransport({ ca: tls!.cert });
-    const key = testKey();
+    const key = fakeKey();
     for (let i = 0; i < 3; i++) {
       const armed = trusting.arm(server.origin, 'k', keySource(key));
       const received = await json(await trusting.fetch(server.origin, {
@@ -251,7 +242,7 @@ describe.skipIf(!tls)('HTTPS', () => {
 
   it('verification stays on: an untrusted certificate fails, and no key is decrypted', async () => {
     const server = await serve(echo, { tls: tls! });
-    const source = keySource(testKey());
+    const source = keySource(fakeKey());
     const armed = transport.arm(server.origin, 'k', source);
     const error = await transport.fetch(server.origin, { headers: { authorization: `Bearer ${armed.placeholder}` } }).catch((e) => e);
     armed.disarm();

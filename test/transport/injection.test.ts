@@ -5,8 +5,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HardenedTransport } from '../../adapters/transport/_hardened.ts';
 import { UsageError } from '../../src/errors.ts';
-import { keySource, testKey } from './_key.ts';
-import { echo, startServer, type TestServer } from './_servers.ts';
+import { echo, fakeKey, startServer, type TestServer } from '../_fixtures/index.ts';
+import { keySource } from './_key.ts';
 
 let server: TestServer;
 let other: TestServer;
@@ -29,7 +29,7 @@ function fresh(): HardenedTransport {
 
 describe('key injection', () => {
   it('writes the key over the placeholder in Authorization, and zeroes the buffer after the write', async () => {
-    const key = testKey();
+    const key = fakeKey();
     const source = keySource(key);
     const t = fresh();
     const armed = t.arm(server.origin, 'openai-api-key', source);
@@ -50,7 +50,7 @@ describe('key injection', () => {
   });
 
   it('works in any header (x-api-key), in several at once, and with a stored trailing newline', async () => {
-    const key = testKey();
+    const key = fakeKey();
     const t = fresh();
     const armed = t.arm(server.origin, 'anthropic-api-key', keySource(`${key}\n`));
     await t.fetch(`${server.origin}/v1/messages`, {
@@ -66,7 +66,7 @@ describe('key injection', () => {
   });
 
   it('puts the key only in the head: a body holding the placeholder goes out unchanged', async () => {
-    const key = testKey();
+    const key = fakeKey();
     const t = fresh();
     const armed = t.arm(server.origin, 'k', keySource(key));
     await t.fetch(server.origin, {
@@ -78,7 +78,7 @@ describe('key injection', () => {
   });
 
   it('never for another origin, and never once disarmed', async () => {
-    const key = testKey();
+    const key = fakeKey();
     const source = keySource(key);
     const t = fresh();
     const armed = t.arm(server.origin, 'k', source);
@@ -107,7 +107,7 @@ describe('key injection', () => {
 
   it('injects on reused keep-alive connections, each request with its own placeholder', async () => {
     const t = fresh();
-    const key = testKey();
+    const key = fakeKey();
     const own = await startServer(echo);
     for (let i = 0; i < 5; i++) {
       const armed = t.arm(own.origin, 'k', keySource(key));
@@ -124,7 +124,7 @@ describe('key injection', () => {
 
   it('keeps concurrent requests apart: each gets its own key', async () => {
     const t = fresh();
-    const keys = Array.from({ length: 40 }, () => testKey());
+    const keys = Array.from({ length: 40 }, () => fakeKey());
     await Promise.all(keys.map(async (key, i) => {
       const armed = t.arm(server.origin, 'k', keySource(key));
       const response = await t.fetch(`${server.origin}/c/${i}`, { headers: { authorization: `Bearer ${armed.placeholder}` } });

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { FAST_KDF } from '../_fixtures/index.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -32,7 +33,7 @@ describe('the hardened transport loads lazily', () => {
       const { memoryBackend } = await import('agent-vault/backends/memory');
       const { createVaultFetch } = await import('agent-vault/fetch');
       const backend = memoryBackend();
-      const owner = await createVault({ backend, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
+      const owner = await createVault({ backend, passphrase: 'x', passphraseParams: ${JSON.stringify(FAST_KDF)} });
       await owner.set('api-key', 'sk-test-0123456789abcdef0123456789');
       const { token } = await owner.createAgent('bot', { allow: ['*'], ttl: '1h' });
       const vault = await openVault({ backend, token });

@@ -7,12 +7,11 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVaultFetch } from '../../adapters/fetch.ts';
 import { type KeyLender, MAX_REDACTED_BODY, REDACTED, redactResponse } from '../../adapters/transport/_redact.ts';
-import { createVault, openVault, type Vault } from '../../src/index.ts';
+import { openVault, type Vault } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
-import { testKey } from './_key.ts';
-import { type Handler, startServer, type TestServer } from './_servers.ts';
+import { fakeKey, type Handler, startServer, type TestServer, testVault } from '../_fixtures/index.ts';
 
-const key = testKey();
+const key = fakeKey();
 let vault: Vault;
 let server: TestServer;
 let handler: Handler;
@@ -21,7 +20,7 @@ let decryptions = 0;
 
 beforeAll(async () => {
   const backend = memoryBackend();
-  const owner = await createVault({ backend, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
+  const owner = await testVault({ backend });
   await owner.set('api-key', key);
   // Stored with a trailing newline (as `echo key | agent-vault set` leaves it): the key sent is without it.
   await owner.set('padded-key', `${key}\n`);

@@ -3,23 +3,16 @@
  * by hand over either transport, the hardened transport itself sends exactly one hop, and a hop
  * to another origin drops the credentials, `host` and the placeholder, and never gets the key back.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVaultFetch } from '../../adapters/fetch.ts';
 import { HardenedTransport } from '../../adapters/transport/_hardened.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
-import { createVault, openVault, type Vault } from '../../src/index.ts';
-import { testKey } from './_key.ts';
-import { echo, type Handler, startServer, type TestServer } from './_servers.ts';
+import { openVault, type Vault } from '../../src/index.ts';
+import { echo, fakeKey, type Handler, servePerTest, type TestServer, testVault } from '../_fixtures/index.ts';
 
-const servers: TestServer[] = [];
-const key = testKey();
+const serve = servePerTest(echo);
+const key = fakeKey();
 let vault: Vault;
-
-async function serve(handler: Handler): Promise<TestServer> {
-  const server = await startServer(handler);
-  servers.push(server);
-  return server;
-}
 
 function redirect(status: number, location: () => string): Handler {
   return (_request, res) => {
@@ -30,13 +23,10 @@ function redirect(status: number, location: () => string): Handler {
 
 beforeAll(async () => {
   const backend = memoryBackend();
-  const owner = await createVault({ backend, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
+  const owner = await testVault({ backend });
   await owner.set('api-key', key);
   const { token } = await owner.createAgent('bot', { allow: ['*'], ttl: '1h' });
   vault = await openVault({ backend, token });
-});
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
 const json = async (response: Response) => (await response.json()) as { method: string; url: string; headers: Record<string, string>; body: string };

@@ -7,21 +7,20 @@ import OpenAIBase, { APIConnectionTimeoutError, APIUserAbortError } from 'openai
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OpenAI } from '../../adapters/openai.ts';
 import { createVaultFetch } from '../../adapters/fetch.ts';
-import { createVault, openVault, type Vault, UsageError } from '../../src/index.ts';
+import { openVault, type Vault, UsageError } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
-import { testKey } from './_key.ts';
-import { startServer, type TestServer } from './_servers.ts';
+import { fakeKey, startServer, type TestServer, testVault } from '../_fixtures/index.ts';
 
 let server: TestServer;
 let vault: Vault;
 let prepares = 0;
 let uses = 0;
-const key = testKey();
+const key = fakeKey();
 let delay = 0;
 
 beforeAll(async () => {
   const backend = memoryBackend();
-  const owner = await createVault({ backend, passphrase: 'x', passphraseParams: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
+  const owner = await testVault({ backend });
   await owner.set('openai-api-key', key);
   await owner.set('short-key', 'sk-123');
   const { token } = await owner.createAgent('bot', { allow: ['*'], ttl: '1h' });

@@ -1,14 +1,17 @@
 /**
- * Loopback servers for the transport tests: HTTP or HTTPS (a self-signed certificate made by
- * openssl at run time), counting connections and recording what arrived.
+ * Loopback servers for the adapter, transport and security tests: HTTP or HTTPS (a self-signed
+ * certificate made by openssl at run time), counting connections and recording exactly what
+ * arrived (method, path, headers as parsed and as sent, body), so tests assert on what a
+ * provider would have received.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { tempDir } from './temp.ts';
 
 export interface Received {
   method: string;
@@ -16,12 +19,16 @@ export interface Received {
   headers: IncomingHttpHeaders;
   /** Header lines exactly as they arrived (names and values). */
   rawHeaders: string[];
-  body: Buffer;
+  /** The body as UTF-8 text (empty for a `streaming` server: the handler reads the request). */
+  body: string;
+  /** The body's bytes, as they arrived. */
+  bytes: Buffer;
 }
 
 export interface TestServer {
   /** `http://127.0.0.1:<port>` or `https://localhost:<port>` */
   origin: string;
+  /** Every request, in arrival order. */
   requests: Received[];
   /** Connections accepted so far. */
   connections: number;
@@ -35,9 +42,18 @@ export interface Certificate {
   key: Buffer;
 }
 
+export interface ServerOptions {
+  /** Serve HTTPS with this certificate (see `selfSigned`). Default: plain HTTP. */
+  tls?: Certificate;
+  /** Call `handler` as soon as the head arrives, instead of after the whole body. */
+  streaming?: boolean;
+  /** How long an idle keep-alive connection stays open. Default: 5 s. */
+  keepAliveMs?: number;
+}
+
 /** A self-signed certificate for localhost and 127.0.0.1; undefined when openssl is missing. */
 export function selfSigned(): Certificate | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-vault-tls-'));
+  const dir = tempDir('agent-vault-tls-');
   try {
     execFileSync('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
@@ -47,34 +63,29 @@ export function selfSigned(): Certificate | undefined {
     return { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
   } catch {
     return undefined;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** Start a server; `handler` answers once the whole request body has arrived (unless `streaming`). */
-export async function startServer(handler: Handler, options: { tls?: Certificate; streaming?: boolean } = {}): Promise<TestServer> {
+export async function startServer(handler: Handler, options: ServerOptions = {}): Promise<TestServer> {
   const requests: Received[] = [];
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
-    const received = (): Received => ({
-      method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks),
-    });
-    if (options.streaming) {
-      requests.push(received());
+    const arrived = () => {
+      const bytes = Buffer.concat(chunks);
+      requests.push({
+        method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body: bytes.toString(), bytes,
+      });
       handler(requests.at(-1)!, res, req);
-      return;
-    }
+    };
+    if (options.streaming) return arrived();
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      requests.push(received());
-      handler(requests.at(-1)!, res, req);
-    });
+    req.on('end', arrived);
   };
   const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener) : http.createServer(listener);
   const state = { connections: 0 };
   server.on(options.tls ? 'secureConnection' : 'connection', () => state.connections++);
-  server.keepAliveTimeout = 5000;
+  server.keepAliveTimeout = options.keepAliveMs ?? 5000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -90,10 +101,29 @@ export async function startServer(handler: Handler, options: { tls?: Certificate
   };
 }
 
+/**
+ * A `serve(handler?, options?)` for a test file or describe block: each call starts a server
+ * (answering with `fallback`, and with `defaults`, where not given), and every server it started
+ * closes after each test.
+ */
+export function servePerTest(
+  fallback: Handler, defaults: ServerOptions = {},
+): (handler?: Handler, options?: ServerOptions) => Promise<TestServer> {
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return async (handler = fallback, options = defaults) => {
+    const server = await startServer(handler, options);
+    servers.push(server);
+    return server;
+  };
+}
+
 /** Answer with the request echoed back as JSON. */
 export const echo: Handler = (request, res) => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify({
-    method: request.method, url: request.url, headers: request.headers, body: request.body.toString('latin1'),
+    method: request.method, url: request.url, headers: request.headers, body: request.bytes.toString('latin1'),
   }));
 };
