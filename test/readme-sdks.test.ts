@@ -65,7 +65,7 @@ describe('README SDK recipes', () => {
   for (const [name, recipe] of Object.entries(recipes)) {
     it(`${name} runs as pasted and sends the key from the vault`, async () => {
       provider.requests.length = 0;
-      mcp.seen.length = 0;
+      mcp.requests.length = 0;
       const file = join(scratch, `${name}.ts`);
       writeFileSync(file, code.get(name)!.replaceAll('https://mcp.example.com', mcp.origin));
       const preload = join(scratch, `${name}.preload.mjs`);
@@ -77,7 +77,7 @@ describe('README SDK recipes', () => {
         timeout: 30_000,
       });
       expect(stdout.trim()).toBe(recipe.output);
-      const received = name === 'sdk-mcp' ? mcp.seen : provider.requests;
+      const received = name === 'sdk-mcp' ? mcp.requests : provider.requests;
       expect(received.length).toBeGreaterThanOrEqual(1);
       for (const request of received) expect(keyIn(request, recipe.header)).toBe(keys[recipe.secret]);
     }, 40_000);

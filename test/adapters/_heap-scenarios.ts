@@ -5,9 +5,12 @@
  */
 import type { Vault } from '../../src/index.ts';
 import { geminiHandler } from './_gemini.ts';
+import type { TestServer } from '../_fixtures/index.ts';
 import type { Handler } from './_servers.ts';
 
 export interface HeapScenario {
+  /** A stand-in of its own (default: `heapHandler()`). */
+  server?: () => Promise<Pick<TestServer, 'origin' | 'requests' | 'close'>>;
   /** The base URL the adapter is given on the stand-in's origin. */
   baseURL(origin: string): string;
   /** The header the key arrives in. */
@@ -124,6 +127,24 @@ export const scenarios: Record<string, HeapScenario> = {
       await streamed.completed;
       await getGlobalTraceProvider().forceFlush();
       return client;
+    },
+  },
+  mcp: {
+    // Imported when the test starts it: the heap child, which loads this file, has no vitest runner.
+    server: async () => (await import('./_mcp-server.ts')).mcpServer(),
+    baseURL: (origin) => `${origin}/mcp`,
+    keyHeader: 'authorization',
+    run: async (vault, url) => {
+      const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+      const { StreamableHTTPClientTransport } = await import('../../adapters/mcp.ts');
+      const transport = new StreamableHTTPClientTransport(new URL(url), { vault, secret });
+      const client = new Client({ name: 'heap-client', version: '1.0.0' });
+      await client.connect(transport);
+      await client.listTools();
+      await client.callTool({ name: 'echo', arguments: { text: prompt } });
+      // Closed (its event stream would keep the child alive), but kept: the objects stay on the heap.
+      await client.close();
+      return { client, transport };
     },
   },
 };

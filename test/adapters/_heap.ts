@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { memoryBackend } from '../../src/backends/memory.ts';
-import { fakeKey, type Received, startServer, tempDir, testVault } from '../_fixtures/index.ts';
+import { fakeKey, type Received, startServer, tempDir, type TestServer, testVault } from '../_fixtures/index.ts';
 import { type Handler, PROVIDER_SERVER } from './_servers.ts';
 
 const run = promisify(execFile);
@@ -27,8 +27,8 @@ export interface HeapRun {
   child: string;
   /** Arguments before the base URL (which SDK, which mode). */
   args: string[];
-  /** The stand-in the child's SDK talks to, and the base URL it is given on its origin. */
-  handler: Handler;
+  /** The stand-in the child's SDK talks to (or a server of its own), and the base URL it is given on its origin. */
+  handler: Handler | (() => Promise<Pick<TestServer, 'origin' | 'requests' | 'close'>>);
   baseURL(origin: string): string;
   /** The key as each request carried it (the test checks every request had it). */
   keyOf(request: Received): string | undefined;
@@ -54,7 +54,8 @@ export async function snapshotAfterRequests(dir: string, options: HeapRun) {
   const snapshotPath = join(dir, `${label}.heapsnapshot`);
   writeFileSync(recordsPath, JSON.stringify(records));
 
-  const server = await startServer(options.handler, PROVIDER_SERVER);
+  const { handler } = options;
+  const server = handler.length === 0 ? await (handler as () => Promise<TestServer>)() : await startServer(handler as Handler, PROVIDER_SERVER);
   try {
     const { stdout } = await run(
       process.execPath,

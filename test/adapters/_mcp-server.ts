@@ -12,7 +12,7 @@ import { type Received, startServer } from '../_fixtures/index.ts';
  * A stateless MCP server with one tool, `echo`, at /mcp; /sse and /messages stand in for the old
  * HTTP+SSE protocol; `/away/*` redirects to `target`.
  */
-export async function mcpServer(target?: () => string): Promise<{ origin: string; seen: Received[]; close(): Promise<void> }> {
+export async function mcpServer(target?: () => string): Promise<{ origin: string; requests: Received[]; close(): Promise<void> }> {
   const server = await startServer((request, res, req) => {
     if (target && request.url.startsWith('/away/')) {
       res.writeHead(307, { location: `${target()}/${request.url.slice('/away/'.length)}` });
@@ -37,5 +37,5 @@ export async function mcpServer(target?: () => string): Promise<{ origin: string
     res.on('close', () => void transport.close());
     void mcp.connect(transport).then(() => transport.handleRequest(req, res));
   }, { streaming: true });
-  return { origin: server.origin, seen: server.requests, close: () => server.close() };
+  return { origin: server.origin, requests: server.requests, close: () => server.close() };
 }

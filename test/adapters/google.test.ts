@@ -1,10 +1,13 @@
 /** `agent-vault/google` with the real @google/genai (Gemini Developer API). */
 import { GoogleGenAI as GoogleGenAIBase } from '@google/genai';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { GoogleGenAI } from '../../adapters/google.ts';
 import { UsageError } from '../../src/index.ts';
 import { geminiHandler } from './_gemini.ts';
-import { sdkMatrix } from './_sdk-matrix.ts';
+import { startServer } from '../_fixtures/index.ts';
+import { agentWithKey } from './_fixtures.ts';
+import { keyIn, sdkMatrix, TEXT } from './_sdk-matrix.ts';
+import { failingFirst } from './_servers.ts';
 
 const request = { model: 'gemini-test', contents: 'hi' };
 
@@ -39,6 +42,23 @@ describe('agent-vault/google', () => {
       expect(new GoogleGenAI({ vault, secret: 's', transport: 'standard' }).vertexai).toBe(false);
     } finally {
       delete process.env.GOOGLE_GENAI_USE_VERTEXAI;
+    }
+  });
+
+  it("wraps the user's own httpOptions.fetch, once per attempt, and keeps the SDK's retries", async () => {
+    const { vault: agent, key } = await agentWithKey('gemini-api-key');
+    const server = await startServer(failingFirst(1, 503, geminiHandler()));
+    try {
+      const userFetch = vi.fn((input: string | URL | Request, init?: RequestInit) => fetch(input, init));
+      const ai = new GoogleGenAI({
+        vault: agent, secret: 'gemini-api-key',
+        httpOptions: { baseUrl: server.origin, fetch: userFetch, retryOptions: { attempts: 2, initialDelay: 0.001 } },
+      });
+      expect((await ai.models.generateContent(request)).text).toBe(TEXT);
+      expect(userFetch).toHaveBeenCalledTimes(2);
+      expect(server.requests.map((r) => keyIn(r, 'x-goog-api-key'))).toEqual([key, key]);
+    } finally {
+      await server.close();
     }
   });
 

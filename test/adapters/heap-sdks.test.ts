@@ -1,8 +1,8 @@
 /**
  * The heap check of heap.test.ts for the other SDK adapters: after a call and a stream through
  * each (and, for the Agents SDK, a trace export), a heap snapshot of the client process holds no
- * copy of the key, while the control string kept on purpose is found. (The MCP transports are
- * not measured here.)
+ * copy of the key, while the control string kept on purpose is found. For MCP: a connect, a tool
+ * list and a tool call through the Streamable HTTP transport.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +19,7 @@ describe('SDK adapters: the client process holds no copy of the key after its re
       const { keyCopies, controlCopies, snapshot } = await snapshotAfterRequests(dir, {
         child,
         args: [name, 'vault'],
-        handler: heapHandler(),
+        handler: scenario.server ?? heapHandler(),
         baseURL: scenario.baseURL,
         keyOf: (request) => keyIn(request, scenario.keyHeader),
       });

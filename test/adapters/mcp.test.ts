@@ -32,17 +32,17 @@ describe('agent-vault/mcp StreamableHTTPClientTransport', () => {
     await Promise.all([api.close(), elsewhere.close()]);
   });
   beforeEach(() => {
-    api.seen.length = 0;
-    elsewhere.seen.length = 0;
+    api.requests.length = 0;
+    elsewhere.requests.length = 0;
   });
 
   it('every request to the server carries the key as Bearer, resolved each time; the transport holds none', async () => {
     const { vault, key, resolutions } = await agentWithKey('mcp-key');
     const transport = new StreamableHTTPClientTransport(new URL(`${api.origin}/mcp`), { vault, secret: 'mcp-key' });
     expect(await echo(transport)).toBe('hello');
-    expect(api.seen.length).toBeGreaterThanOrEqual(3); // initialize, initialized, tools/call (+ the SSE GET)
-    for (const request of api.seen) expect(request.headers.authorization).toBe(`Bearer ${key}`);
-    expect(resolutions).toHaveBeenCalledTimes(api.seen.length);
+    expect(api.requests.length).toBeGreaterThanOrEqual(3); // initialize, initialized, tools/call (+ the SSE GET)
+    for (const request of api.requests) expect(request.headers.authorization).toBe(`Bearer ${key}`);
+    expect(resolutions).toHaveBeenCalledTimes(api.requests.length);
     expect(inspect(transport, { depth: 8, showHidden: true })).not.toContain(key);
   });
 
@@ -50,8 +50,8 @@ describe('agent-vault/mcp StreamableHTTPClientTransport', () => {
     const { vault, key } = await agentWithKey('mcp-key');
     const transport = new StreamableHTTPClientTransport(new URL(`${api.origin}/mcp`), { vault, secret: 'mcp-key', header: 'x-api-key' });
     expect(await echo(transport)).toBe('hello');
-    expect(api.seen[0]!.headers['x-api-key']).toBe(key);
-    expect(api.seen[0]!.headers.authorization).toBeUndefined();
+    expect(api.requests[0]!.headers['x-api-key']).toBe(key);
+    expect(api.requests[0]!.headers.authorization).toBeUndefined();
   });
 
   it('a revoked agent: connect rejects with the VaultError, nothing sent', async () => {
@@ -61,7 +61,7 @@ describe('agent-vault/mcp StreamableHTTPClientTransport', () => {
     const error = await echo(transport).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AccessDeniedError);
     expect(error).toMatchObject({ code: 'ACCESS_DENIED', reason: 'revoked' });
-    expect(api.seen).toHaveLength(0);
+    expect(api.requests).toHaveLength(0);
     expect(resolutions).toHaveBeenCalledTimes(1);
   });
 
@@ -69,9 +69,9 @@ describe('agent-vault/mcp StreamableHTTPClientTransport', () => {
     const { vault, key } = await agentWithKey('mcp-key');
     const transport = new StreamableHTTPClientTransport(new URL(`${api.origin}/away/mcp`), { vault, secret: 'mcp-key', redirectPolicy: 'follow' });
     await echo(transport).catch(() => undefined);
-    expect(api.seen[0]!.headers.authorization).toBe(`Bearer ${key}`);
-    expect(elsewhere.seen.length).toBeGreaterThanOrEqual(1);
-    expect(JSON.stringify(elsewhere.seen)).not.toContain(key);
+    expect(api.requests[0]!.headers.authorization).toBe(`Bearer ${key}`);
+    expect(elsewhere.requests.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(elsewhere.requests)).not.toContain(key);
   });
 
   it('refuses an authProvider beside the vault', async () => {
@@ -86,7 +86,7 @@ describe('agent-vault/mcp StreamableHTTPClientTransport', () => {
     await transport.start();
     await transport.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
     await transport.close();
-    expect(api.seen.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([
+    expect(api.requests.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([
       ['GET', '/sse', `Bearer ${key}`],
       ['POST', '/messages', `Bearer ${key}`],
     ]);

@@ -1,5 +1,7 @@
 /** `agent-vault/openai-agents` with the real @openai/agents: model calls and trace export. */
-import { Agent, getGlobalTraceProvider, run, Runner, setTracingDisabled } from '@openai/agents';
+import {
+  Agent, BatchTraceProcessor, getGlobalTraceProvider, OpenAITracingExporter, run, Runner, setTraceProcessors, setTracingDisabled,
+} from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAIProvider, useVaultForAgents } from '../../adapters/openai-agents.ts';
 import { UsageError } from '../../src/index.ts';
@@ -70,6 +72,24 @@ describe('useVaultForAgents: the default client and trace export go through the 
       expect(warnings.join('\n')).toMatch(/turned tracing off/);
     } finally {
       process.off('warning', onWarning);
+    }
+  });
+
+  it("baseline: the SDK's own trace exporter sends OPENAI_API_KEY from the environment, which no client option reaches", async () => {
+    const decoy = fakeKey('sk-env-decoy');
+    process.env.OPENAI_API_KEY = decoy;
+    server.requests.length = 0;
+    try {
+      setTracingDisabled(false);
+      setTraceProcessors([new BatchTraceProcessor(new OpenAITracingExporter({ endpoint: `${server.origin}/v1/traces/ingest` }))]);
+      const runner = new Runner({ modelProvider: new OpenAIProvider({ vault: fixture.vault, secret: 'openai-api-key', baseURL: `${server.origin}/v1` }) });
+      await runner.run(agent, 'hi');
+      await getGlobalTraceProvider().forceFlush();
+      const ingests = server.requests.filter((r) => r.url === '/v1/traces/ingest');
+      expect(ingests.length).toBeGreaterThanOrEqual(1);
+      expect(keyIn(ingests[0]!, 'authorization')).toBe(decoy);
+    } finally {
+      delete process.env.OPENAI_API_KEY;
     }
   });
 
