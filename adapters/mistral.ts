@@ -66,15 +66,21 @@ export function withVault<O extends SDKOptions>(options: O, binding: WithVaultBi
 function surfacingRefusals<T extends object>(target: T, seen = new WeakMap<object, object>()): T {
   const cached = seen.get(target);
   if (cached) return cached as T;
+  // One wrapper per method, so that `client.chat.complete` is the same function each time.
+  const wrappers = new Map<PropertyKey, { method: unknown; wrapper: unknown }>();
   const proxy = new Proxy(target, {
     get(object, property) {
       // The raw object as `this`: the SDK's getters and methods use private fields.
       const value = Reflect.get(object, property) as unknown;
       if (typeof value === 'function' && property !== 'constructor') {
-        return (...args: unknown[]) => {
+        const known = wrappers.get(property);
+        if (known?.method === value) return known.wrapper;
+        const wrapper = (...args: unknown[]) => {
           const result = (value as (...a: unknown[]) => unknown).apply(object, args);
           return result instanceof Promise ? result.catch(rethrowRefusal) : result;
         };
+        wrappers.set(property, { method: value, wrapper });
+        return wrapper;
       }
       // Resources (`client.chat`, `client.beta.conversations`) are SDK objects made lazily.
       if (value !== null && typeof value === 'object' && value instanceof ClientSDK) {

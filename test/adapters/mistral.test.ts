@@ -38,6 +38,7 @@ describe('agent-vault/mistral', () => {
     const client = new Mistral({ vault, secret: 's', transport: 'standard' });
     expect(client).toBeInstanceOf(MistralBase);
     expect(client.constructor).toBe(Mistral);
+    expect(client.chat.complete).toBe(client.chat.complete);
     expect(() => new Mistral({ vault, secret: 's', apiKey: 'x' } as never)).toThrow(UsageError);
   });
 
