@@ -39,7 +39,7 @@ export class GoogleGenAI extends GoogleGenAIBase {
     surfaceRefusals(this.apiClient);
     const refuse = () => Promise.reject(new UsageError(
       'The Gemini Live API puts the API key in a WebSocket URL, so agent-vault does not support it: ' +
-        'use generateContent / generateContentStream, or run the agent under `agent-vault exec`.',
+        'use generateContent / generateContentStream.',
     ));
     Object.assign(this.live, { connect: refuse });
     Object.assign(this.live.music, { connect: refuse });
