@@ -1,5 +1,5 @@
 /**
- * Hostile audit files (issue 8 #11, for the audit log): a log holding `__proto__` keys, deep
+ * Hostile audit files: a log holding `__proto__` keys, deep
  * nesting, a 100 MB line, or something that is not a file at all. Every reader and writer of the
  * log (an agent's append, the owner's verifyAudit and readAudit) refuses or reports it, in bounded
  * time and memory, and `({}).polluted` stays undefined.

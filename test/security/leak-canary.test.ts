@@ -1,5 +1,5 @@
 /**
- * The leak canary (DESIGN.md property 8, issue 8 #12): every operation and every failure path
+ * The leak canary (DESIGN.md property 8): every operation and every failure path
  * runs with a canary secret, and everything a user, a log or a disk could see is searched for
  * it: console and stdout/stderr (in this process and in a child), SDK debug logs, the audit log,
  * every file under the vault directory, errors (message, stack, cause chain), util.inspect and
