@@ -14,37 +14,23 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalProvider } from '../examples/_local-provider.ts';
 import { tempDir } from './_fixtures/index.ts';
 import { packedTarballs } from './_fixtures/packed.ts';
+import { readmeBlocks, root, scratch } from './_readme-blocks.ts';
 
-const root = join(import.meta.dirname, '..');
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const run = promisify(execFile);
-
-/** Marked blocks by name; throws on an unmarked ts/js/sh block. */
-function blocks(): Map<string, string> {
-  const found = new Map<string, string>();
-  const pattern = /(?:<!-- readme-test: ([^\s]+)[^>]*-->\n)?```(ts|js|sh)\n([\s\S]*?)```/g;
-  for (const match of readme.matchAll(pattern)) {
-    const [, name, lang, body] = match;
-    if (!name) throw new Error(`README has an unmarked \`\`\`${lang} block:\n${body!.slice(0, 200)}`);
-    if (name !== 'fragment') found.set(name, body!);
-  }
-  return found;
-}
 
 /** Shell lines as typed: comments dropped, blank lines skipped. */
 function commands(block: string): string[] {
   return block.split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter(Boolean);
 }
 
-// Files that import 'agent-vault' inside this checkout resolve it by self-reference.
-const scratch = join(root, 'test', '.readme-scratch');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('README', () => {
-  const code = blocks();
+  const code = readmeBlocks();
 
   it('marks every runnable block and has the ones this test runs', () => {
-    expect([...code.keys()].sort()).toEqual(['agent', 'api', 'owner', 'run']);
+    // The `sdk-*` recipes run in readme-sdks.test.ts.
+    expect([...code.keys()].filter((name) => !name.startsWith('sdk-')).sort()).toEqual(['agent', 'api', 'owner', 'run']);
   });
 
   it('the 30-second integration works as pasted into a fresh `npm init -y` project', async () => {

@@ -9,8 +9,11 @@ import { agentShow } from './agent-show.ts';
 import { audit } from './audit.ts';
 import { auditVerify } from './audit-verify.ts';
 import { backup, restore } from './backup.ts';
+import { broker } from './broker.ts';
+import { brokerKeyCreate, brokerKeyList, brokerKeyRevoke } from './broker-key.ts';
 import { completion } from './completion.ts';
 import { doctor } from './doctor.ts';
+import { exec } from './exec.ts';
 import { get } from './get.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
@@ -20,7 +23,8 @@ import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
-  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, passwd, backup, restore, doctor, completion,
+  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, exec,
+  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, passwd, backup, restore, doctor, completion,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */
