@@ -117,6 +117,9 @@ describe('completion', () => {
     expect(complete(script, ['agent-vault', 'agent', 'create', 'bot', '--t'])).toEqual(['--ttl', '--token-file']);
     expect(complete(script, ['agent-vault', '--dir', 'x', 'li'])).toEqual(['list']);
     expect(complete(script, ['agent-vault', 'audit', ''])).toEqual(['verify']);
+    // Three-word commands: `broker key create` and its options.
+    expect(complete(script, ['agent-vault', 'broker', 'key', ''])).toEqual(['create', 'revoke', 'list']);
+    expect(complete(script, ['agent-vault', 'broker', 'key', 'create', 'k', '--ro'])).toEqual(['--route']);
   });
 
   it('zsh and fish scripts name every command; an unknown shell is a usage error', async () => {
@@ -125,7 +128,10 @@ describe('completion', () => {
     expect(zsh).toContain('bashcompinit');
     expect(zsh).toContain('complete -F _agent_vault agent-vault');
     const fish = (await runCli(['completion', 'fish'], { cwd })).stdout;
-    for (const command of COMMANDS) expect(fish).toContain(`-a ${command.name.split(' ').at(-1)} -d '${command.summary.replace(/'/g, "\\'")}'`);
+    for (const command of COMMANDS) {
+      const words = command.name.split(' ');
+      expect(fish).toContain(`-n '__agent_vault_is "${words.slice(0, -1).join(' ')}"' -a ${words.at(-1)} -d '${command.summary.replace(/'/g, "\\'")}'`);
+    }
     const tcsh = await runCli(['completion', 'tcsh'], { cwd });
     expect(tcsh.code).toBe(2);
   });
