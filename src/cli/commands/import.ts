@@ -1,7 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { initCrypto } from '../../crypto.ts';
-import { UsageError } from '../../errors.ts';
 import { applyImport, type ExecLauncher, importsDir, type ImportPlan, markInVault, planImport, undoImport } from '../../scan/index.ts';
 import type { Command, Context } from '../_command.ts';
 import { findingsTable, noteProblems, scanFor, WHERE_OPTIONS } from '../_moving-in.ts';
@@ -32,8 +31,8 @@ export const importCommand: Command = {
   },
   examples: ['agent-vault import', 'agent-vault import ~/code/app --no-environment --yes', 'agent-vault import --undo'],
   async run(context) {
+    await initCrypto(); // digests (backups), token checksums (scan)
     if (context.options.undo === true) return undo(context.output);
-    await initCrypto();
     const { args, options, output, dir, keyFile } = context;
     const report = scanFor(args, options);
     noteProblems(output, report);
@@ -116,6 +115,6 @@ async function undo(output: Output): Promise<void> {
   if (output.json) return;
   output.note(`Undid import ${result.id}: restored ${result.restored.length} file(s).`);
   for (const file of result.restored) output.note(`  restored ${file}`);
+  // Not an error: a file edited since the import is the user's newer work, kept on purpose.
   for (const skipped of result.skipped) output.note(`${output.err('yellow', 'not restored:')} ${skipped.path}: ${skipped.reason}`);
-  if (result.skipped.length) throw new UsageError('Some files were not restored (see above); restore them from the backups by hand.');
 }
