@@ -48,18 +48,21 @@ async function callTool(entry: Entry, cwd: string, home: string): Promise<{ stat
   }
 }
 
-describe('an MCP server moved in by import', () => {
+describe.each(['key file', 'passphrase file'])('an MCP server moved in by import (vault unlocked by a %s)', (unlock) => {
   const root = tempDir('agent-vault-mcp-');
   const home = join(root, 'home');
   const project = join(home, 'project');
   const vaultDir = join(home, '.agent-vault');
   const keyFile = join(root, 'owner.key');
+  const passphraseFile = join(root, 'owner.passphrase');
   const key = `sk-proj-${randomText(48)}`;
+  const owner = unlock === 'key file' ? { args: ['--key-file', keyFile], env: {} } : { args: [], env: { AGENT_VAULT_PASSPHRASE_FILE: passphraseFile } };
   let provider: Provider;
 
   beforeAll(async () => {
     mkdirSync(project, { recursive: true });
-    await (await testVault({ dir: vaultDir, keyFile })).close();
+    writeFileSync(passphraseFile, 'x\n', { mode: 0o600 });
+    await (await testVault(unlock === 'key file' ? { dir: vaultDir, keyFile } : { dir: vaultDir })).close();
     writeFileSync(join(project, '.mcp.json'), `${JSON.stringify({
       mcpServers: { ask: { command: process.execPath, args: [SERVER], env: { OPENAI_API_KEY: key, LOG_LEVEL: 'info' } } },
     }, null, 2)}\n`);
@@ -68,14 +71,17 @@ describe('an MCP server moved in by import', () => {
   afterAll(() => provider.close());
 
   it('starts through exec, and reaches the provider with the real key while holding a phantom one', async () => {
-    const imported = await runCli(['import', '--no-home', '--no-environment', '--yes', '--dir', vaultDir, '--key-file', keyFile], {
-      cwd: project, env: { HOME: home },
+    const imported = await runCli(['import', '--no-home', '--no-environment', '--yes', '--dir', vaultDir, ...owner.args], {
+      cwd: project, env: { HOME: home, ...owner.env },
     });
     expect(imported.code, imported.stderr).toBe(0);
     const config = readFileSync(join(project, '.mcp.json'), 'utf8');
     expect(config).not.toContain(key);
     const entry = (JSON.parse(config) as { mcpServers: { ask: Entry } }).mcpServers.ask;
     expect(entry.args).toContain('exec');
+    // How exec unlocks without a terminal: the key file's path, or the passphrase file's (a path, not the passphrase).
+    if (unlock === 'key file') expect(entry.args).toContain(keyFile);
+    else expect(entry.env).toEqual({ LOG_LEVEL: 'info', AGENT_VAULT_PASSPHRASE_FILE: passphraseFile });
     entry.args.splice(entry.args.indexOf('--'), 0, '--upstream', `openai=${provider.origin}`);
 
     const result = await callTool(entry, project, home);
