@@ -5,7 +5,8 @@
  * when it still holds exactly what import wrote, so a later edit is never overwritten.
  *
  * The backups hold the old plaintext values (that is what makes undo byte-for-byte): the
- * import's output says where they are, and `undo` deletes each backup it restores.
+ * import's output says where they are, `undo` deletes each backup it restores, and `forget`
+ * deletes them all.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -155,4 +156,11 @@ export async function undoImport(importsDir: string): Promise<UndoResult> {
     if (result.restored.includes(file.path)) rmSync(join(dir, file.backup), { force: true });
   }
   return result;
+}
+
+/** Delete every import's backups and manifest: the plaintext copies go, and with them `undo`. */
+export function forgetImports(importsDir: string): string[] {
+  const ids = existsSync(importsDir) ? readdirSync(importsDir) : [];
+  for (const id of ids) rmSync(join(importsDir, id), { recursive: true, force: true });
+  return ids;
 }

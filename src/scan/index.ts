@@ -10,4 +10,4 @@ export { markInVault } from './compare.ts';
 export { homeFiles, type HomeFile, importsDir } from './locations.ts';
 export { applyImport, type ImportPlan, type ImportResult, planImport, type PlanOptions } from './import.ts';
 export { type ExecLauncher, type Move, pointerComment, rewriteLines, rewriteMcp } from './rewrite.ts';
-export { fingerprint, type Manifest, type ManifestFile, undoImport, type UndoResult, writeFileAtomic } from './backup.ts';
+export { fingerprint, forgetImports, type Manifest, type ManifestFile, undoImport, type UndoResult, writeFileAtomic } from './backup.ts';

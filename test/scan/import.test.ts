@@ -146,6 +146,18 @@ describe('agent-vault import', () => {
     expect(read('home/.bashrc').equals(machine.files.get('home/.bashrc')!)).toBe(true);
   });
 
+  it('--forget deletes every backup, and undo is then refused', async () => {
+    // The second import's backup of ~/.zshrc, not restored (edited since), still holds the AWS key.
+    const aws = machine.planted.find((planted) => planted.variable === 'AWS_ACCESS_KEY_ID')!.value;
+    expect(filesContaining(machine.root, aws).some((path) => path.includes(join('agent-vault', 'imports')))).toBe(true);
+    const result = await cli(['import', '--forget']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/Deleted the backups of 2 import\(s\)/);
+    expect(listFiles(machine.root).filter((path) => path.includes(join('agent-vault', 'imports')))).toEqual([]);
+    expect((await cli(['import', '--undo'])).stderr).toContain('No import to undo');
+    expect((await cli(['import', '--undo', '--forget'])).code).toBe(2);
+  });
+
   it('never printed a key', () => {
     const printed = transcript.map((run) => run.stdout + run.stderr).join('\n');
     for (const planted of machine.planted) expect(printed).not.toContain(planted.value.slice(4, 20));

@@ -1,7 +1,8 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { initCrypto } from '../../crypto.ts';
-import { applyImport, type ExecLauncher, importsDir, type ImportPlan, markInVault, planImport, undoImport } from '../../scan/index.ts';
+import { UsageError } from '../../errors.ts';
+import { applyImport, type ExecLauncher, forgetImports, importsDir, type ImportPlan, markInVault, planImport, undoImport } from '../../scan/index.ts';
 import type { Command, Context } from '../_command.ts';
 import { findingsTable, noteProblems, scanFor, WHERE_OPTIONS } from '../_moving-in.ts';
 import type { Output } from '../_output.ts';
@@ -11,7 +12,7 @@ import { locateVault, PASSPHRASE_FILE_ENV, readHeader, withOwnerVault } from '..
 export const importCommand: Command = {
   name: 'import',
   summary: 'Move the keys scan finds into the vault, and rewrite their sources (--undo restores)',
-  usage: 'import [PATH...] [--yes] [--undo] [--no-environment] [--no-home]',
+  usage: 'import [PATH...] [--yes] [--no-environment] [--no-home] | import --undo | import --forget',
   description:
     'Scan as `agent-vault scan` does, then move each key into the vault under a name made from its\n' +
     'variable (OPENAI_API_KEY -> openai-api-key; GOOGLE_/GEMINI_API_KEY -> gemini-api-key) and take it\n' +
@@ -21,18 +22,24 @@ export const importCommand: Command = {
     'cleanly (inside arguments or headers, in a JSONC file, with no broker route) are left and named.\n' +
     'Asks before changing anything, unless --yes. Every file is backed up first (in the owner\'s config\n' +
     'directory, with a manifest; the backups hold the old values) and rewritten atomically, its mode\n' +
-    'kept. --undo restores the files of the last import byte for byte (the keys stay in the vault).',
+    'kept. --undo restores the files of the last import byte for byte (the keys stay in the vault);\n' +
+    '--forget deletes the backups once you have checked.',
   args: [],
   rest: 'PATH',
   options: {
     yes: { type: 'boolean', short: 'y', description: 'Do not ask for confirmation.' },
     undo: { type: 'boolean', description: 'Restore the files the last import rewrote, from its backups.' },
+    forget: { type: 'boolean', description: 'Delete the backups of every import (they hold the old values); undo is then impossible.' },
     ...WHERE_OPTIONS,
   },
-  examples: ['agent-vault import', 'agent-vault import ~/code/app --no-environment --yes', 'agent-vault import --undo'],
+  examples: ['agent-vault import', 'agent-vault import ~/code/app --no-environment --yes', 'agent-vault import --undo', 'agent-vault import --forget'],
   async run(context) {
     await initCrypto(); // digests (backups), token checksums (scan)
+    if (context.options.undo === true && context.options.forget === true) {
+      throw new UsageError('--undo restores from the backups that --forget deletes: give one of them.');
+    }
     if (context.options.undo === true) return undo(context.output);
+    if (context.options.forget === true) return forget(context.output);
     const { args, options, output, dir, keyFile } = context;
     const report = scanFor(args, options);
     noteProblems(output, report);
@@ -62,7 +69,7 @@ export const importCommand: Command = {
         output.note(`Stored ${result.stored.length} secret(s)${result.stored.length ? `: ${result.stored.join(', ')}` : ''}; rewrote ${result.rewritten.length} file(s).`);
         for (const failed of result.failed) output.note(`${output.err('red', 'not rewritten:')} ${failed.path}: ${failed.reason}`);
         if (result.backupDir) {
-          output.note(`Backups (they hold the old values; delete them once you have checked): ${result.backupDir}\nUndo: agent-vault import --undo`);
+          output.note(`Backups (they hold the old values): ${result.backupDir}\nUndo: agent-vault import --undo; once you have checked, delete the backups: agent-vault import --forget`);
         }
         if (plan.environment.length) {
           output.note(`Also unset ${plan.environment.map((move) => move.finding.variable).join(', ')} where your environment sets them.`);
@@ -117,4 +124,10 @@ async function undo(output: Output): Promise<void> {
   for (const file of result.restored) output.note(`  restored ${file}`);
   // Not an error: a file edited since the import is the user's newer work, kept on purpose.
   for (const skipped of result.skipped) output.note(`${output.err('yellow', 'not restored:')} ${skipped.path}: ${skipped.reason}`);
+}
+
+function forget(output: Output): void {
+  const ids = forgetImports(importsDir());
+  output.result({ forgotten: ids });
+  output.note(ids.length ? `Deleted the backups of ${ids.length} import(s); they can no longer be undone.` : 'No import backups to delete.');
 }
