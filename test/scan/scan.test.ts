@@ -1,9 +1,11 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCrypto } from '../../src/crypto.ts';
 import { encodeToken } from '../../src/token.ts';
 import { detect, mask, scan, secretNameFor } from '../../src/scan/index.ts';
+import { tempDir } from '../_fixtures/index.ts';
 import { makeMachine, randomText } from './_tree.ts';
 
 beforeAll(() => initCrypto());
@@ -68,6 +70,26 @@ describe('scan over a developer machine', () => {
     expect(env.map((finding) => [finding.variable, finding.where, finding.value() === key])).toEqual([
       ['OPENAI_API_KEY', 'environment $OPENAI_API_KEY', true],
     ]);
+  });
+});
+
+describe('scan over odd files', () => {
+  it('reports a binary .env as skipped, reads .envrc and *.env, and applies nested .gitignore negations', () => {
+    const root = tempDir('agent-vault-odd-');
+    const [a, b, c, d] = [1, 2, 3, 4].map(() => `sk-proj-${randomText(48)}`) as [string, string, string, string];
+    writeFileSync(join(root, '.env'), Buffer.from([0x4f, 0x00, 0x01]));
+    writeFileSync(join(root, '.envrc'), `export OPENAI_API_KEY=${a}\n`);
+    mkdirSync(join(root, 'deploy', 'build', 'keep'), { recursive: true });
+    writeFileSync(join(root, 'deploy', 'prod.env'), `OPENAI_API_KEY=${b}\n`);
+    writeFileSync(join(root, 'deploy', '.gitignore'), 'build/*\n!build/keep/\n');
+    // An ignored file in a directory we enter is read, and marked; the negation un-ignores keep/.
+    writeFileSync(join(root, 'deploy', 'build', 'x.env'), `OPENAI_API_KEY=${d}\n`);
+    writeFileSync(join(root, 'deploy', 'build', 'keep', '.env'), `OPENAI_API_KEY=${c}\n`);
+    const report = scan({ paths: [root], environment: false, home: false });
+    expect(report.problems).toEqual([{ path: join(root, '.env'), reason: expect.stringContaining('binary') }]);
+    const byValue = new Map(report.findings.map((finding) => [finding.value(), finding]));
+    expect([...byValue.keys()].sort()).toEqual([a, b, c, d].sort());
+    expect([a, b, c, d].map((key) => byValue.get(key)?.gitIgnored)).toEqual([false, false, false, true]);
   });
 });
 
