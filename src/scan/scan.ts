@@ -129,6 +129,7 @@ function scanMcp(source: FileSource, text: string, findings: Finding[], problem:
   }
   for (const server of parsed.servers) {
     const stdio = typeof server.entry.command === 'string';
+    const endpoint = endpointVariable(server.entry);
     for (const string of serverStrings(server.entry)) {
       const base = {
         kind: source.kind, path: source.path, server: server.name, field: string.field, serverPath: server.path,
@@ -138,6 +139,7 @@ function scanMcp(source: FileSource, text: string, findings: Finding[], problem:
       if (provider) {
         const note = !parsed.strictJson ? 'the file has comments or trailing commas: import does not rewrite it'
           : !stdio ? 'not a stdio server (no "command"): exec cannot wrap it'
+          : endpoint ? `the entry sets ${endpoint}: under exec the key would go to the provider's default origin instead; move it by hand`
           : source.symlink ? 'a symbolic link: edit the file it points to' : undefined;
         findings.push(new Finding({ ...base, variable: string.variable, provider, removal: note ? 'manual' : 'mcp-env', ...(note ? { note } : {}) }, string.value));
         continue;
@@ -149,4 +151,15 @@ function scanMcp(source: FileSource, text: string, findings: Finding[], problem:
       }
     }
   }
+}
+
+/**
+ * A variable that points the server's SDK somewhere else (`OPENAI_BASE_URL` for OpenRouter, a
+ * proxy, Azure). `exec` replaces it with the broker, which sends the key to the provider's own
+ * origin: wrapping such an entry would send, say, an OpenRouter key to OpenAI.
+ */
+function endpointVariable(entry: Record<string, unknown>): string | undefined {
+  const env = entry.env;
+  if (typeof env !== 'object' || env === null) return undefined;
+  return Object.keys(env).find((name) => /(?:_BASE_URL|_API_BASE|_API_URL|_API_HOST|_ENDPOINT)$/i.test(name));
 }

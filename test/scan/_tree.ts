@@ -44,6 +44,7 @@ export function keys() {
     anthropic: `sk-ant-api03-${randomText(86, `${ALPHANUMERIC}_-`)}`,
     groq: `gsk_${randomText(52)}`,
     mistralWindsurf: randomText(32),
+    openrouter: `sk-or-v1-${randomBytes(32).toString('hex')}`,
     gemini: `AIza${randomText(35)}`,
     mistral: randomText(32),
     awsId: `AKIA${randomText(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}`,
@@ -147,7 +148,9 @@ export function makeMachine(): Machine {
   write('home/.cursor/mcp.json', '{ "mcpServers": { "broken": { "command": "node", ');
   write('home/.codeium/windsurf/mcp_config.json', `${JSON.stringify({
     mcpServers: { search: { command: 'npx', args: ['-y', 'search-mcp'], serverUrl: 'https://example.com', env: { SEARCH_REGION: 'eu' } },
-      mistral: { command: 'node', args: ['mistral.js'], env: { MISTRAL_API_KEY: k.mistralWindsurf } } },
+      mistral: { command: 'node', args: ['mistral.js'], env: { MISTRAL_API_KEY: k.mistralWindsurf } },
+      // Pointed elsewhere: under exec the key would go to OpenAI, so it stays.
+      openrouter: { command: 'node', args: ['or.js'], env: { OPENAI_API_KEY: k.openrouter, OPENAI_BASE_URL: 'https://openrouter.ai/api/v1' } } },
   }, null, 2)}\n`);
 
   const planted: Planted[] = [
@@ -170,6 +173,7 @@ export function makeMachine(): Machine {
     { value: k.groq, provider: 'groq', file: 'home/.claude.json', variable: 'GROQ_API_KEY', movable: true },
     // The same variable as ~/.bashrc with another value: left, both named.
     { value: k.mistralWindsurf, provider: 'mistral', file: 'home/.codeium/windsurf/mcp_config.json', variable: 'MISTRAL_API_KEY', movable: false },
+    { value: k.openrouter, provider: 'openai', file: 'home/.codeium/windsurf/mcp_config.json', variable: 'OPENAI_API_KEY', movable: false },
   ];
   return { root, home, project, planted, decoys, files };
 }

@@ -65,7 +65,8 @@ describe('agent-vault import', () => {
     const left = output.left.map((entry) => entry.where).join('\n');
     for (const planted of machine.planted.filter((candidate) => !candidate.movable)) expect(left).toContain(join(machine.root, planted.file));
     expect(output.left.find((entry) => entry.where.includes('brave'))?.reason).toContain('no provider route');
-    expect(output.left.find((entry) => entry.where.includes('windsurf'))?.reason).toContain('another value');
+    expect(output.left.find((entry) => entry.where.includes('windsurf') && entry.where.includes('mistral'))?.reason).toContain('another value');
+    expect(output.left.find((entry) => entry.where.includes('openrouter'))?.reason).toContain('sets OPENAI_BASE_URL');
 
     const vault = await openVault({ dir: vaultDir, keyFile });
     try {

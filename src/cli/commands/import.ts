@@ -86,7 +86,14 @@ export const importCommand: Command = {
  */
 async function execLauncher(context: Context, vaultDir: string): Promise<{ launcher: ExecLauncher; mcpBlocked?: string }> {
   const header = await readHeader(vaultDir);
-  const args = [realpathSync(process.argv[1] as string), 'exec', '--dir', vaultDir];
+  const cli = realpathSync(process.argv[1] as string);
+  if (/[\\/]_npx[\\/]/.test(cli)) {
+    context.output.note(
+      `warning: this agent-vault runs from npx's cache (${cli}); rewritten MCP entries start it by that path, ` +
+        'which npx may clean. Install agent-vault (npm i -g agent-vault, or in the project) and import from there.',
+    );
+  }
+  const args = [cli, 'exec', '--dir', vaultDir];
   if (header?.unlock.method === 'key-file' && context.keyFile !== undefined) {
     return { launcher: { command: process.execPath, args: [...args, '--key-file', resolve(context.keyFile)] } };
   }
