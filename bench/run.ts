@@ -14,6 +14,7 @@ import { peers } from './peers.ts';
 import { requests } from './requests.ts';
 import { resolution } from './resolution.ts';
 import { scale } from './scale.ts';
+import { sdks } from './sdks.ts';
 
 const only = process.argv.slice(2);
 const wanted = (section: string) => only.length === 0 || only.includes(section);
@@ -60,6 +61,11 @@ if (wanted('broker')) {
     ...Object.entries(r.added).map(([load, a]) => [load, us(a.median), us(a.p99)]),
     ['time to first SSE event', us(r.firstEvent.addedMedian), us(r.firstEvent.broker.p99 - r.firstEvent.direct.p99)],
   ]);
+}
+if (wanted('sdks')) {
+  const r = await sdks();
+  results.sdks = r;
+  for (const [title, stats] of Object.entries(r)) table(`Request overhead (sequential): ${title}`, statsRows(stats, 'plain'));
 }
 if (wanted('resolution')) {
   const r = await resolution();

@@ -43,12 +43,14 @@ export type AuditAction =
   | 'vault.open'
   /** Written by the broker: one proxied request (route, method, path, status, duration in `note`). */
   | 'broker.request'
+  /** Written by the broker: a phantom key minted or revoked over its admin socket (`note` says which). */
+  | 'broker.key'
   /** Written by the log itself: a torn tail was trimmed, or the log shrank or was replaced. */
   | 'audit.recover';
 
 export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'secret.resolve', 'secret.set', 'secret.delete', 'agent.create', 'agent.rotate', 'agent.revoke',
-  'vault.create', 'vault.open', 'broker.request', 'audit.recover',
+  'vault.create', 'vault.open', 'broker.request', 'broker.key', 'audit.recover',
 ];
 
 export type AuditOutcome = 'ok' | 'denied' | 'error';

@@ -23,7 +23,7 @@ export interface BrokerLimits {
 }
 
 export interface ProxyContext {
-  vault: Pick<Vault, '_prepare' | '_auditRequest'>;
+  vault: Pick<Vault, '_prepare' | '_auditBroker'>;
   routes: ReadonlyMap<string, Route>;
   keys: PhantomKeys;
   limits: BrokerLimits;
@@ -50,7 +50,7 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
   const audit = (outcome: 'ok' | 'denied' | 'error', status: number, key?: PhantomKeyInfo, reason?: string) => {
     const ms = (performance.now() - started).toFixed(1);
     const note = `key=${key?.name ?? '-'} route=${route?.name ?? '-'} ${method} ${path} status=${status} ms=${ms}`;
-    context.vault._auditRequest({ outcome, note, ...(route ? { name: route.secret } : {}), ...(reason ? { reason } : {}) })
+    context.vault._auditBroker({ action: 'broker.request', outcome, note, ...(route ? { name: route.secret } : {}), ...(reason ? { reason } : {}) })
       .catch(context.onError);
   };
   const refuse = (kind: RefusalKind, code: string, message: string, key?: PhantomKeyInfo) => {
@@ -77,8 +77,9 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
   if (!(declared <= context.limits.maxBodyBytes)) {
     return refuse('too-large', 'body-too-large', `the request body is larger than the broker's limit of ${context.limits.maxBodyBytes} bytes.`, key);
   }
-  const target = new URL(route.upstream + url.slice(1 + route.name.length));
-  if (target.origin !== new URL(route.upstream).origin) return refuse('bad-request', 'bad-path', 'the request path is not a path.', key);
+  // The path is appended to the route's upstream, so it cannot name another origin; checked anyway.
+  const target = URL.parse(route.upstream + url.slice(1 + route.name.length));
+  if (target?.origin !== new URL(route.upstream).origin) return refuse('bad-request', 'bad-path', 'the request path is not a valid path.', key);
 
   let armed: ArmedRequest | undefined;
   try {

@@ -48,9 +48,20 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** What the admin channel records: one `broker.key` audit record per mint or revocation. */
+export type AdminAudit = (event: { outcome: 'ok' | 'denied'; note: string; reason?: string }) => Promise<void>;
+
+interface AdminContext {
+  keys: PhantomKeys;
+  routes: readonly Route[];
+  baseUrl: (route: Route) => string;
+  audit: AdminAudit;
+}
+
 export async function startAdmin(
-  path: string, keys: PhantomKeys, routes: readonly Route[], baseUrl: (route: Route) => string,
+  path: string, keys: PhantomKeys, routes: readonly Route[], baseUrl: (route: Route) => string, audit: AdminAudit,
 ): Promise<AdminServer> {
+  const context: AdminContext = { keys, routes, baseUrl, audit };
   privateDirectory(dirname(path));
   rmSync(path, { force: true }); // a socket left by a broker that crashed
   const server = net.createServer((socket) => {
@@ -63,7 +74,8 @@ export async function startAdmin(
       if (input.length > MAX_REQUEST_BYTES) return void socket.destroy();
       const end = input.indexOf('\n');
       if (end === -1) return;
-      socket.end(`${JSON.stringify(answer(input.slice(0, end), keys, routes, baseUrl))}\n`);
+      input = input.slice(0, end);
+      void answer(input, context).then((reply) => socket.end(`${JSON.stringify(reply)}\n`));
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -80,18 +92,27 @@ export async function startAdmin(
   };
 }
 
-function answer(line: string, keys: PhantomKeys, routes: readonly Route[], baseUrl: (route: Route) => string): AdminAnswer {
+async function answer(line: string, { keys, routes, baseUrl, audit }: AdminContext): Promise<AdminAnswer> {
   try {
     const request = JSON.parse(line) as AdminRequest;
     switch (request?.op) {
       case 'create': {
         const route = routes.find((candidate) => candidate.name === request.route);
         if (!route) throw new UsageError(`This broker has no route "${String(request.route).slice(0, 40)}"; it serves ${routes.map((r) => r.name).join(', ')}.`);
-        const { key } = keys.mint(String(request.name), route.name, parseDuration(String(request.ttl), '--ttl'));
+        const { key, info } = keys.mint(String(request.name), route.name, parseDuration(String(request.ttl), '--ttl'));
+        // Fail closed: a key whose minting is not on record is revoked before anyone sees it.
+        await audit({ outcome: 'ok', note: `create key=${info.name} route=${info.route} expires=${new Date(info.expiresAt).toISOString()}` })
+          .catch((error: unknown) => {
+            keys.revoke(info.name);
+            throw error;
+          });
         return { ok: true, key, baseUrl: baseUrl(route) };
       }
-      case 'revoke':
-        return { ok: true, revoked: keys.revoke(String(request.name)) };
+      case 'revoke': {
+        const revoked = keys.revoke(String(request.name));
+        await audit({ outcome: revoked ? 'ok' : 'denied', note: `revoke key=${String(request.name).slice(0, 64)}`, ...(revoked ? {} : { reason: 'no-such-key' }) });
+        return { ok: true, revoked };
+      }
       case 'list':
         return { ok: true, keys: keys.list() };
       default:

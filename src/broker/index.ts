@@ -9,4 +9,4 @@ export {
   BUILTIN_ROUTES, type BuiltinRouteName, checkUpstream, CREDENTIAL_HEADERS, defineRoute, ERROR_SHAPES, type ErrorShape,
   resolveRoutes, type Route,
 } from './routes.ts';
-export { type AdminAnswer, adminRequest, type AdminRequest, type AdminServer, defaultAdminSocket, startAdmin } from './admin.ts';
+export { type AdminAnswer, type AdminAudit, adminRequest, type AdminRequest, type AdminServer, defaultAdminSocket, startAdmin } from './admin.ts';

@@ -94,8 +94,28 @@ export function defineRoute(input: unknown, options: { allowHttp?: boolean } = {
     name, secret, header: lower, errorShape: shape as ErrorShape,
     upstream: checkUpstream(name, upstream, options.allowHttp ?? false),
     ...(scheme === undefined ? lower === 'authorization' ? { scheme: 'Bearer' } : {} : { scheme: scheme as string }),
-    ...(fields.env === undefined ? {} : { env: fields.env as Route['env'] }),
+    env: checkEnv(name, fields.env),
   };
+}
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
+
+/**
+ * The variables `exec` sets for a user-defined route: as given (`{"baseUrl": [...], "apiKey":
+ * [...]}`), else `<NAME>_BASE_URL` and `<NAME>_API_KEY`. Never an AGENT_VAULT_* variable.
+ */
+function checkEnv(name: string, env: unknown): NonNullable<Route['env']> {
+  const upper = name.toUpperCase().replaceAll('-', '_');
+  if (env === undefined) return { baseUrl: [`${upper}_BASE_URL`], apiKey: [`${upper}_API_KEY`] };
+  const { baseUrl, apiKey, baseSuffix } = (env ?? {}) as Record<string, unknown>;
+  const names = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === 'string' && ENV_NAME.test(item) && !item.startsWith('AGENT_VAULT_'));
+  if (!names(baseUrl) || !names(apiKey) || (baseSuffix !== undefined && (typeof baseSuffix !== 'string' || !/^(\/[A-Za-z0-9._-]+)*$/.test(baseSuffix)))) {
+    throw new UsageError(
+      `The route "${name}" has an invalid "env": {"baseUrl": ["${upper}_BASE_URL"], "apiKey": ["${upper}_API_KEY"], ` +
+        '"baseSuffix": "/v1"} (upper-case variable names, none starting with AGENT_VAULT_).',
+    );
+  }
+  return { baseUrl: baseUrl as string[], apiKey: apiKey as string[], ...(baseSuffix === undefined ? {} : { baseSuffix: baseSuffix as string }) };
 }
 
 /** An upstream as origin plus base path, without a trailing slash; https unless `allowHttp`. */

@@ -14,7 +14,7 @@ import { resolveRoutes, type Route } from './routes.ts';
 
 export interface BrokerOptions {
   /** The vault the keys come from: opened with an agent token (every request is then that agent's). */
-  vault: Pick<Vault, '_prepare' | '_auditRequest'>;
+  vault: Pick<Vault, '_prepare' | '_auditBroker'>;
   /** The routes served. Default: the built-in ones, at the real provider origins. */
   routes?: readonly Route[];
   /** Address to listen on. Default `127.0.0.1`. Anything but loopback needs `tls`. */
@@ -38,6 +38,8 @@ export interface BrokerConnectionLimits {
   maxConnections: number;
   /** How long a client may take to send its request head, in ms. Default 30 000. */
   headersTimeoutMs: number;
+  /** How long a client may take to send its whole request (head and body), in ms. Default 300 000. */
+  requestTimeoutMs: number;
 }
 
 export interface Broker {
@@ -57,6 +59,7 @@ const DEFAULTS: BrokerLimits & BrokerConnectionLimits = {
   maxHeaderBytes: 32 * 1024,
   maxConnections: 512,
   headersTimeoutMs: 30_000,
+  requestTimeoutMs: 300_000,
 };
 
 export async function startBroker(options: BrokerOptions): Promise<Broker> {
@@ -80,7 +83,8 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       res.destroy();
     });
   };
-  const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, requestTimeout: 0 };
+  // requestTimeout bounds receiving a request (head and body), never a long streamed answer.
+  const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs };
   const server = options.tls
     ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, listener)
     : http.createServer(serverOptions, listener);

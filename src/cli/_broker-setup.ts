@@ -10,6 +10,7 @@ import { compileAllow } from '../names.ts';
 import { openVault, type Vault } from '../vault.ts';
 import type { Context } from './_command.ts';
 import type { OptionSpecs } from './_args.ts';
+import type { Output } from './_output.ts';
 import { locateVault, withOwnerVault } from './_unlock.ts';
 
 export const ROUTE_OPTIONS: OptionSpecs = {
@@ -117,6 +118,11 @@ export async function withBrokerAccess<T>(
       await owner.revokeAgent(agentId);
     }
   });
+}
+
+/** What a running broker reports (an audit record it could not write, a bug): a note on stderr, no value in it. */
+export function brokerNotes(output: Output, command: string): (error: unknown) => void {
+  return (error) => output.note(`agent-vault ${command}: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 /** Provider key variables a child never inherits, beside every route's own and every AGENT_VAULT_*. */

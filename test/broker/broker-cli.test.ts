@@ -3,7 +3,7 @@
  * revoked by the owner over the admin socket (a 0700 directory), TLS required beyond loopback.
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,7 +69,36 @@ describe('agent-vault broker, long-running', () => {
     const refused = await fetch(`${url}/openai/v1/models`, { headers: { authorization: `Bearer ${phantom}` } });
     expect(refused.status).toBe(401);
     expect((await key(['revoke', 'research-bot'])).code).toBe(1);
+    // The owner can see who minted and revoked what, never the key.
+    const log = readFileSync(join(home.home, '.agent-vault', 'audit.jsonl'), 'utf8');
+    expect(log).toMatch(/"actor":"agent:brokerd".*"action":"broker\.key".*"note":"create key=research-bot route=openai expires=/);
+    expect(log).toMatch(/"action":"broker\.key".*"outcome":"ok".*"note":"revoke key=research-bot"/);
+    expect(log).not.toContain(phantom);
     expect((await key(['create', 'x', '--route', 'nope'])).stderr).toContain('no route "nope"');
+  });
+
+  it("revoking the broker's own agent stops every phantom key at its next request (403 from the vault)", async () => {
+    const owner = await openVault({ dir: join(home.home, '.agent-vault'), passphrase: home.passphrase });
+    const { token } = await owner.createAgent('brokerd-2', { allow: ['openai-*'], ttl: '1h' });
+    const file = join(scratch, 'broker-2.token');
+    writeFileSync(file, token, { mode: 0o600 });
+    const socket = join(scratch, 'admin-2', 'a.sock');
+    const child = spawn(process.execPath, [CLI_ENTRY, 'broker', '--listen', '127.0.0.1:0', '--admin', socket, '--upstream', `openai=${provider.origin}`], {
+      env: { PATH: process.env.PATH, HOME: home.home, AGENT_VAULT_TOKEN_FILE: file, AGENT_VAULT_DIR: join(home.home, '.agent-vault') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    running.push(child);
+    const url = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+    const phantom = (await runCli(['broker', 'key', 'create', 'bot', '--route', 'openai', '--admin', socket], { cwd: scratch })).stdout.trim();
+    const request = () => fetch(`${url}/openai/v1/models`, { headers: { authorization: `Bearer ${phantom}` } });
+    expect((await request()).status).toBe(200);
+    await owner.revokeAgent('brokerd-2');
+    await owner.close();
+    const before = (await provider.received()).length;
+    const refused = await request();
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('vault-access_denied');
+    expect((await provider.received()).length).toBe(before);
   });
 
   it('refuses an admin directory others can enter', async () => {

@@ -3,7 +3,7 @@
  * against a provider in its own process: the provider gets the real key, the client process
  * never holds it, the temporary agent is revoked and the phantom keys die when the child exits.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVault } from '../../src/index.ts';
@@ -75,6 +75,22 @@ describe('exec: real clients, unchanged, reach the provider through the broker',
       expect(request.headers['x-api-key']).toBe(home.secrets['anthropic-api-key']);
       expect(request.headers['anthropic-version']).toBeDefined();
     }
+  });
+
+  it('a user-defined route from a --routes file: its own variables, its own header', async () => {
+    const routes = join(home.root, 'routes.json');
+    writeFileSync(routes, JSON.stringify({
+      allowHttp: true,
+      routes: [{ name: 'together', upstream: provider.origin, secret: 'openai-api-key', header: 'x-together-key' }],
+    }));
+    const before = (await provider.received()).length;
+    const result = await runExec(home, ['--allow', 'openai-*', '--routes', routes, '--', 'sh', '-c',
+      'curl -s "$TOGETHER_BASE_URL/v1/models" -H "x-api-key: $TOGETHER_API_KEY"']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ path: '/v1/models' });
+    const [got] = (await provider.received()).slice(before);
+    expect(got!.headers['x-together-key']).toBe(home.secrets['openai-api-key']);
+    expect(got!.headers['x-api-key']).toBeUndefined();
   });
 
   it('the exit code is the child’s; a signal to exec reaches the child; the temporary agent ends revoked', async () => {

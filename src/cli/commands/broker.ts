@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { defaultAdminSocket, startAdmin, startBroker } from '../../broker/index.ts';
+import { type AdminAudit, defaultAdminSocket, startAdmin, startBroker } from '../../broker/index.ts';
 import { UsageError } from '../../errors.ts';
 import type { Command } from '../_command.ts';
-import { hasAgentToken, readConfigFile, ROUTE_OPTIONS, routesFrom, withBrokerAccess } from '../_broker-setup.ts';
+import { brokerNotes, hasAgentToken, readConfigFile, ROUTE_OPTIONS, routesFrom, withBrokerAccess } from '../_broker-setup.ts';
 
 const DEFAULT_LISTEN = '127.0.0.1:8790';
 
@@ -48,9 +48,10 @@ export const broker: Command = {
     await withBrokerAccess({ dir, keyFile }, routes, { ttl: '1h' }, async ({ vault, agentId }) => {
       const running = await startBroker({
         vault, routes, host, port, ...(tls ? { tls } : {}),
-        onError: (error) => output.note(`agent-vault broker: ${error instanceof Error ? error.message : String(error)}`),
+        onError: brokerNotes(output, 'broker'),
       });
-      const admin = await startAdmin(adminPath, running.keys, routes, running.baseUrl).catch(async (error) => {
+      const audit: AdminAudit = (event) => vault._auditBroker({ action: 'broker.key', ...event });
+      const admin = await startAdmin(adminPath, running.keys, routes, running.baseUrl, audit).catch(async (error) => {
         await running.close();
         throw error;
       });

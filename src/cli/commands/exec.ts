@@ -1,7 +1,7 @@
 import { PhantomKeys, startBroker } from '../../broker/index.ts';
 import { parseDuration } from '../../duration.ts';
 import type { Command } from '../_command.ts';
-import { childEnvironment, readConfigFile, ROUTE_OPTIONS, routesFrom, withBrokerAccess } from '../_broker-setup.ts';
+import { brokerNotes, childEnvironment, readConfigFile, ROUTE_OPTIONS, routesFrom, withBrokerAccess } from '../_broker-setup.ts';
 import { runChild } from '../_child.ts';
 
 const DEFAULT_TTL = '12h';
@@ -42,7 +42,7 @@ export const exec: Command = {
       const keys = new PhantomKeys();
       const broker = await startBroker({
         vault, routes: served, keys,
-        onError: (error) => output.note(`agent-vault exec: ${error instanceof Error ? error.message : String(error)}`),
+        onError: brokerNotes(output, 'exec'),
       });
       try {
         const session = served.map((route) => ({
