@@ -46,6 +46,11 @@ export async function planImport(findings: readonly Finding[], vault: Vault, opt
       leave(finding.note ?? 'not in a form import can rewrite');
       continue;
     }
+    if (finding.provider === 'agent-vault') {
+      // The vault's own credential: stored inside the vault it would lock the agent out.
+      leave('an agent-vault token: keep it in a 0600 file named by AGENT_VAULT_TOKEN_FILE, or rotate the agent if it leaked');
+      continue;
+    }
     const name = finding.inVault ?? secretNameFor(finding.variable);
     const earlier = planned.get(name);
     if (!finding.inVault && existing.has(name)) {

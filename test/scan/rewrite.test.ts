@@ -5,7 +5,8 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initCrypto } from '../../src/crypto.ts';
+import { initCrypto, randomBytes } from '../../src/crypto.ts';
+import { encodeToken } from '../../src/token.ts';
 import { applyImport, type ExecLauncher, markInVault, planImport, scan, undoImport } from '../../src/scan/index.ts';
 import { tempDir, testVault } from '../_fixtures/index.ts';
 import { randomText } from './_tree.ts';
@@ -69,6 +70,14 @@ describe('import refuses to half-rewrite', () => {
     expect(undo.restored).toEqual([]);
     expect(undo.skipped[0]!.reason).toContain('does not match the manifest');
     expect(readFileSync(join(root, '.env'), 'utf8')).toBe(rewritten);
+  });
+
+  it('an agent-vault token is named but never moved into the vault it opens', async () => {
+    const token = encodeToken({ vaultId: randomBytes(16), agentId: 'bot', generation: 1, agentKey: randomBytes(32) });
+    const { plan } = await prepare({ '.env': `AGENT_VAULT_TOKEN=${token}\n` });
+    expect(plan.store).toEqual([]);
+    expect(plan.files).toEqual([]);
+    expect(plan.left.map(({ finding, reason }) => [finding.provider, reason])).toEqual([['agent-vault', expect.stringContaining('AGENT_VAULT_TOKEN_FILE')]]);
   });
 
   it('a value the vault holds under another name is not stored twice; the rewrite points at that name', async () => {
