@@ -109,6 +109,11 @@ describe('exec: real clients, unchanged, reach the provider through the broker',
     expect(agents.every((agent) => agent.id.startsWith('exec-') && agent.status === 'revoked')).toBe(true);
   });
 
+  it('a child ended by a signal: exec exits 128 + its number, as a shell reports it', async () => {
+    const result = await runExec(home, [...ALLOW, ...upstreams, '--', 'sh', '-c', 'kill -TERM $$']);
+    expect(result.code).toBe(128 + 15);
+  });
+
   it('the phantom key stops working when exec returns', async () => {
     const result = await runExec(home, [...ALLOW, ...upstreams, '--', 'sh', '-c', 'echo "$OPENAI_BASE_URL $OPENAI_API_KEY"']);
     const [base, key] = result.stdout.trim().split(' ');

@@ -101,6 +101,13 @@ describe('broker: the key goes in at the broker, for the route, in its header', 
     expect(JSON.parse(f.provider.received[before]!.body).messages[0].content).toHaveLength(big.length);
   });
 
+  it('HEAD and bodiless answers pass through', async () => {
+    const head = await fetch(`${f.broker.url}/openai/v1/models`, { method: 'HEAD', headers: { authorization: `Bearer ${openaiKey}` } });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect(f.provider.received.at(-1)).toMatchObject({ method: 'HEAD', url: '/v1/models' });
+  });
+
   it('redacts an echo of the key in the body and headers of an error response', async () => {
     const response = await fetch(`${f.broker.url}/openai/echo`, { headers: { authorization: `Bearer ${openaiKey}` } });
     expect(response.status).toBe(401);
