@@ -5,7 +5,7 @@
  * enter is still read, and marked: ignored means "not committed", not "not on disk". Symbolic
  * links to directories are not followed (no loops); links to files are read, and marked.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 
 export type TreeFileKind = 'dotenv' | 'mcp-config';
@@ -128,6 +128,7 @@ export function walkTree(root: string, onProblem: (path: string, reason: string)
   const info = statSync(root, { throwIfNoEntry: false });
   if (!info) onProblem(root, 'does not exist');
   else if (info.isDirectory()) visit(root, []);
-  else files.push({ path: root, kind: kindOf(basename(root), '') === 'mcp-config' || root.endsWith('.json') ? 'mcp-config' : 'dotenv', gitIgnored: false, symlink: false });
+  // A file named on the command line is read whatever its name: JSON as an MCP config, else as lines.
+  else files.push({ path: root, kind: root.endsWith('.json') ? 'mcp-config' : 'dotenv', gitIgnored: false, symlink: lstatSync(root).isSymbolicLink() });
   return files;
 }

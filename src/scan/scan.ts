@@ -62,7 +62,7 @@ export function scan(options: ScanOptions = {}): ScanReport {
   }
   const sources: FileSource[] = [];
   for (const root of options.paths?.length ? options.paths : ['.']) {
-    for (const file of walkTree(resolve(root), problem)) sources.push({ ...file, kind: file.kind });
+    sources.push(...walkTree(resolve(root), problem));
   }
   if (options.home ?? true) {
     for (const file of homeFiles(options.homeDir ?? homedir(), env)) {
