@@ -68,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command.takesCommand && (rest === undefined || rest.length === 0)) {
       throw usage(`Give the command to run after --: the usage is \`agent-vault ${command.usage}\`.`, command.name);
     }
-    if (args.length > command.args.length) {
+    if (args.length > command.args.length && command.rest === undefined) {
       throw usage(command.tooManyArgs ?? `\`agent-vault ${command.name}\` takes ${describeArgs(command)}.`, command.name);
     }
     if (args.length < command.args.length) {

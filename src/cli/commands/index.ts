@@ -15,16 +15,18 @@ import { completion } from './completion.ts';
 import { doctor } from './doctor.ts';
 import { exec } from './exec.ts';
 import { get } from './get.ts';
+import { importCommand } from './import.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
 import { passwd } from './passwd.ts';
 import { rm } from './rm.ts';
+import { scan } from './scan.ts';
 import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
   init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, exec,
-  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, passwd, backup, restore, doctor, completion,
+  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand, passwd, backup, restore, doctor, completion,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */
