@@ -1,27 +1,25 @@
 /**
  * Provider keys left in an agent's environment. An agent that opens the vault with a token but
  * still has OPENAI_API_KEY set has gained nothing against a harvester: the key is exactly where
- * it looks first. Warned once per process, by variable name (never a value).
+ * it looks first. Recognised as `agent-vault scan` recognises them (`scan/detect.ts`); warned
+ * once per process, by variable name, never a value.
  */
+import { detect } from './scan/detect.ts';
 
-/** Variables the common SDKs read their keys from; `agent-vault doctor` checks the same list. */
-export const PROVIDER_KEY_VARIABLES = [
-  'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'MISTRAL_API_KEY',
-  'GROQ_API_KEY', 'COHERE_API_KEY', 'XAI_API_KEY', 'DEEPSEEK_API_KEY', 'TOGETHER_API_KEY', 'OPENROUTER_API_KEY',
-  'HF_TOKEN', 'HUGGINGFACE_API_KEY', 'REPLICATE_API_TOKEN', 'PERPLEXITY_API_KEY', 'AWS_SECRET_ACCESS_KEY',
-  'GITHUB_TOKEN', 'NPM_TOKEN',
-] as const;
-
-/** The provider key variables set (non-empty) in `env`. */
+/** The variables of `env` that hold a provider key (our own token variable aside). */
 export function providerKeysIn(env: Record<string, string | undefined>): string[] {
-  return PROVIDER_KEY_VARIABLES.filter((name) => Boolean(env[name]?.trim()));
+  return Object.entries(env)
+    .filter(([name, value]) => value !== undefined && name !== 'AGENT_VAULT_TOKEN' && detect(name, value) !== undefined)
+    .map(([name]) => name)
+    .sort();
 }
 
 let warned = false;
 
 export function warnOfProviderKeys(env: Record<string, string | undefined>): void {
+  if (warned) return;
   const found = providerKeysIn(env);
-  if (warned || found.length === 0) return;
+  if (found.length === 0) return;
   warned = true;
   const emit = globalThis.process?.emitWarning;
   if (typeof emit !== 'function') return;
@@ -29,7 +27,7 @@ export function warnOfProviderKeys(env: Record<string, string | undefined>): voi
     globalThis.process,
     `${found.join(', ')} ${found.length === 1 ? 'is' : 'are'} still set in this agent's environment: the vault ` +
       'protects nothing while the key also sits there. Remove it from the environment (and from .env files) once it ' +
-      'is in the vault (`agent-vault set NAME`).',
+      'is in the vault (`agent-vault import` moves them).',
     { type: 'AgentVaultWarning', code: 'AGENT_VAULT_KEY_IN_ENV' },
   );
 }

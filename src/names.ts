@@ -1,4 +1,5 @@
 import { UsageError } from './errors.ts';
+import { shapeOf } from './scan/detect.ts';
 
 /**
  * Secret names. The rule (documented in the README): a name is normalised to Unicode NFC, so
@@ -27,22 +28,13 @@ export function canonicalName(name: unknown): string {
 }
 
 /**
- * Shapes of provider credentials (prefix, then a body with digits in it, as generated keys have),
- * and any long unbroken run of letters and digits. A name people choose has words and dashes;
- * `sk-openai-production` passes, `sk-proj-4f9Q…` does not.
+ * A provider key's shape (the scanner's list, `scan/detect.ts`), or any long unbroken run of
+ * letters and digits: names people choose have words and dashes, `sk-openai-production` passes.
  */
-const CREDENTIAL_PREFIXES =
-  /^(?:sk-|sk_|pk_|rk_|avt_|avk_|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-|xox[abprs]-|AKIA|ASIA|AIza|hf_|gsk_|r8_|npm_|pypi-)/;
-
 function looksLikeCredential(name: string): boolean {
-  const digits = (text: string) => text.replace(/\D/g, '').length;
-  const prefix = CREDENTIAL_PREFIXES.exec(name);
-  if (prefix) {
-    const body = name.slice(prefix[0].length);
-    if (body.length >= 16 && digits(body) >= 3) return true;
-  }
-  // 32+ characters with no separator a person would type, mixing letters and digits.
-  return /[A-Za-z0-9+/=]{32,}/.test(name) && /[0-9]/.test(name) && /[A-Za-z]/.test(name) && digits(name) >= 4;
+  if (shapeOf(name) !== undefined) return true;
+  const run = /[A-Za-z0-9+/=]{32,}/.exec(name)?.[0];
+  return run !== undefined && /[A-Za-z]/.test(run) && run.replace(/\D/g, '').length >= 4;
 }
 
 /** Agent ids are short and plain: they appear in tokens, audit records and CLI output. */

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { providerKeysIn, PROVIDER_KEY_VARIABLES } from '../_env-keys.ts';
+import { scan } from '../scan/index.ts';
 
 export interface Finding {
   check: string;
@@ -17,34 +17,24 @@ export interface Finding {
 const ok = (check: string, message: string): Finding => ({ check, status: 'ok', message });
 const warn = (check: string, message: string): Finding => ({ check, status: 'warn', message });
 
-export function environmentKeys(env: NodeJS.ProcessEnv): Finding {
-  const found = providerKeysIn(env);
-  return found.length === 0
-    ? ok('environment', 'No provider key variable is set in this shell.')
-    : warn('environment', `${found.join(', ')} ${found.length === 1 ? 'is' : 'are'} set in this shell: store ` +
-      `${found.length === 1 ? 'it' : 'them'} with \`agent-vault set NAME\`, then unset ${found.length === 1 ? 'it' : 'them'} ` +
-      '(and remove the line from your shell profile).');
-}
-
-/** `.env` files from `cwd` up to the filesystem root that still assign a provider key. */
-export function dotenvKeys(cwd: string): Finding {
-  const known = new Set<string>(PROVIDER_KEY_VARIABLES);
-  const hits: string[] = [];
-  for (let dir = cwd; ; dir = dirname(dir)) {
-    for (const name of safeList(dir).filter((file) => /^\.env(\..+)?$/.test(file) && !/\.(example|sample|template)$/.test(file))) {
-      const path = join(dir, name);
-      const lines = safeRead(path).split('\n');
-      lines.forEach((line, index) => {
-        const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S.*)?$/.exec(line);
-        if (match?.[2] && known.has(match[1] as string)) hits.push(`${path}:${index + 1} ${match[1]}`);
-      });
-    }
-    if (dirname(dir) === dir) break;
-  }
-  return hits.length === 0
-    ? ok('.env files', 'No .env file here or above assigns a provider key.')
-    : warn('.env files', `A provider key is still in: ${hits.join(', ')}. Move it into the vault ` +
-      '(`agent-vault set NAME < file`), then delete the line: any dependency can read that file.');
+/**
+ * Plaintext keys still in the environment and in the project's files, found by `scan` (which
+ * `agent-vault scan` shows in full and `agent-vault import` moves into the vault).
+ */
+export function plaintextKeys(cwd: string, env: NodeJS.ProcessEnv): Finding[] {
+  const { findings } = scan({ paths: [cwd], env, home: false });
+  const inEnv = findings.filter((f) => f.kind === 'environment').map((f) => f.variable as string);
+  const inFiles = findings.filter((f) => f.kind !== 'environment').map((f) => `${f.path}:${f.line ?? '?'}${f.variable ? ` ${f.variable}` : ''}`);
+  return [
+    inEnv.length === 0
+      ? ok('environment', 'No provider key is set in this shell.')
+      : warn('environment', `${inEnv.join(', ')} ${inEnv.length === 1 ? 'holds a key' : 'hold keys'} in this shell: move ` +
+        'them into the vault (`agent-vault import`), then unset them and remove them from your shell profile.'),
+    inFiles.length === 0
+      ? ok('files', 'No plaintext key in the files here (.env, configs).')
+      : warn('files', `A plaintext key is still in: ${inFiles.join(', ')}. Any dependency can read those files: ` +
+        '`agent-vault import` moves the keys into the vault and rewrites the files.'),
+  ];
 }
 
 /** Loose modes on the vault directory, its files, and the credential files named in the environment. */

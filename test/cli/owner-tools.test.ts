@@ -13,6 +13,11 @@ import { tempDir } from '../_fixtures/index.ts';
 const PASSPHRASE = 'correct horse battery staple';
 const NEW_PASSPHRASE = 'a brand new passphrase, much longer';
 const KEY = 'sk-owner-tools-9d2f5a7c1e3b-do-not-print';
+/** Keys shaped like real ones (random bodies), which `scan` and `doctor` must recognise. */
+const REAL_LOOKING = {
+  openai: 'sk-proj-Zq8vR2mK7xP4nL9wT3cY6bH1jF5gD0sAeU7i',
+  anthropic: 'sk-ant-api03-Pw4kX9zQ2rT7mV1nB6cY3hJ8gF5dS0aLeU2oI7uKq',
+};
 
 function secretFile(dir: string, text: string): string {
   const path = join(dir, `f-${Math.random().toString(36).slice(2)}`);
@@ -145,19 +150,19 @@ describe('doctor', () => {
     mkdirSync(join(cwd, '.git'));
     rmSync(join(cwd, '.agent-vault', '.gitignore'));
     chmodSync(join(cwd, '.agent-vault', 'audit.jsonl'), 0o644);
-    writeFileSync(join(cwd, '.env'), `# keys\nOPENAI_API_KEY=${KEY}\nDEBUG=1\n`);
-    const env = { ANTHROPIC_API_KEY: KEY, AGENT_VAULT_TOKEN: 'avt_x' };
+    writeFileSync(join(cwd, '.env'), `# keys\nOPENAI_API_KEY=${REAL_LOOKING.openai}\nDEBUG=1\n`);
+    const env = { ANTHROPIC_API_KEY: REAL_LOOKING.anthropic, AGENT_VAULT_TOKEN: 'avt_x' };
     const result = await runCli(['doctor', '--json', ...key], { cwd, env });
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { findings: { check: string; status: string; message: string }[] };
     const status = Object.fromEntries(report.findings.map((f) => [f.check, f]));
     expect(status.environment).toMatchObject({ status: 'warn', message: expect.stringContaining('ANTHROPIC_API_KEY') });
-    expect(status['.env files']).toMatchObject({ status: 'warn', message: expect.stringContaining(`${join(cwd, '.env')}:2 OPENAI_API_KEY`) });
+    expect(status.files).toMatchObject({ status: 'warn', message: expect.stringContaining(`${join(cwd, '.env')}:2 OPENAI_API_KEY`) });
     expect(status.permissions).toMatchObject({ status: 'warn', message: expect.stringContaining('audit.jsonl (0644)') });
     expect(status.git).toMatchObject({ status: 'warn', message: expect.stringContaining('not ignored') });
     expect(status['agent token']).toMatchObject({ status: 'warn' });
     expect(status.node).toMatchObject({ status: 'ok' });
-    expect(result.stdout + result.stderr).not.toContain(KEY);
+    for (const value of Object.values(REAL_LOOKING)) expect(result.stdout + result.stderr).not.toContain(value.slice(8, 30));
     expect(result.stdout + result.stderr).not.toContain('avt_x');
 
     // Fixed, it says so.

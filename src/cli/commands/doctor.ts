@@ -2,7 +2,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from '../_command.ts';
 import {
-  dotenvKeys, environmentKeys, type Finding, gitWorkTree, nodeVersion, permissions, sdkVersions, tokenInVariable,
+  type Finding, gitWorkTree, nodeVersion, permissions, plaintextKeys, sdkVersions, tokenInVariable,
 } from '../_doctor-checks.ts';
 import { locateVault } from '../_unlock.ts';
 
@@ -11,8 +11,8 @@ export const doctor: Command = {
   summary: 'Check this machine for what undoes the vault (keys in env and .env, modes, git)',
   usage: 'doctor',
   description:
-    'Check, without unlocking anything: provider keys still in the environment or in .env files here\n' +
-    'and above, vault and credential files other users can read, a vault inside a git work tree that\n' +
+    'Check, without unlocking anything: provider keys still in the environment or in files here (as\n' +
+    '`agent-vault scan` finds them), vault and credential files other users can read, a vault inside a git work tree that\n' +
     'is not ignored, an agent token in a variable instead of a file, the Node.js version and the SDK\n' +
     'versions this project would load. Names, paths and modes only: no value is ever printed. Exit 0\n' +
     'either way; the JSON lists each finding with status ok or warn.',
@@ -23,8 +23,7 @@ export const doctor: Command = {
     const { dir: vaultDir } = locateVault({ dir });
     const cwd = process.cwd();
     const findings: Finding[] = [
-      environmentKeys(process.env),
-      dotenvKeys(cwd),
+      ...plaintextKeys(cwd, process.env),
       permissions(existsSync(vaultDir) ? vaultDir : undefined, process.env, keyFile === undefined ? undefined : resolve(keyFile)),
       gitWorkTree(vaultDir),
       tokenInVariable(process.env),
