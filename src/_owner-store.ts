@@ -176,6 +176,28 @@ export class OwnerStore {
     return agent;
   }
 
+  /**
+   * Change an agent's patterns or lifetime in place, at the same generation, so its token keeps
+   * working. Grants first, the record last: an interrupted narrowing has already taken the
+   * grants away, an interrupted widening grants nothing the record does not yet allow to be read.
+   */
+  async updateAgent(id: string, allow: string[] | undefined, ttl: number | undefined): Promise<LoadedAgent> {
+    checkAgentId(id);
+    const agents = await this.loadAgents();
+    const existing = agents.find((agent) => agent.id === id);
+    if (!existing) throw new UsageError(`No agent "${id}" in this vault. See \`agent-vault agent list --all\`.`);
+    if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is revoked; create it again instead.`);
+    const policy = {
+      ...existing.policy,
+      ...(allow !== undefined ? { allow } : {}),
+      ...(ttl !== undefined ? { expiresAt: this.#now() + ttl } : {}),
+    };
+    const agent = this.agentAt(id, existing.generation, existing.status, policy);
+    await this.syncGrants(agents.map((a) => (a.id === id ? agent : a)));
+    await this.writeAgent(agent);
+    return agent;
+  }
+
   shouldGrant(agent: LoadedAgent, name: string): boolean {
     return agent.status === AGENT_ACTIVE && agent.policy.expiresAt > this.#now() && agent.allows(name);
   }

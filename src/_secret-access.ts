@@ -234,7 +234,7 @@ function throwError(error: Error): never {
 function notGranted(agentId: string, name: string): AccessDeniedError {
   return new AccessDeniedError(
     'not-granted',
-    `Agent "${agentId}" is not granted "${name}". The owner can widen its patterns: ` +
-      `agent-vault agent revoke ${agentId}, then agent create ${agentId} --allow ...`,
+    `Agent "${agentId}" may not read "${name}": it is not granted, or no secret has that name (check the ` +
+      `spelling). If it should, the owner can widen its patterns: agent-vault agent update ${agentId} --allow PATTERN`,
   );
 }

@@ -336,6 +336,22 @@ export class Vault {
     return result;
   }
 
+  /**
+   * Change an agent's patterns (`allow`) or lifetime (`ttl`, from now) and keep its token: the
+   * running agent sees the change at its next request. To cut off a token that may have leaked,
+   * rotate or revoke instead.
+   */
+  async updateAgent(id: string, options: { allow?: string[]; ttl?: string | number }): Promise<AgentInfo> {
+    const role = this.#owner('update an agent');
+    const allow = options?.allow === undefined ? undefined : options.allow.map((pattern) => canonicalName(pattern));
+    if (allow !== undefined) compileAllow(allow);
+    const ttl = options?.ttl === undefined ? undefined : parseDuration(options.ttl, 'ttl');
+    if (allow === undefined && ttl === undefined) throw new UsageError('Say what to change: { allow } or { ttl }.');
+    const agent = await this.#locked(() => role.store.updateAgent(id, allow, ttl));
+    await this.#record({ action: 'agent.update', name: id, outcome: 'ok' });
+    return agentInfo(agent, this.#now());
+  }
+
   // ---- owner: the vault ----
 
   /**

@@ -39,6 +39,8 @@ export type AuditAction =
   | 'agent.create'
   | 'agent.rotate'
   | 'agent.revoke'
+  /** An agent's patterns or lifetime changed in place; its token stays (`agent update`). */
+  | 'agent.update'
   | 'vault.create'
   | 'vault.open'
   /** The root key was re-sealed under a new passphrase or key file (`passwd`). */
@@ -53,7 +55,7 @@ export type AuditAction =
   | 'audit.recover';
 
 export const AUDIT_ACTIONS: readonly AuditAction[] = [
-  'secret.resolve', 'secret.set', 'secret.delete', 'agent.create', 'agent.rotate', 'agent.revoke',
+  'secret.resolve', 'secret.set', 'secret.delete', 'agent.create', 'agent.rotate', 'agent.revoke', 'agent.update',
   'vault.create', 'vault.open', 'vault.rekey', 'vault.backup', 'broker.request', 'broker.key', 'audit.recover',
 ];
 

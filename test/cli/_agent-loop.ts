@@ -2,7 +2,7 @@
  * A long-running agent process: opens the vault with the BUILT package (dist/) from its
  * environment (AGENT_VAULT_TOKEN_FILE or AGENT_VAULT_TOKEN, AGENT_VAULT_DIR, AGENT_VAULT_AUDIT_DIR),
  * then resolves the secret named on each stdin line and prints one JSON line: the SHA-256 of the
- * value (never the value), or the error code. Exits at the end of stdin.
+ * value (never the value), or the error's code, reason and message. Exits at the end of stdin.
  * Usage: node _agent-loop.ts PACKAGE_ENTRY
  */
 import { createHash } from 'node:crypto';
@@ -20,8 +20,8 @@ try {
       const sha256 = await vault.use(name, (secret) => createHash('sha256').update(secret.bytes).digest('hex'));
       print({ ok: true, sha256 });
     } catch (error) {
-      const { code, reason } = error as { code?: string; reason?: string };
-      print({ ok: false, code, reason });
+      const { code, reason, message } = error as { code?: string; reason?: string; message?: string };
+      print({ ok: false, code, reason, message });
     }
   }
   await vault.close();

@@ -138,6 +138,57 @@ describe('changing an agent without a restart', () => {
   });
 });
 
+describe('agent update: scope and lifetime change, the token stays', () => {
+  it('a running agent gains and loses secrets at its next request, with the same token', async () => {
+    const { cwd, dir, key } = await ownerSetup();
+    await runCli(['set', 'anthropic-api-key', ...key], { cwd, input: 'sk-ant-second-value' });
+    const tokenFile = join(cwd, 'bot.token');
+    await runCli(['agent', 'create', 'bot', '--allow', 'openai-*', '--ttl', '1h', '--token-file', tokenFile, ...key], { cwd });
+    const token = readFileSync(tokenFile, 'utf8');
+    const agent = startAgent(cwd, { AGENT_VAULT_DIR: dir, AGENT_VAULT_TOKEN_FILE: tokenFile });
+    await agent.opened;
+    expect(await agent.ask('openai-api-key')).toMatchObject({ ok: true });
+    expect(await agent.ask('anthropic-api-key')).toMatchObject({ ok: false, reason: 'not-granted' });
+
+    const widened = await runCli(['agent', 'update', 'bot', '--allow', 'openai-*', '--allow', 'anthropic-*', '--ttl', '90d', ...key], { cwd });
+    expect(widened.code, widened.stderr).toBe(0);
+    expect(widened.stderr).toContain('its token is unchanged');
+    expect(widened.stderr).toContain('(in 90d)');
+    expect(await agent.ask('anthropic-api-key')).toEqual({ ok: true, sha256: sha256('sk-ant-second-value') });
+
+    const narrowed = await runCli(['agent', 'update', 'bot', '--allow', 'anthropic-*', ...key], { cwd });
+    expect(narrowed.code, narrowed.stderr).toBe(0);
+    expect(await agent.ask('openai-api-key')).toMatchObject({ ok: false, code: 'ACCESS_DENIED', reason: 'not-granted' });
+    expect(await agent.ask('anthropic-api-key')).toMatchObject({ ok: true });
+    expect(await agent.stop()).toBe('');
+    expect(readFileSync(tokenFile, 'utf8')).toBe(token);
+
+    const listed = JSON.parse((await runCli(['agent', 'show', 'bot', '--json', ...key], { cwd })).stdout);
+    expect(listed).toMatchObject({ allow: ['anthropic-*'], generation: 1, secrets: ['anthropic-api-key'] });
+    const audit = (await runCli(['audit', '--json', '--name', 'bot', ...key], { cwd })).stdout;
+    expect(audit.match(/"action":"agent\.update"/g)).toHaveLength(2);
+    expect((await runCli(['audit', 'verify', ...key], { cwd })).code).toBe(0);
+  });
+
+  it('a misspelt name is not answered with advice to re-create the agent; update needs something to change', async () => {
+    const { cwd, dir, key } = await ownerSetup();
+    const token = (await runCli(['agent', 'create', 'bot', '--allow', 'openai-*', ...key], { cwd })).stdout.trim();
+    const agent = startAgent(cwd, { AGENT_VAULT_DIR: dir, AGENT_VAULT_TOKEN: token });
+    await agent.opened;
+    const refused = await agent.ask('opneai-api-key'); // misspelt outside its pattern
+    await agent.stop();
+    expect(refused).toMatchObject({ ok: false, reason: 'not-granted' });
+    expect(refused.message).toContain('check the spelling');
+    expect(refused.message).toContain('agent-vault agent update bot --allow PATTERN');
+    expect(refused.message).not.toMatch(/revoke|create/);
+    const nothing = await runCli(['agent', 'update', 'bot', ...key], { cwd });
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('Say what to change');
+    const typo = await runCli(['agent', 'update', 'bto', '--ttl', '1h', ...key], { cwd });
+    expect(typo.stderr).toContain('Did you mean "bot"?');
+  });
+});
+
 describe('what the agent process is handed', () => {
   it('a token file other users can read is refused, as a passphrase file is', async () => {
     const { cwd, dir, key } = await ownerSetup();

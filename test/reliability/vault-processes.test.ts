@@ -41,7 +41,7 @@ describe('vault across processes (file backend)', () => {
     const { stdout } = await run(process.execPath, [worker, dir, 'resolve', CANARY_NAME], { env });
     expect(stdout.split('\n')).toEqual(['env-cleared', CANARY, '']);
     const denied = await run(process.execPath, [worker, dir, 'resolve', 'other'], { env }).catch((e) => e);
-    expect(denied.stderr).toMatch(/AccessDeniedError: Agent "bot" is not granted "other"/);
+    expect(denied.stderr).toMatch(/AccessDeniedError: Agent "bot" may not read "other"/);
     // Revocation holds for a fresh process, and across a restart of the owner.
     await (await openVault({ dir, keyFile: join(dir, '..', 'owner.key'), audit: false })).revokeAgent('bot');
     const revoked = await run(process.execPath, [worker, dir, 'resolve', CANARY_NAME], { env }).catch((e) => e);

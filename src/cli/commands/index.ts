@@ -6,6 +6,7 @@ import { agentRevoke } from './agent-revoke.ts';
 import { agentRm } from './agent-rm.ts';
 import { agentRotate } from './agent-rotate.ts';
 import { agentShow } from './agent-show.ts';
+import { agentUpdate } from './agent-update.ts';
 import { audit } from './audit.ts';
 import { auditVerify } from './audit-verify.ts';
 import { backup, restore } from './backup.ts';
@@ -25,7 +26,7 @@ import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
-  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentRotate, agentRevoke, agentRm, audit, auditVerify, exec,
+  init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentUpdate, agentRotate, agentRevoke, agentRm, audit, auditVerify, exec,
   broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand, passwd, backup, restore, doctor, completion,
 ];
 
