@@ -67,6 +67,6 @@ export function withVault<O extends { fetch?: unknown; authProvider?: unknown }>
         "server, use the SDK's own transport with your authProvider.",
     );
   }
-  const fetch = createVaultFetch(vault, { secret, origin: url, header, scheme, fetch: sdkOptions.fetch as FetchLike | undefined, transport });
+  const fetch = createVaultFetch(vault, { secret, origin: url, header, scheme, fetch: sdkOptions.fetch as FetchLike | undefined, transport, refusals: 'reject' });
   return { ...sdkOptions, fetch } as never;
 }

@@ -107,7 +107,7 @@ export class VaultTracingExporter implements TracingExporter {
 
   constructor(options: VaultBinding & VaultTracingOptions) {
     this.#endpoint = options.endpoint ?? OPENAI_TRACES_ENDPOINT;
-    this.#fetch = createVaultFetch(options.vault, { secret: options.secret, origin: this.#endpoint, transport: options.transport });
+    this.#fetch = createVaultFetch(options.vault, { secret: options.secret, origin: this.#endpoint, transport: options.transport, refusals: 'reject' });
     this.#headers = {
       'content-type': 'application/json',
       authorization: `Bearer ${this.#fetch.placeholder}`,
