@@ -26,6 +26,7 @@ import { expectClean, Observed } from './_leak-observed.ts';
 import { LeakScanner } from './_leak-scan.ts';
 
 const NEW_PASSPHRASE = 'new-canary-passphrase-4d2c9e81f7';
+const OTHER_AGENT = 'updated-bot';
 
 const value = new LeakScanner({ value: VALUE });
 
@@ -109,6 +110,7 @@ describe('vault operations', () => {
       seen.keep('listAgents', await owner.listAgents());
       seen.keep('set again', await owner.set(NAME, VALUE));
       revealed.push(await agent.get(NAME));
+      tokens.push((await owner.createAgent(OTHER_AGENT, { allow: ['nothing-*'], ttl: '1h' })).token);
       const rotated = await owner.rotateAgent(AGENT_ID, { ttl: '2h' });
       tokens.push(rotated.token);
       seen.keep('rotateAgent().agent', rotated.agent);
@@ -117,6 +119,7 @@ describe('vault operations', () => {
       revealed.push(await current.get(NAME));
       seen.keep('revokeAgent', await owner.revokeAgent(AGENT_ID));
       seen.keep('delete', await owner.delete(`${NAME}-bytes`));
+      seen.keep('updateAgent', await owner.updateAgent(OTHER_AGENT, { allow: [PATTERN], ttl: '2h' }));
       const backup = seen.keep('backup', await owner.backup());
       seen.keep('changeUnlock', await owner.changeUnlock({ passphrase: NEW_PASSPHRASE, passphraseParams: FAST_KDF }));
       const restored = seen.keep('restoreVault', await restoreVault(backup, { dir: tempDir(), passphrase: PASSPHRASE }));
@@ -130,7 +133,7 @@ describe('vault operations', () => {
       seen.keep('role, agentId, id', [owner.role, owner.agentId, owner.id, agent.role, agent.agentId, agent.id]);
       seen.keep('toJSON', [owner.toJSON(), agent.toJSON()]);
       for (const vault of [owner, reopened, agent, current]) seen.keep('close', await vault.close());
-      for (const name of ['list', 'listAgents', 'set', 'createAgent', 'rotateAgent', 'revokeAgent', 'delete', 'backup', 'changeUnlock',
+      for (const name of ['list', 'listAgents', 'set', 'createAgent', 'rotateAgent', 'revokeAgent', 'delete', 'updateAgent', 'backup', 'changeUnlock',
         'verifyAudit', 'readAudit', '_auditBroker', 'role', 'agentId', 'id', 'toJSON', 'close']) called.add(name);
     });
 
