@@ -14,11 +14,11 @@ export interface Move {
   name: string;
 }
 
-/** How a rewritten MCP entry starts `exec`: the program, and the arguments before `--allow`. */
+/** How a rewritten MCP entry starts `exec`: the program, and the arguments before `--`. */
 export interface ExecLauncher {
   command: string;
   args: string[];
-  /** Variables the entry needs for `exec` to unlock (a path, never a value). */
+  /** Variables the entry needs for `exec` to reach the vault (its agent's token file: a path, never a value). */
   env?: Record<string, string>;
 }
 
@@ -41,11 +41,12 @@ export function rewriteLines(text: string, moves: readonly Move[]): string {
 }
 
 /**
- * An MCP config with each server that had keys rewritten to run under `exec`: the original
- * command and arguments after `--`, an `--allow` per moved secret, the moved variables out of
- * its `env`. The rest of the file is kept, re-serialised with its own indentation.
+ * An MCP config with each server that had keys rewritten to run under `exec`: the server's own
+ * launcher (from `launcherFor`, given the server's path in the file), the original command and
+ * arguments after `--`, the moved variables out of its `env`. The rest of the file is kept,
+ * re-serialised with its own indentation.
  */
-export function rewriteMcp(text: string, moves: readonly Move[], launcher: ExecLauncher): string {
+export function rewriteMcp(text: string, moves: readonly Move[], launcherFor: (serverPath: string[]) => ExecLauncher): string {
   const parsed = parseMcpConfig(text);
   const changed = (why: string) => new UsageError(`${moves[0]?.finding.path} ${why} since it was scanned; it was left untouched. Run import again.`);
   if (!parsed.ok || !parsed.strictJson) throw changed('no longer parses as plain JSON');
@@ -63,8 +64,8 @@ export function rewriteMcp(text: string, moves: readonly Move[], launcher: ExecL
       delete env[finding.variable as string];
     }
     const originalArgs = Array.isArray(entry.args) ? (entry.args as unknown[]) : [];
-    const allow = [...new Set(serverMoves.map((move) => move.name))].flatMap((name) => ['--allow', name]);
-    entry.args = [...launcher.args, ...allow, '--', entry.command, ...originalArgs];
+    const launcher = launcherFor(JSON.parse(key) as string[]);
+    entry.args = [...launcher.args, '--', entry.command, ...originalArgs];
     entry.command = launcher.command;
     Object.assign(env, launcher.env ?? {});
     if (Object.keys(env).length === 0) delete entry.env;
