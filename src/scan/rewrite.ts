@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../errors.ts';
 import type { Finding } from './finding.ts';
-import { splitLines } from './_lines.ts';
+import { parseAssignment, splitLines } from './_lines.ts';
 import { at, indentOf, parseMcpConfig } from './_mcp.ts';
 
 /** A key moving out of a file: the finding and the vault secret that now holds its value. */
@@ -27,16 +27,23 @@ export function pointerComment(variable: string, name: string): string {
   return `# ${variable}: moved to agent-vault as "${name}" (agent-vault import; undo: agent-vault import --undo)`;
 }
 
-/** A `.env` or shell file with each moved line replaced by its pointer comment. */
+/**
+ * A `.env` or shell file with each moved line replaced by its pointer comment. The line must
+ * still be the same assignment (variable and value) it was at the scan: a line edited since, even
+ * one that still holds the value, is not ours to drop.
+ */
 export function rewriteLines(text: string, moves: readonly Move[]): string {
   const byLine = new Map(moves.map((move) => [move.finding.line, move]));
+  const fish = moves[0]?.finding.path?.endsWith('.fish') ?? false;
   return splitLines(text).map((line) => {
     const move = byLine.get(line.number);
     if (!move) return line.text + line.ending;
-    if (!move.finding.variable || !line.text.includes(move.finding.value())) {
+    const bom = line.number === 1 && line.text.startsWith('\uFEFF') ? '\uFEFF' : '';
+    const now = parseAssignment(line.text.slice(bom.length), fish);
+    if (!move.finding.variable || now?.variable !== move.finding.variable || now.value !== move.finding.value()) {
       throw new UsageError(`${move.finding.path} changed since it was scanned (line ${line.number}); it was left untouched. Run import again.`);
     }
-    return pointerComment(move.finding.variable, move.name) + line.ending;
+    return bom + pointerComment(move.finding.variable, move.name) + line.ending;
   }).join('');
 }
 
