@@ -148,6 +148,8 @@ export function walkTree(root: string, onProblem: (path: string, reason: string)
   if (!info) return files;
   else if (info.isDirectory()) visit(root, []);
   // A file named on the command line is read whatever its name: JSON as an MCP config, else as lines.
-  else files.push({ path: root, kind: root.endsWith('.json') ? 'mcp-config' : 'dotenv', gitIgnored: false, symlink: lstatSync(root).isSymbolicLink() });
+  else if (info.isFile()) files.push({ path: root, kind: root.endsWith('.json') ? 'mcp-config' : 'dotenv', gitIgnored: false, symlink: lstatSync(root).isSymbolicLink() });
+  // A FIFO or a device (`/dev/stdin`, `/dev/zero`) would block the scan or never end.
+  else onProblem(root, 'not a regular file or a directory; not searched');
   return files;
 }

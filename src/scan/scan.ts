@@ -185,10 +185,14 @@ function scanMcp(source: FileSource, text: string, findings: Finding[], problem:
  * do not know such as Zed's `context_servers`): named, with their line, for the user to move.
  */
 function scanRestOfConfig(source: FileSource, text: string, found: Set<string>, findings: Finding[]): void {
+  // Line numbers counted as we go: a `~/.claude.json` of 64 MiB may quote many keys in its history.
+  let line = 1;
+  let counted = 0;
   for (const key of embeddedKeys(text)) {
+    for (let at = text.indexOf('\n', counted); at !== -1 && at < key.index; at = text.indexOf('\n', at + 1)) line++;
+    counted = key.index;
     if (found.has(key.value)) continue;
     found.add(key.value);
-    const line = text.slice(0, key.index).split('\n').length;
     findings.push(new Finding({
       kind: source.kind, path: source.path, line, gitIgnored: source.gitIgnored, provider: key.provider, removal: 'manual',
       note: 'in a part of this config that is not an MCP server entry import understands: move it by hand',

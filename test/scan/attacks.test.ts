@@ -42,6 +42,11 @@ describe('scan does not stop, guess or miss', () => {
     expect(scan({ paths: [join(root, '.env')], environment: false, home: false }).problems[0]!.reason).toContain('ELOOP');
   });
 
+  it('a FIFO or a device named on the command line is refused, not read forever', () => {
+    const report = scan({ paths: ['/dev/zero'], environment: false, home: false });
+    expect(report.problems).toEqual([{ path: '/dev/zero', reason: expect.stringContaining('not a regular file') }]);
+  });
+
   it('a line inside a multi-line value is part of the value: named, never moved', () => {
     const key = newKey();
     const report = scanTree(tree({ '.env': `NOTES="deploy notes\nOPENAI_API_KEY=${key}\nend"\nOTHER=1\n` }));

@@ -184,5 +184,6 @@ describe('agent-vault import', () => {
   it('never printed a key', () => {
     const printed = transcript.map((run) => run.stdout + run.stderr).join('\n');
     for (const planted of machine.planted) expect(printed).not.toContain(planted.value.slice(4, 20));
+    expect(printed).not.toMatch(/avt_[A-Za-z0-9_-]{20}/); // the MCP agents' tokens went to their files only
   });
 });
