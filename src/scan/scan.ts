@@ -156,6 +156,9 @@ function scanMcp(source: FileSource, text: string, findings: Finding[], problem:
   for (const server of parsed.servers) {
     const stdio = typeof server.entry.command === 'string';
     const endpoint = endpointVariable(server.entry);
+    // An entry a past import rewrote: exec strips AGENT_VAULT_* from its child, so exec inside exec has no vault.
+    const env = server.entry.env;
+    const underExec = typeof env === 'object' && env !== null && Object.keys(env).some((name) => name.startsWith('AGENT_VAULT_'));
     for (const string of serverStrings(server.entry)) {
       const base = {
         kind: source.kind, path: source.path, server: server.name, field: string.field, serverPath: server.path,
@@ -166,6 +169,7 @@ function scanMcp(source: FileSource, text: string, findings: Finding[], problem:
         const note = !parsed.strictJson ? 'the file has comments or trailing commas: import does not rewrite it'
           : !stdio ? 'not a stdio server (no "command"): exec cannot wrap it'
           : endpoint ? `the entry sets ${endpoint}: under exec the key would go to the provider's default origin instead; move it by hand`
+          : underExec ? 'the entry already runs under agent-vault exec (wrapping it again would break it): `agent-vault set` the key, grant it to the entry\'s agent, and remove it from env by hand'
           : source.manual;
         findings.push(new Finding({ ...base, variable: string.variable, provider, removal: note ? 'manual' : 'mcp-env', ...(note ? { note } : {}) }, string.value));
         continue;

@@ -119,6 +119,19 @@ describe('no false positive among look-alikes', () => {
 });
 
 describe('import rewrites only what it scanned, and undoes its agents', () => {
+  it('an entry already under exec, given a new key, is not wrapped a second time', async () => {
+    const root = tree({ '.mcp.json': `${JSON.stringify({ mcpServers: { ai: { command: 'node', args: ['s.js'], env: { OPENAI_API_KEY: newKey() } } } })}\n` });
+    const vault = await testVault();
+    const options = { launcher, importsDir: join(root, 'i'), tokensDir: join(root, 't') };
+    expect((await applyImport(await planImport(scanTree(root).findings, vault), vault, options)).rewritten).toHaveLength(1);
+    const config = JSON.parse(readFileSync(join(root, '.mcp.json'), 'utf8'));
+    config.mcpServers.ai.env.ANTHROPIC_API_KEY = `sk-ant-api03-${randomText(90)}`;
+    writeFileSync(join(root, '.mcp.json'), JSON.stringify(config));
+    const { findings } = scanTree(root);
+    expect(findings.map((finding) => [finding.variable, finding.removal, finding.note])).toEqual([['ANTHROPIC_API_KEY', 'manual', expect.stringContaining('already runs under agent-vault exec')]]);
+    expect((await planImport(findings, vault)).files).toEqual([]);
+  });
+
   it('a line edited since the scan that still holds the value is not dropped', async () => {
     const key = newKey();
     const root = tree({ '.env': `OPENAI_API_KEY=${key}\n` });
