@@ -122,7 +122,7 @@ export async function applyImport(plan: ImportPlan, vault: Vault, options: Apply
   result.backupDir = backup.dir;
   const taken = new Set((await vault.listAgents()).map((agent) => agent.id));
   for (const file of plan.files) {
-    const made: McpAgent[] = [];
+    const made: { agent: McpAgent; names: string[]; server: string }[] = [];
     try {
       const before = readFileSync(file.path);
       const text = before.toString('utf8');
@@ -132,21 +132,20 @@ export async function applyImport(plan: ImportPlan, vault: Vault, options: Apply
         // The new text first (it refuses a file changed since the scan), then the agents it names.
         after = rewriteMcp(text, file.moves, (serverPath) => launcherFor(options.launcher, servers.get(JSON.stringify(serverPath))!.agent));
         if (servers.size) ensureTokensDir(options.tokensDir);
-        for (const { agent, names } of servers.values()) {
-          await backup.recordAgent(agent);
-          made.push(agent);
-          await issueMcpAgent(vault, agent.id, names, agent.tokenFile);
+        for (const server of servers.values()) {
+          await backup.recordAgent(server.agent);
+          made.push(server);
+          await issueMcpAgent(vault, server.agent.id, server.names, server.agent.tokenFile);
         }
       } else after = rewriteLines(text, file.moves);
       await backup.rewrite(file.path, before, new TextEncoder().encode(after));
       result.rewritten.push(file.path);
-      for (const agent of made) {
-        const moves = file.moves.filter((move) => JSON.stringify(move.finding.serverPath) === JSON.stringify(agent.serverPath));
-        result.agents.push({ id: agent.id, where: `${file.path} → ${moves[0]!.finding.server}`, allow: namesOf(moves), tokenFile: agent.tokenFile });
+      for (const { agent, names, server } of made) {
+        result.agents.push({ id: agent.id, where: `${file.path} → ${server}`, allow: names, tokenFile: agent.tokenFile });
       }
     } catch (error) {
       // The file keeps its keys, so the agents made for it have nothing to do: withdrawn again.
-      for (const agent of made) {
+      for (const { agent } of made) {
         await withdrawMcpAgent(vault, agent);
         await backup.forgetAgent(agent.id);
       }
@@ -161,15 +160,15 @@ function namesOf(moves: readonly Move[]): string[] {
 }
 
 /** Each server of one file with keys moving out, its agent (id and token file chosen) and the names it may read. */
-function serversOf(moves: readonly Move[], path: string, tokensDir: string, taken: Set<string>): Map<string, { agent: McpAgent; names: string[] }> {
-  const servers = new Map<string, { agent: McpAgent; names: string[] }>();
+function serversOf(moves: readonly Move[], path: string, tokensDir: string, taken: Set<string>): Map<string, { agent: McpAgent; names: string[]; server: string }> {
+  const servers = new Map<string, { agent: McpAgent; names: string[]; server: string }>();
   for (const move of moves) {
     const key = JSON.stringify(move.finding.serverPath);
     if (servers.has(key)) continue;
     const id = mcpAgentId(path, move.finding.server as string, (candidate) => taken.has(candidate) || existsSync(tokenFileFor(tokensDir, candidate)));
     taken.add(id);
     const agent: McpAgent = { id, tokenFile: tokenFileFor(tokensDir, id), path, serverPath: move.finding.serverPath as string[] };
-    servers.set(key, { agent, names: namesOf(moves.filter((other) => JSON.stringify(other.finding.serverPath) === key)) });
+    servers.set(key, { agent, names: namesOf(moves.filter((other) => JSON.stringify(other.finding.serverPath) === key)), server: move.finding.server as string });
   }
   return servers;
 }
