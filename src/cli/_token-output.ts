@@ -3,8 +3,9 @@
  * to a new 0600 file with --token-file, with how to give it to the agent on stderr.
  */
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { errnoCode, writeNewPrivateFile } from '../_fs.ts';
 import { UsageError } from '../errors.ts';
 import type { AgentInfo } from '../options.ts';
 import type { OptionSpec } from './_args.ts';
@@ -52,31 +53,19 @@ export async function issueToken(
   // token for an agent that re-reads it, and the old one stays until the new one is complete.
   const writePath = path === undefined ? undefined
     : force ? join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`) : path;
-  let handle: FileHandle | undefined;
-  if (writePath !== undefined) {
-    handle = await open(writePath, 'wx', 0o600).catch((cause) => {
-      const code = (cause as NodeJS.ErrnoException).code;
-      throw new UsageError(
-        code === 'EEXIST'
-          ? `The token file ${path} already exists. Add --force to replace it (an agent reading AGENT_VAULT_TOKEN_FILE picks up the new token), or choose a new path.`
-          : `Cannot create the token file ${path} (${code}). Check that its directory exists and is writable.`,
-      );
+  const issued = writePath === undefined ? await issue() : await writeNewPrivateFile(writePath, async () => {
+    const result = await issue();
+    return { content: `${result.token}\n`, result };
+  }, (code) => new UsageError(
+    code === 'EEXIST'
+      ? `The token file ${path} already exists. Add --force to replace it (an agent reading AGENT_VAULT_TOKEN_FILE picks up the new token), or choose a new path.`
+      : `Cannot create the token file ${path} (${code}). Check that its directory exists and is writable.`,
+  ));
+  if (writePath !== path) {
+    // The token is issued (a rotated one replaces the old): never delete it, say where it is.
+    await rename(writePath as string, path as string).catch((cause) => {
+      throw new UsageError(`The new token is in ${writePath}, but moving it over ${path} failed (${errnoCode(cause)}). Move it yourself: mv ${writePath} ${path}`);
     });
-  }
-  let issued: { token: string; agent: AgentInfo };
-  try {
-    issued = await issue();
-    if (handle) {
-      await handle.writeFile(`${issued.token}\n`);
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
-      if (writePath !== path) await rename(writePath as string, path as string);
-    }
-  } catch (error) {
-    await handle?.close();
-    if (writePath !== undefined) await unlink(writePath).catch(() => undefined);
-    throw error;
   }
   const { token, agent } = issued;
   if (path !== undefined) output.result({ ...agentJson(agent), tokenFile: path });

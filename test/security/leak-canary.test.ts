@@ -539,5 +539,5 @@ describe.skipIf(!existsSync(CLI_ENTRY))('the CLI', () => {
     expectClean(findings);
     expectClean([...scanner.scanDirectory(dir), ...scanner.scanDirectory(join(cwd, 'p-vault'))]);
     expectClean(new LeakScanner({ name: NAME, pattern: PATTERN, agent: AGENT_ID }).scanDirectory(dir, (path) => path === 'audit.jsonl'));
-  });
+  }, 180_000); // some 60 CLI processes, one after another
 });

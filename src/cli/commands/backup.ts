@@ -1,8 +1,9 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { initCrypto, wipe } from '../../crypto.ts';
 import { UsageError } from '../../errors.ts';
 import { backupHeader } from '../../_backup.ts';
+import { writeNewPrivateFile } from '../../_fs.ts';
 import { restoreVault } from '../../backup.ts';
 import type { Command } from '../_command.ts';
 import { locateNewVault, ownerUnlock, withOwnerVault } from '../_unlock.ts';
@@ -21,24 +22,15 @@ export const backup: Command = {
   examples: ['agent-vault backup ~/backups/agent-vault-$(date +%F).avb'],
   async run({ args, output, dir, keyFile }) {
     const path = resolve(args[0] as string);
-    const handle = await open(path, 'wx', 0o600).catch((cause) => {
-      const code = (cause as NodeJS.ErrnoException).code;
-      throw new UsageError(code === 'EEXIST'
-        ? `${path} already exists; backups are never overwritten. Choose a new file name.`
-        : `Cannot create ${path} (${code}). Check that its directory exists and is writable.`);
-    });
-    try {
-      const bytes = await withOwnerVault({ dir, keyFile }, (vault) => vault.backup());
-      await handle.writeFile(bytes);
-      await handle.sync();
-      output.result({ file: path, bytes: bytes.length });
-      output.note(`Wrote an encrypted backup to ${path} (${bytes.length} bytes). Restore it with: agent-vault restore ${path} --dir NEW_DIR`);
-    } catch (error) {
-      await handle.close();
-      await unlink(path).catch(() => undefined);
-      throw error;
-    }
-    await handle.close();
+    const bytes = await writeNewPrivateFile(path, async () => {
+      const made = await withOwnerVault({ dir, keyFile }, (vault) => vault.backup());
+      // A backup is base64url text: nothing lost as a string, and nothing in it is plaintext.
+      return { content: new TextDecoder().decode(made), result: made };
+    }, (code) => new UsageError(code === 'EEXIST'
+      ? `${path} already exists; backups are never overwritten. Choose a new file name.`
+      : `Cannot create ${path} (${code}). Check that its directory exists and is writable.`));
+    output.result({ file: path, bytes: bytes.length });
+    output.note(`Wrote an encrypted backup to ${path} (${bytes.length} bytes). Restore it with: agent-vault restore ${path} --dir NEW_DIR`);
   },
 };
 
