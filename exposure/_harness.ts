@@ -35,6 +35,8 @@ export interface ExposureOptions {
   moments?: readonly Moment[];
   /** Runs at once. Default 3. */
   concurrency?: number;
+  /** Length of the provider key, in characters. Default 51 (OpenAI's legacy keys). */
+  keyLength?: number;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -74,9 +76,12 @@ export interface ExposureReport {
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-/** A key of OpenAI's legacy shape (51 characters), random, so every copy found is one of ours. */
-function fakeKey(): string {
-  return 'sk-' + Array.from(randomBytes(48), (byte) => ALPHANUMERIC[byte % 62]).join('');
+/** Key lengths of real providers: 16 (the hardened minimum), 32 (Azure OpenAI), 39 (Google), 51 (legacy OpenAI), 108 (Anthropic), 164 (OpenAI project keys). */
+export const KEY_LENGTHS = [16, 32, 39, 51, 108, 164] as const;
+
+/** A random key of `length` characters (`sk-` and letters and digits), so every copy found is one of ours. */
+function fakeKey(length: number): string {
+  return 'sk-' + Array.from(randomBytes(length - 3), (byte) => ALPHANUMERIC[byte % 62]).join('');
 }
 
 export async function measureExposure(options: ExposureOptions = {}): Promise<ExposureReport> {
@@ -86,7 +91,7 @@ export async function measureExposure(options: ExposureOptions = {}): Promise<Ex
   const dir = mkdtempSync(join(tmpdir(), 'agent-vault-exposure-'));
   try {
     const tls = protocols.includes('https') ? selfSignedCertificate(dir) : undefined;
-    const key = fakeKey();
+    const key = fakeKey(options.keyLength ?? 51);
     const vaultDir = join(dir, 'vault');
     const owner = await createVault({ dir: vaultDir, keyFile: join(dir, 'owner.key') });
     await owner.set('openai-api-key', key);

@@ -19,6 +19,7 @@ import type { PreparedSecret, Vault } from '../../src/vault.ts';
 // adapter works on runtimes without those modules.
 import type { ArmedKey, HardenedTransport } from './_hardened.ts';
 import { trimSpace } from './_key-bytes.ts';
+import { secretBytes } from '../../src/_bytes.ts';
 import type { KeyLender } from './_redact.ts';
 import { MIN_KEY_LENGTH } from './_injection.ts';
 
@@ -131,7 +132,7 @@ export async function armRequest(
         return armed.keyLength ?? 1;
       },
       lend(use) {
-        const scratch = new Uint8Array(prepared.length);
+        const scratch = secretBytes(prepared.length);
         try {
           prepared.decryptInto(scratch);
           return use(trimSpace(scratch));
