@@ -20,6 +20,7 @@
  */
 import type { Vault } from '../../src/vault.ts';
 import type { SecretBuffer } from '../../src/secret.ts';
+import { secretBytes } from '../../src/_bytes.ts';
 import { isVaultError, UsageError } from '../../src/errors.ts';
 import { armRequest, requestReason, selectTransport, type TransportOption } from './_choice.ts';
 import { checkHeaderValue, trimSpace } from './_key-bytes.ts';
@@ -139,7 +140,7 @@ export function buildVaultFetch(
         const value = headerValue(key, secret);
         sending = true;
         // The bytes inside use() stay valid (and are wiped by it) until the response is redacted.
-        const lender: KeyLender = { minLength: value.length, lend: (use) => use(trimSpace(key.bytes)) };
+        const lender = bytesLender(trimSpace(key.bytes));
         return send(request, value, transport, lender);
       });
     } catch (error) {
@@ -203,6 +204,22 @@ export function buildVaultFetch(
 
   Object.defineProperty(vaultFetch, 'placeholder', { value: placeholder, enumerable: true });
   return vaultFetch as VaultFetch;
+}
+
+/**
+ * A lender over bytes valid for now (inside `vault.use()`): `keep()` copies them into an array of
+ * its own, wiped on `drop()`, for a stream that outlives the call.
+ */
+function bytesLender(bytes: Uint8Array): KeyLender {
+  return {
+    minLength: bytes.length,
+    lend: (use) => use(bytes),
+    keep() {
+      const copy = secretBytes(bytes.length);
+      copy.set(bytes);
+      return { ...bytesLender(copy), drop: () => copy.fill(0) };
+    },
+  };
 }
 
 function originOf(value: string | URL | undefined): string {
