@@ -84,6 +84,7 @@ export function redactError<T>(error: T, key: Uint8Array): T {
     for (const field of RAW_FIELDS) {
       if (!Object.prototype.hasOwnProperty.call(target, field)) continue;
       const raw = target[field];
+      if (typeof raw !== 'string' && !(raw instanceof Uint8Array)) continue;
       if (raw instanceof Uint8Array) raw.fill(0);
       try {
         delete target[field];

@@ -29,7 +29,7 @@
 
 import { concatBytes } from '../../src/_bytes.ts';
 import { redactBytes, redactString } from './_echo.ts';
-import { type HeldKey, redactEventStream } from './_redact-stream.ts';
+import { type HeldKey, redactError, redactEventStream } from './_redact-stream.ts';
 
 type ResponseBody = ConstructorParameters<typeof Response>[0];
 
@@ -82,7 +82,7 @@ export async function redactResponse(response: Response, key: KeyLender): Promis
         // The body as received holds an echo: zero it (the chunks came from the socket, and the copy is ours).
         if (found.bytes !== prefix.bytes) for (const chunk of [...prefix.chunks, prefix.bytes]) chunk.fill(0);
       }
-      body = prefix.error === undefined ? redacted : failingAfter(redacted, prefix.error);
+      body = prefix.error === undefined ? redacted : failingAfter(redacted, redactError(prefix.error, bytes));
     } else if (body !== null && typeof (body as ReadableStream).getReader !== 'function') {
       body = webStream(body as unknown as AsyncIterable<Uint8Array>); // a node-fetch body (a Node stream)
     }

@@ -25,6 +25,7 @@ import { isVaultError, UsageError } from '../../src/errors.ts';
 import { armRequest, requestReason, selectTransport, type TransportOption } from './_choice.ts';
 import { checkHeaderValue, trimSpace } from './_key-bytes.ts';
 import { type KeyLender, redactResponse } from './_redact.ts';
+import { redactError } from './_redact-stream.ts';
 import { type Hop, nextHop } from './_redirects.ts';
 import { refusalResponse } from './_refusals.ts';
 import { isStreamBody, type NormalizedRequest, normalizeRequest } from './_request.ts';
@@ -167,11 +168,17 @@ export function buildVaultFetch(
       if (url.origin !== origin) keyAllowed = false;
       keySent ||= keyAllowed;
       const outgoing = keyAllowed ? withKey(headers, key!) : withoutPlaceholder(headers);
-      const response = await via(url.href, {
-        // A streamed body needs duplex: 'half' in Node's fetch; openai 4 (written for node-fetch) omits it.
-        ...(isStreamBody(body) ? { duplex: 'half' } : {}),
-        ...request.rest, method, headers: outgoing, body, redirect: 'manual',
-      } as RequestInit);
+      let response: Response;
+      try {
+        response = await via(url.href, {
+          // A streamed body needs duplex: 'half' in Node's fetch; openai 4 (written for node-fetch) omits it.
+          ...(isStreamBody(body) ? { duplex: 'half' } : {}),
+          ...request.rest, method, headers: outgoing, body, redirect: 'manual',
+        } as RequestInit);
+      } catch (error) {
+        // A malformed answer is reported with the bytes received, which may echo the key.
+        throw keySent && lender ? lender.lend((bytes) => redactError(error, bytes)) : error;
+      }
       hop = await nextHop(response, hop, {
         mode: request.redirect, followed, start: request.url, originBound: (value) => value.includes(placeholder),
       });
