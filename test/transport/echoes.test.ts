@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Anthropic } from '../../adapters/anthropic.ts';
 import { OpenAI } from '../../adapters/openai.ts';
 import { REDACTED } from '../../adapters/transport/_redact.ts';
+import { redactEventStream } from '../../adapters/transport/_redact-stream.ts';
 import { openVault, type Vault } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
 import { fakeKey, type Handler, startServer, type TestServer, testVault } from '../_fixtures/index.ts';
@@ -156,3 +157,47 @@ for (const [name, sdk] of Object.entries(sdks)) {
     });
   }
 }
+
+describe('redactEventStream', () => {
+  const bytes = new TextEncoder().encode(key);
+  const held = () => {
+    const state = { drops: 0 };
+    return { state, key: { minLength: bytes.length, lend: <T>(use: (k: Uint8Array) => T) => use(bytes), keep: () => { throw new Error('not kept twice'); }, drop: () => state.drops++ } };
+  };
+  const streamOf = (chunks: string[]) => new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+      controller.close();
+    },
+  });
+  const read = async (stream: ReadableStream<Uint8Array>) => {
+    let out = '';
+    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) out += new TextDecoder().decode(chunk);
+    return out;
+  };
+
+  it('redacts an echo (as itself, \\u-escaped or percent-encoded) cut at every position, and drops the key at the end', async () => {
+    for (const echo of [key, uEscaped(key), percentEncoded(key)]) {
+      const text = `data: {"ok":1}\n\nevent: error\ndata: {"message":"bad key ${echo}"}\n\n`;
+      for (let cut = 1; cut < text.length; cut++) {
+        const { state, key: lender } = held();
+        const out = await read(redactEventStream(streamOf([text.slice(0, cut), text.slice(cut)]), lender));
+        expect(out).toBe(`data: {"ok":1}\n\nevent: error\ndata: {"message":"bad key ${REDACTED}"}\n\n`);
+        expect(state.drops).toBe(1);
+      }
+    }
+  });
+
+  it('holds back only a possible start of an echo, and drops the key when cancelled', async () => {
+    const { state, key: lender } = held();
+    let push!: (chunk: string) => void;
+    const source = new ReadableStream<Uint8Array>({ start(controller) { push = (chunk) => controller.enqueue(new TextEncoder().encode(chunk)); } });
+    const reader = redactEventStream(source, lender).getReader();
+    push(`data: one\n\ndata: ${key.slice(0, 10)}`);
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: one\n\ndata: ');
+    push(`${key.slice(10)} and more\n\n`);
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe(`${REDACTED} and more\n\n`);
+    await reader.cancel();
+    expect(state.drops).toBe(1);
+  });
+});
