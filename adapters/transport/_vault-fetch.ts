@@ -26,7 +26,7 @@ import { armRequest, requestReason, selectTransport, type TransportOption } from
 import { checkHeaderValue, trimSpace } from './_key-bytes.ts';
 import { type KeyLender, redactResponse } from './_redact.ts';
 import { redactError } from './_redact-stream.ts';
-import { type Hop, nextHop } from './_redirects.ts';
+import { discardBody, followedItself, followingFetchError, type Hop, nextHop } from './_redirects.ts';
 import { refusalResponse } from './_refusals.ts';
 import { isStreamBody, type NormalizedRequest, normalizeRequest } from './_request.ts';
 
@@ -106,6 +106,8 @@ export function buildVaultFetch(
   const { placeholder } = internal;
   const { secret } = options;
   const transport: FetchLike = (input, init) => (options.fetch ?? globalThis.fetch)(input, init);
+  // Set once the wrapped fetch is seen following a redirect itself: no key goes through it again.
+  let followingFetch: UsageError | undefined;
   const hardened = selectTransport(options.transport, { customFetch: internal.customFetch ?? options.fetch !== undefined, vault });
 
   const vaultFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
@@ -114,6 +116,10 @@ export function buildVaultFetch(
     const wantsKey = request.url.origin === origin &&
       (carriesPlaceholder || (header !== undefined && !request.headers.has(header)));
     if (!wantsKey) return send(request, undefined);
+    if (followingFetch) {
+      if (internal.refusals === 'respond') return refusalResponse(followingFetch);
+      throw followingFetch;
+    }
 
     if (hardened) {
       // Undefined when this request must take the standard path (a dispatcher, a short key).
@@ -178,6 +184,12 @@ export function buildVaultFetch(
       } catch (error) {
         // A malformed answer is reported with the bytes received, which may echo the key.
         throw keySent && lender ? lender.lend((bytes) => redactError(error, bytes)) : error;
+      }
+      if (keyAllowed && followedItself(response, url)) {
+        followingFetch = followingFetchError(url, response.url);
+        await discardBody(response);
+        if (internal.refusals === 'respond') return refusalResponse(followingFetch);
+        throw followingFetch;
       }
       hop = await nextHop(response, hop, {
         mode: request.redirect, followed, start: request.url, originBound: (value) => value.includes(placeholder),
