@@ -37,7 +37,7 @@ async function makeClient(): Promise<{ chat: OpenAIBase['chat'] }> {
   const common = { baseURL, maxRetries: 0, defaultQuery: { 'api-version': '2024-10-21' } };
   if (mode === 'env') return new OpenAIBase(common);
   const vault = await openVault();
-  return new OpenAI({ vault, secret: 'openai-api-key', ...common, transport: mode });
+  return new OpenAI({ vault, secret: process.env.EXPOSURE_SECRET!, ...common, transport: mode });
 }
 
 const client = await makeClient();

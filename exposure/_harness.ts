@@ -35,8 +35,8 @@ export interface ExposureOptions {
   moments?: readonly Moment[];
   /** Runs at once. Default 3. */
   concurrency?: number;
-  /** Length of the provider key, in characters. Default 51 (OpenAI's legacy keys). */
-  keyLength?: number;
+  /** Lengths of the provider key, in characters, each measured in every mode and protocol. Default [51]. */
+  keyLengths?: readonly number[];
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -55,6 +55,7 @@ export interface DumpCounts {
 }
 
 export interface RunResult {
+  keyLength: number;
   mode: Mode;
   protocol: Protocol;
   dump: DumpMethod | 'none';
@@ -69,7 +70,7 @@ export interface RunResult {
 export interface ExposureReport {
   node: string;
   platform: string;
-  keyLength: number;
+  keyLengths: readonly number[];
   date: string;
   runs: RunResult[];
 }
@@ -87,32 +88,35 @@ function fakeKey(length: number): string {
 export async function measureExposure(options: ExposureOptions = {}): Promise<ExposureReport> {
   const modes = options.modes ?? ['env', 'standard', 'hardened'];
   const protocols = options.protocols ?? ['http', 'https'];
+  const keyLengths = options.keyLengths ?? [51];
   const log = options.log ?? (() => undefined);
   const dir = mkdtempSync(join(tmpdir(), 'agent-vault-exposure-'));
   try {
     const tls = protocols.includes('https') ? selfSignedCertificate(dir) : undefined;
-    const key = fakeKey(options.keyLength ?? 51);
+    // One vault, one agent, one secret per key length.
+    const keys = new Map(keyLengths.map((length) => [length, fakeKey(length)]));
     const vaultDir = join(dir, 'vault');
     const owner = await createVault({ dir: vaultDir, keyFile: join(dir, 'owner.key') });
-    await owner.set('openai-api-key', key);
+    for (const [length, key] of keys) await owner.set(secretName(length), key);
     const { token } = await owner.createAgent('exposure-agent', { allow: ['openai-*'], ttl: '1h' });
     await owner.close();
     const tokenFile = join(dir, 'agent.token');
     writeFileSync(tokenFile, token, { mode: 0o600 });
-    const needles = {
-      key: stringNeedles('provider key', key),
-      token: stringNeedles('agent token', token, 4),
-      agentKey: bytesNeedle('agent key', parseToken(token).agentKey),
-    };
-    const jobs = protocols.flatMap((protocol) => modes.map((mode) => ({ mode, protocol })));
+    const credentials = { token: stringNeedles('agent token', token, 4), agentKey: bytesNeedle('agent key', parseToken(token).agentKey) };
+    const jobs = keyLengths.flatMap((keyLength) => protocols.flatMap((protocol) => modes.map((mode) => ({ keyLength, mode, protocol }))));
+    const order = (run: { keyLength: number; mode: Mode; protocol: Protocol }) =>
+      jobs.findIndex((job) => job.keyLength === run.keyLength && job.mode === run.mode && job.protocol === run.protocol);
     const runs: RunResult[] = [];
     const queue = [...jobs];
     const worker = async () => {
       for (let job = queue.shift(); job; job = queue.shift()) {
-        log(`${job.mode} over ${job.protocol}: running`);
+        const name = `${job.keyLength}-character key, ${job.mode} over ${job.protocol}`;
+        log(`${name}: running`);
         try {
+          const key = keys.get(job.keyLength)!;
+          const needles = { key: stringNeedles('provider key', key), ...credentials };
           const result = await measureRun({ ...job, key, tls, dir, vaultDir, tokenFile, needles, options });
-          log(`${job.mode} over ${job.protocol}: done in ${result.seconds.toFixed(1)} s`);
+          log(`${name}: done in ${result.seconds.toFixed(1)} s`);
           runs.push(result);
         } catch (error) {
           queue.length = 0; // start nothing more; the runs under way finish before cleaning up
@@ -123,15 +127,20 @@ export async function measureExposure(options: ExposureOptions = {}): Promise<Ex
     const settled = await Promise.allSettled(Array.from({ length: options.concurrency ?? 3 }, worker));
     const failure = settled.find((outcome) => outcome.status === 'rejected');
     if (failure) throw failure.reason;
-    runs.sort((a, b) => jobs.findIndex((j) => j.mode === a.mode && j.protocol === a.protocol) -
-      jobs.findIndex((j) => j.mode === b.mode && j.protocol === b.protocol));
-    return { node: process.version, platform: `${process.platform}-${process.arch}`, keyLength: key.length, date: new Date().toISOString(), runs };
+    runs.sort((a, b) => order(a) - order(b));
+    return { node: process.version, platform: `${process.platform}-${process.arch}`, keyLengths, date: new Date().toISOString(), runs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** The vault secret holding the key of this length. */
+function secretName(length: number): string {
+  return `openai-api-key-${length}`;
+}
+
 interface RunContext {
+  keyLength: number;
   mode: Mode;
   protocol: Protocol;
   key: string;
@@ -193,12 +202,13 @@ async function measureRun(context: RunContext): Promise<RunResult> {
     arrived = provider.holdNext();
     reply = agent.send({ cmd: 'request' });
     await arrived;
-    const snapshotPath = () => join(context.dir, `heap-${mode}-${protocol}-${Date.now()}.heapsnapshot`);
+    const snapshotPath = () => join(context.dir, `heap-${context.keyLength}-${mode}-${protocol}-${Date.now()}.heapsnapshot`);
     heap['in flight'] = await snapshot(agent, snapshotPath());
     provider.release();
     await reply;
     heap.after = await snapshot(agent, snapshotPath());
     return {
+      keyLength: context.keyLength,
       mode,
       protocol,
       dump,
@@ -231,13 +241,14 @@ interface AgentProcess {
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
 async function startAgent(context: RunContext, provider: Provider): Promise<AgentProcess> {
-  const { mode, key, tls, vaultDir, tokenFile } = context;
+  const { mode, key, tls, vaultDir, tokenFile, keyLength } = context;
   // A clean environment: only what this mode's agent is given.
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     EXPOSURE_MODE: mode,
     EXPOSURE_BASE_URL: provider.baseURL,
+    EXPOSURE_SECRET: secretName(keyLength),
     ...(tls ? { NODE_EXTRA_CA_CERTS: tls.certPath } : {}),
     ...(mode === 'env' ? { OPENAI_API_KEY: key } : { AGENT_VAULT_TOKEN_FILE: tokenFile, AGENT_VAULT_DIR: vaultDir }),
   };
