@@ -33,6 +33,8 @@ export interface ExposureOptions {
   dump?: DumpMethod | 'none';
   /** Memory-dump moments to take (the timeline stops after the last). Default: all. */
   moments?: readonly Moment[];
+  /** Take the heap snapshots (after the memory dumps). Default true. */
+  heap?: boolean;
   /** Runs at once. Default 3. */
   concurrency?: number;
   /** Lengths of the provider key, in characters, each measured in every mode and protocol. Default [51]. */
@@ -60,8 +62,8 @@ export interface RunResult {
   protocol: Protocol;
   dump: DumpMethod | 'none';
   memory: Partial<Record<Moment, DumpCounts>>;
-  /** Reachable copies of the key (strings) in a heap snapshot. */
-  heap: Record<HeapMoment, Copies>;
+  /** Reachable copies of the key (strings) in a heap snapshot; empty with `heap: false`. */
+  heap: Partial<Record<HeapMoment, Copies>>;
   /** Every request reached the server with the real key. */
   keyDelivered: boolean;
   seconds: number;
@@ -198,15 +200,17 @@ async function measureRun(context: RunContext): Promise<RunResult> {
       await take('5 s idle');
     }
     // 4. Heap snapshots (last, since their forced GC changes what later dumps would see).
-    const heap = {} as Record<HeapMoment, Copies>;
-    arrived = provider.holdNext();
-    reply = agent.send({ cmd: 'request' });
-    await arrived;
-    const snapshotPath = () => join(context.dir, `heap-${context.keyLength}-${mode}-${protocol}-${Date.now()}.heapsnapshot`);
-    heap['in flight'] = await snapshot(agent, snapshotPath());
-    provider.release();
-    await reply;
-    heap.after = await snapshot(agent, snapshotPath());
+    let heap: Partial<Record<HeapMoment, Copies>> = {};
+    if (options.heap !== false) {
+      arrived = provider.holdNext();
+      reply = agent.send({ cmd: 'request' });
+      await arrived;
+      const snapshotPath = () => join(context.dir, `heap-${context.keyLength}-${mode}-${protocol}-${Date.now()}.heapsnapshot`);
+      heap = { 'in flight': await snapshot(agent, snapshotPath()) };
+      provider.release();
+      await reply;
+      heap.after = await snapshot(agent, snapshotPath());
+    }
     return {
       keyLength: context.keyLength,
       mode,
