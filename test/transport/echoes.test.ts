@@ -14,22 +14,18 @@ import { Anthropic } from '../../adapters/anthropic.ts';
 import { OpenAI } from '../../adapters/openai.ts';
 import { REDACTED } from '../../adapters/transport/_redact.ts';
 import { redactEventStream } from '../../adapters/transport/_redact-stream.ts';
-import { openVault, type Vault } from '../../src/index.ts';
-import { memoryBackend } from '../../src/backends/memory.ts';
-import { fakeKey, type Handler, startServer, type TestServer, testVault } from '../_fixtures/index.ts';
+import type { Vault } from '../../src/index.ts';
+import { type Handler, startServer, type TestServer } from '../_fixtures/index.ts';
+import { agentWithKey } from '../adapters/_fixtures.ts';
 import { credentialOf } from '../adapters/_servers.ts';
 
-const key = fakeKey();
+let key: string;
 let vault: Vault;
 let server: TestServer;
 let handler: Handler;
 
 beforeAll(async () => {
-  const backend = memoryBackend();
-  const owner = await testVault({ backend });
-  await owner.set('api-key', key);
-  const { token } = await owner.createAgent('bot', { allow: ['*'], ttl: '1h' });
-  vault = await openVault({ backend, token });
+  ({ vault, key } = await agentWithKey('api-key'));
   server = await startServer((request, res, req) => handler(request, res, req));
 });
 afterAll(() => server.close());
@@ -159,8 +155,8 @@ for (const [name, sdk] of Object.entries(sdks)) {
 }
 
 describe('redactEventStream', () => {
-  const bytes = new TextEncoder().encode(key);
   const held = () => {
+    const bytes = new TextEncoder().encode(key);
     const state = { drops: 0 };
     return { state, key: { minLength: bytes.length, lend: <T>(use: (k: Uint8Array) => T) => use(bytes), keep: () => { throw new Error('not kept twice'); }, drop: () => state.drops++ } };
   };

@@ -8,20 +8,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createVaultFetch } from '../../adapters/fetch.ts';
 import { OpenAI } from '../../adapters/openai.ts';
-import { memoryBackend } from '../../src/backends/memory.ts';
-import { openVault, type Vault } from '../../src/index.ts';
-import { echo, fakeKey, servePerTest, testVault } from '../_fixtures/index.ts';
+import type { Vault } from '../../src/index.ts';
+import { echo, servePerTest } from '../_fixtures/index.ts';
+import { agentWithKey } from '../adapters/_fixtures.ts';
 
 const serve = servePerTest(echo);
-const key = fakeKey();
+let key: string;
 let vault: Vault;
 
 beforeAll(async () => {
-  const backend = memoryBackend();
-  const owner = await testVault({ backend });
-  await owner.set('api-key', key);
-  const { token } = await owner.createAgent('bot', { allow: ['*'], ttl: '1h' });
-  vault = await openVault({ backend, token });
+  ({ vault, key } = await agentWithKey('api-key'));
 });
 
 /** A fetch that overrides the redirect mode, as some wrappers (and old polyfills) do. */
