@@ -11,6 +11,7 @@ import { inspect } from 'node:util';
 import AnthropicBase from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Anthropic } from '../../adapters/anthropic.ts';
+import { createVaultFetch } from '../../adapters/fetch.ts';
 import { OpenAI } from '../../adapters/openai.ts';
 import { REDACTED } from '../../adapters/transport/_redact.ts';
 import { redactEventStream } from '../../adapters/transport/_redact-stream.ts';
@@ -195,5 +196,36 @@ describe('redactEventStream', () => {
     expect(new TextDecoder().decode((await reader.read()).value)).toBe(`${REDACTED} and more\n\n`);
     await reader.cancel();
     expect(state.drops).toBe(1);
+  });
+});
+
+describe('the hardened transport and a long event stream', () => {
+  it('keeps the preparation until the stream ends, then ends it', async () => {
+    let disposed = 0;
+    const prepare = vault._prepare.bind(vault);
+    const watched = Object.create(vault) as Vault;
+    Object.defineProperty(watched, '_prepare', {
+      value: async (name: string) => {
+        const prepared = await prepare(name);
+        return { length: prepared.length, decryptInto: prepared.decryptInto, dispose: () => (disposed++, prepared.dispose()) };
+      },
+    });
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    handler = (request, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: one\n\n');
+      void finished.then(() => res.end(`data: ${credentialOf(request)}\n\n`));
+    };
+    const vaultFetch = createVaultFetch(watched, { secret: 'api-key', origin: server.origin, header: 'authorization', transport: 'hardened' });
+    const response = await vaultFetch(`${server.origin}/v1/stream`, { method: 'POST', body: '{}' });
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: one\n\n');
+    expect(disposed).toBe(0);
+    finish();
+    let rest = '';
+    for (let next = await reader.read(); !next.done; next = await reader.read()) rest += new TextDecoder().decode(next.value);
+    expect(rest).toBe(`data: ${REDACTED}\n\n`);
+    expect(disposed).toBe(1);
   });
 });
