@@ -7,7 +7,7 @@ import type { Copies } from './_count.ts';
 import { type DumpCounts, type ExposureReport, HEAP_MOMENTS, MOMENTS, type RunResult, type SecretCopies } from './_harness.ts';
 import type { Mode } from './_agent.ts';
 
-const MODE_ORDER: readonly Mode[] = ['hardened', 'standard', 'env'];
+const MODE_ORDER: readonly Mode[] = ['hardened', 'broker', 'standard', 'env'];
 
 /** `7`, or `7+2` when 2 fragments (16+ characters) were found besides 7 full copies. */
 function cell(copies: Copies | undefined): string {
@@ -46,10 +46,18 @@ export function formatReport(report: ExposureReport): string {
     ...HEAP_MOMENTS.map((moment) => per(runs, (run) => run.heap[moment])),
     [...runs.values()].every((run) => run.keyDelivered) ? 'yes' : 'NO',
   ]);
-  const credentialRows = [...new Set(report.runs.filter((run) => run.mode !== 'env').map((run) => `${run.mode} ${run.protocol}`))].map((label) => {
+  const credentialRows = [...new Set(report.runs.filter((run) => run.mode !== 'env').map((run) => `${run.mode} ${run.protocol}`))].flatMap((label) => {
     const runs = report.runs.filter((run) => `${run.mode} ${run.protocol}` === label);
-    return [label, ...MOMENTS.map((moment) => credentials(runs.map((run) => run.memory[moment])))];
+    const rows = [[label, ...MOMENTS.map((moment) => credentials(runs.map((run) => run.memory[moment])))]];
+    if (runs.some((run) => run.brokerMemory)) {
+      rows.push(['  its broker process', ...MOMENTS.map((moment) => credentials(runs.map((run) => run.brokerMemory?.[moment])))]);
+    }
+    return rows;
   });
+  // Broker mode: the broker's own process, which resolves the key and puts it in at the socket.
+  const brokerRows = report.runs.filter((run) => run.brokerMemory).map((run) => [
+    `${run.keyLength} ${run.protocol}`, ...MOMENTS.map((moment) => cell(both(run.brokerMemory![moment]?.key))),
+  ]);
   const dumpKind = report.runs[0]?.dump === 'gcore' ? 'gcore core dumps' : 'process memory (/proc/<pid>/mem)';
   return [
     `Copies of the provider key in an agent process (${report.node}, ${report.platform}), by key length and protocol.`,
@@ -59,6 +67,7 @@ export function formatReport(report: ExposureReport): string {
     '',
     table(['key proto', ...MOMENTS, ...HEAP_MOMENTS.map((m) => `heap ${m}`), 'key sent'], keyRows),
     '',
+    ...(brokerRows.length > 0 ? ['Broker mode: copies of the key in the broker process itself.', '', table(['key proto', ...MOMENTS], brokerRows), ''] : []),
     'The agent\'s own credentials in the same dumps: agent token (string) / agent key (bytes), most found over all key lengths.',
     '',
     table(['mode', ...MOMENTS], credentialRows),
