@@ -12,6 +12,7 @@
  *   its own error's cause. Every error of the cause chain loses those fields (a Buffer is zeroed),
  *   and every string property that holds an echo of the key is redacted.
  */
+import { secretBytes } from '../../src/_bytes.ts';
 import { bytesCode, findEchoes, redactBytes, redactString } from './_echo.ts';
 import type { KeyLender } from './_redact.ts';
 
@@ -41,7 +42,9 @@ export function redactEventStream(body: ReadableStream<Uint8Array>, held: HeldKe
           const text = join(pending, next.value);
           const { bytes, partialFrom } = held.lend((key) => redactBytes(text, key));
           if (bytes !== text) text.fill(0);
-          pending = bytes.slice(partialFrom);
+          // The held tail may be the start of an echo: kept outside the V8 heap (see secretBytes).
+          pending = secretBytes(bytes.length - partialFrom);
+          pending.set(bytes.subarray(partialFrom));
           if (partialFrom > 0) return controller.enqueue(bytes.subarray(0, partialFrom));
         }
       } catch (error) {
@@ -58,7 +61,7 @@ export function redactEventStream(body: ReadableStream<Uint8Array>, held: HeldKe
 
 function join(head: Uint8Array, tail: Uint8Array): Uint8Array {
   if (head.length === 0) return tail;
-  const out = new Uint8Array(head.length + tail.length);
+  const out = secretBytes(head.length + tail.length);
   out.set(head);
   out.set(tail, head.length);
   head.fill(0);
