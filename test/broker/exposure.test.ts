@@ -24,5 +24,5 @@ describe.skipIf(process.platform !== 'linux')('broker mode exposure (memory read
     // The broker is where the vault access lives: its agent key is found there, so the scan sees it.
     expect(broker.brokerMemory!['in flight']!.agentKey!.full).toBeGreaterThan(0);
     expect(broker.heap['in flight']).toEqual(none);
-  });
+  }, 180_000);
 });

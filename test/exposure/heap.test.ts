@@ -19,5 +19,5 @@ describe('heap snapshots (after forced GC) of an agent process making OpenAI cal
       // The baseline: the SDK client keeps the key (client.apiKey), so the check can see copies.
       expect(run('env').heap.after!.full).toBeGreaterThan(0);
     }
-  }, 120_000);
+  }, 300_000);
 });
