@@ -1,7 +1,8 @@
 /**
  * What the API's origin echoes of the key never reaches the caller: with either transport, the
  * key is redacted from the headers, status text and URL of every response to a request that
- * carried it, and from the body of every non-2xx one. Success bodies stream through untouched.
+ * carried it, from the body of every non-2xx one and from event streams. Other success bodies stream
+ * through untouched.
  */
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,13 +143,13 @@ for (const transport of ['hardened', 'standard'] as const) {
       await expect(reader.read()).rejects.toBeInstanceOf(Error);
     });
 
-    it('streams a 2xx body through as it arrives, unsearched, even when its headers are redacted', async () => {
+    it('streams an event stream as it arrives, redacting an echo in a later event', async () => {
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       handler = (request, res) => {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'x-echo': credential(request) });
         res.write('data: first\n\n');
-        void released.then(() => res.end(`data: ${credential(request)}\n\n`));
+        void released.then(() => res.end(`event: error\ndata: ${credential(request)}\n\n`));
       };
       const response = await call(transport);
       expect(response.headers.get('x-echo')).toBe(REDACTED);
@@ -158,8 +159,17 @@ for (const transport of ['hardened', 'standard'] as const) {
       release();
       let rest = '';
       for (let next = await reader.read(); !next.done; next = await reader.read()) rest += new TextDecoder().decode(next.value);
-      // A success body is the caller's own answer: passed through as the API sent it.
-      expect(rest).toBe(`data: ${key}\n\n`);
+      expect(rest).toBe(`event: error\ndata: ${REDACTED}\n\n`);
+    });
+
+    it('passes any other 2xx body through as the API sent it, unsearched', async () => {
+      handler = (request, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ echo: credential(request) }));
+      };
+      const response = await call(transport);
+      // A success body is the caller's own answer.
+      expect(await response.json()).toEqual({ echo: key });
     });
 
     it('leaves the response of a request that carried no key alone', async () => {
@@ -211,6 +221,7 @@ describe('redactResponse', () => {
           scratch.fill(0);
         }
       },
+      keep: () => ({ ...lend, drop: () => undefined }),
     };
     return { lend, lent };
   };
