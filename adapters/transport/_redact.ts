@@ -1,32 +1,37 @@
 /**
  * Redaction of what the API's origin sends back: servers and gateways echo credentials (a 401
- * body that quotes the `Authorization` header, a `www-authenticate` header naming the token),
- * and an SDK puts that response into its error's message, its debug log and its `headers`. So
- * before a response to a request that carried the key is handed back, every occurrence of the
- * key is replaced with `REDACTED`:
+ * body that quotes the `Authorization` header, a `www-authenticate` header naming the token, an
+ * error event inside a 200 event stream), and an SDK puts that into its error's message, its
+ * debug log and its `headers`. So before a response to a request that carried the key is handed
+ * back, every occurrence of the key (its bytes, or JSON-escaped: `_key-match.ts`) is replaced
+ * with `REDACTED`:
  *
  * - in the header values, the status text and the URL, always (a length check first: a string
- *   shorter than the key cannot hold it, so the key is usually not even decrypted);
+ *   shorter than the key cannot hold it);
  * - in the body of every non-2xx response: its first `MAX_REDACTED_BODY` bytes are read and
- *   searched, and the rest is dropped (an error body that long is no message anyone reads).
+ *   searched, and the rest is dropped (an error body that long is no message anyone reads);
+ * - in a 2xx event stream (`text/event-stream`), as it streams: streams report errors in-band
+ *   (an SSE `error` event after the 200), and an SDK throws that event's message. Each chunk is
+ *   searched when it arrives and handed on at once, except for a last few bytes that could begin
+ *   the key (held until the next chunk shows whether they do). For this the key's bytes are
+ *   copied into an array we own, wiped when the stream ends, fails or is cancelled (or, for a
+ *   stream nobody reads to the end, when it is collected).
  *
- * A 2xx body is passed through as it streams, unsearched: it is the API's answer to the caller's
- * own request (the caller asked for what it holds; credentials are echoed in rejections, not in
- * results), and searching a stream would keep the key decryptable for as long as the stream
- * runs, hold back bytes at chunk boundaries, and cost on every byte of every successful call.
+ * Any other 2xx body is passed through unsearched: it is the API's answer to the caller's own
+ * request, and searching it would keep the key decryptable while it is read and cost on every
+ * byte of every successful call.
  *
- * Only the key's exact bytes are found: not an encoded form of it (base64; percent- or JSON-
- * escaping, which leave the usual `[A-Za-z0-9_-]` keys as they are), nor a part of it (a
+ * Not found: an encoding other than JSON's (base64, percent-escaping), or a part of the key (a
  * provider's own `sk-...abcd` hint). The server's original strings stay in memory until collected.
  *
  * The key is searched as bytes and lent by a `KeyLender` (decrypted into a scratch array that
  * is wiped at once, or the bytes inside `vault.use()`): it never becomes a JS string here.
  */
+import { redactBytes, redactString } from './_key-match.ts';
+
+export { REDACTED } from './_key-match.ts';
 
 type ResponseBody = ConstructorParameters<typeof Response>[0];
-
-/** What replaces the key. */
-export const REDACTED = '[redacted by agent-vault]';
 
 /** The most of a non-2xx body that is read and searched; the rest is dropped. */
 export const MAX_REDACTED_BODY = 1024 * 1024;
@@ -44,97 +49,102 @@ export interface KeyLender {
  * object when there is nothing to search, else a new Response with the same status and headers.
  */
 export async function redactResponse(response: Response, key: KeyLender): Promise<Response> {
-  const searchBody = (response.status < 200 || response.status >= 300) && response.body !== null;
+  const success = response.status >= 200 && response.status < 300;
+  const searchBody = !success && response.body !== null;
+  const streamBody = success && response.body !== null && isEventStream(response.headers);
   const { minLength } = key;
-  // The values long enough to hold the key: usually none, and then the key is not even decrypted.
+  // The values long enough to hold the key: usually none.
   let long: string[] | undefined;
   for (const [, value] of response.headers) if (value.length >= minLength) (long ??= []).push(value);
   const statusText = response.statusText ?? '';
   const url = response.url ?? '';
-  if (!searchBody && !long && statusText.length < minLength && url.length < minLength) return response;
+  if (!searchBody && !streamBody && !long && statusText.length < minLength && url.length < minLength) return response;
   // Read before the key is lent: it is decrypted only for the (synchronous) search.
   const prefix = searchBody ? await readPrefix(response.body!, MAX_REDACTED_BODY) : undefined;
   return key.lend((bytes) => {
     const headersChanged = long?.some((value) => redactString(value, bytes) !== value) ?? false;
     const redactedStatusText = redactString(statusText, bytes);
     const redactedUrl = redactString(url, bytes);
-    if (!prefix && !headersChanged && redactedStatusText === statusText && redactedUrl === url) return response;
+    if (!prefix && !streamBody && !headersChanged && redactedStatusText === statusText && redactedUrl === url) return response;
     const headers = new Headers();
     for (const [name, value] of response.headers) headers.append(name, redactString(value, bytes));
     let body: ResponseBody = response.body as ReadableStream<Uint8Array> | null;
     if (prefix) {
       const cut = !prefix.complete || prefix.error !== undefined;
       // A body cut short may end in the first bytes of the key: those go too.
-      const kept = cut ? prefix.bytes.subarray(0, prefix.bytes.length - keyPrefixAtEnd(prefix.bytes, bytes)) : prefix.bytes;
-      const redacted = redactBytes(kept, bytes);
+      const redacted = redactBytes(prefix.bytes, bytes, cut).bytes;
       if (redacted !== prefix.bytes) headers.delete('content-length');
       body = prefix.error === undefined ? redacted : failingAfter(redacted, prefix.error);
-    } else if (body !== null && typeof (body as ReadableStream).getReader !== 'function') {
-      body = webStream(body as unknown as AsyncIterable<Uint8Array>); // a node-fetch body (a Node stream)
+    } else if (streamBody) {
+      body = redactingStream(iterate(response.body!), bytes.slice());
     }
     return rebuild(response, body, headers, redactedStatusText, redactedUrl);
   });
 }
 
-/** `value` with each occurrence of `key` (compared as latin1 bytes, as header values are) replaced. */
-function redactString(value: string, key: Uint8Array): string {
-  if (key.length === 0 || value.length < key.length) return value;
-  let out = '';
-  let from = 0;
-  for (let at = 0; at <= value.length - key.length;) {
-    let matched = 0;
-    while (matched < key.length && value.charCodeAt(at + matched) === key[matched]) matched++;
-    if (matched === key.length) {
-      out += value.slice(from, at) + REDACTED;
-      at += key.length;
-      from = at;
-    } else {
-      at++;
-    }
-  }
-  return from === 0 ? value : out + value.slice(from);
+/** Wipes the key copy of a redacting stream that was dropped unread (its holdings: the copy). */
+const dropped = new FinalizationRegistry<Uint8Array>((copy) => copy.fill(0));
+
+/**
+ * A body that yields `source`'s bytes with each match of `key` replaced, chunk by chunk. `key` is
+ * our own copy: wiped when the source ends, fails or the body is cancelled.
+ */
+function redactingStream(source: AsyncIterator<Uint8Array>, key: Uint8Array): ReadableStream<Uint8Array> {
+  let held = new Uint8Array(0);
+  const wipe = () => {
+    key.fill(0);
+    dropped.unregister(token);
+  };
+  const token = {};
+  const stream: ReadableStream<Uint8Array> = new ReadableStream({
+    async pull(controller) {
+      for (;;) {
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await source.next();
+        } catch (error) {
+          wipe();
+          // What was held could begin the key: it is not handed on.
+          return controller.error(error);
+        }
+        if (next.done) {
+          const last = redactBytes(held, key).bytes;
+          wipe();
+          if (last.length > 0) controller.enqueue(last);
+          return controller.close();
+        }
+        const chunk = typeof next.value === 'string' ? new TextEncoder().encode(next.value) : next.value;
+        const data = held.length === 0 ? chunk : concat(held, chunk);
+        const { bytes, rest } = redactBytes(data, key, true);
+        held = data.slice(rest);
+        if (bytes.length > 0) return controller.enqueue(bytes);
+      }
+    },
+    async cancel(reason) {
+      wipe();
+      await source.return?.(reason);
+    },
+  });
+  dropped.register(stream, key, token);
+  return stream;
 }
 
-const REDACTED_BYTES = new TextEncoder().encode(REDACTED);
+function isEventStream(headers: Headers): boolean {
+  return /^\s*text\/event-stream\b/i.test(headers.get('content-type') ?? '');
+}
 
-/** `bytes` with each occurrence of `key` replaced; the same array when there is none. */
-function redactBytes(bytes: Uint8Array, key: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let from = 0;
-  for (let at = indexOf(bytes, key, 0); at !== -1; at = indexOf(bytes, key, from)) {
-    parts.push(bytes.subarray(from, at), REDACTED_BYTES);
-    from = at + key.length;
-  }
-  if (from === 0) return bytes;
-  parts.push(bytes.subarray(from));
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
   return out;
 }
 
-function indexOf(haystack: Uint8Array, key: Uint8Array, from: number): number {
-  if (key.length === 0) return -1;
-  const last = haystack.length - key.length;
-  for (let at = haystack.indexOf(key[0]!, from); at !== -1 && at <= last; at = haystack.indexOf(key[0]!, at + 1)) {
-    let matched = 1;
-    while (matched < key.length && haystack[at + matched] === key[matched]) matched++;
-    if (matched === key.length) return at;
-  }
-  return -1;
-}
-
-/** How many bytes at the end of `bytes` are the key's first bytes (less than the whole key). */
-function keyPrefixAtEnd(bytes: Uint8Array, key: Uint8Array): number {
-  for (let length = Math.min(key.length - 1, bytes.length); length > 0; length--) {
-    let matched = 0;
-    while (matched < length && bytes[bytes.length - length + matched] === key[matched]) matched++;
-    if (matched === length) return length;
-  }
-  return 0;
+/** The chunks of a body: a web stream, or a Node stream (node-fetch, for openai 4). */
+function iterate(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncIterator<Uint8Array> {
+  return typeof (body as ReadableStream).getReader === 'function'
+    ? readerIterator((body as ReadableStream<Uint8Array>).getReader())
+    : (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
 }
 
 interface Prefix {
@@ -151,9 +161,7 @@ async function readPrefix(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8
   let size = 0;
   let complete = true;
   let error: unknown;
-  const iterator = typeof (body as ReadableStream).getReader === 'function'
-    ? readerIterator((body as ReadableStream<Uint8Array>).getReader())
-    : (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  const iterator = iterate(body);
   try {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
       const chunk = typeof next.value === 'string' ? new TextEncoder().encode(next.value) : next.value;
@@ -195,21 +203,6 @@ function failingAfter(bytes: Uint8Array, error: unknown): ReadableStream<Uint8Ar
       if (sent) return controller.error(error);
       sent = true;
       controller.enqueue(bytes);
-    },
-  });
-}
-
-/** A web stream over an async iterable of bytes. */
-function webStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
-  return new ReadableStream({
-    async pull(controller) {
-      const next = await iterator.next();
-      if (next.done) controller.close();
-      else controller.enqueue(typeof next.value === 'string' ? new TextEncoder().encode(next.value) : next.value);
-    },
-    async cancel(reason) {
-      await iterator.return?.(reason);
     },
   });
 }
