@@ -29,6 +29,7 @@ export interface AttackContext<C> {
   client(binding: { vault: Vault; secret: string }): C | Promise<C>;
   call(client: C): Promise<string>;
   stream(client: C): Promise<string>;
+  /** The VaultError, from what a refusal after a failed attempt surfaces as. */
   refusal(error: unknown): unknown;
   keyHeader: string;
   /** A call the SDK sends to `url` (another origin) through a per-request option, where it has one. */

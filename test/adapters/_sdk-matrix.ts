@@ -35,6 +35,8 @@ export interface SdkMatrix<C> {
   refusal?: (error: unknown) => unknown;
   /** A call the SDK sends to `url` (another origin) through a per-request option, where it has one. */
   foreignCall?: (client: C, url: string) => Promise<unknown>;
+  /** The VaultError, from what a refusal after a failed attempt surfaces as. Default: `refusal`. */
+  refusalAfterRetry?: (error: unknown) => unknown;
 }
 
 /** The key as it arrived in `header` (the Bearer scheme stripped), or undefined. */
@@ -136,7 +138,7 @@ export function sdkMatrix<C>(matrix: SdkMatrix<C>): void {
       client: (binding) => matrix.client(binding, matrix.baseURL(api.origin)),
       call: matrix.call,
       stream: matrix.stream,
-      refusal,
+      refusal: matrix.refusalAfterRetry ?? refusal,
       keyHeader: matrix.keyHeader,
       ...(matrix.foreignCall ? { foreignCall: matrix.foreignCall } : {}),
     });
