@@ -36,6 +36,12 @@ type ResponseBody = ConstructorParameters<typeof Response>[0];
 /** The most of a non-2xx body that is read and searched; the rest is dropped. */
 export const MAX_REDACTED_BODY = 1024 * 1024;
 
+/**
+ * Which 2xx bodies are searched as they stream: `'event-streams'` (the default), or `'all'`, for
+ * protocols whose errors arrive in a 200 (JSON-RPC, as MCP servers answer).
+ */
+export type SuccessBodies = 'event-streams' | 'all';
+
 /** The key's bytes, lent for one synchronous search. */
 export interface KeyLender {
   /** The key has at least this many bytes: a shorter string cannot hold it. */
@@ -48,10 +54,10 @@ export interface KeyLender {
  * `response` with every occurrence of the key redacted (see this module's comment): the same
  * object when there is nothing to search, else a new Response with the same status and headers.
  */
-export async function redactResponse(response: Response, key: KeyLender): Promise<Response> {
+export async function redactResponse(response: Response, key: KeyLender, successBodies: SuccessBodies = 'event-streams'): Promise<Response> {
   const success = response.status >= 200 && response.status < 300;
   const searchBody = !success && response.body !== null;
-  const streamBody = success && response.body !== null && isEventStream(response.headers);
+  const streamBody = success && response.body !== null && (successBodies === 'all' || isEventStream(response.headers));
   const { minLength } = key;
   // The values long enough to hold the key: usually none.
   let long: string[] | undefined;
