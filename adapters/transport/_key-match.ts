@@ -79,18 +79,29 @@ function scan(at: (index: number) => number, length: number, key: Uint8Array, ne
   return { ranges, tail };
 }
 
-/** The matches in `bytes`; candidates are found with the native `indexOf` (the key's first byte, or a backslash). */
+/** The matches in `bytes`: a plain loop, which V8 runs far faster here than `indexOf` calls and closures. */
 function scanBytes(bytes: Uint8Array, key: Uint8Array): Scan {
+  const ranges: number[] = [];
+  const { length } = bytes;
+  let tail = length;
   const first = key[0]!;
-  // The next occurrence of each, kept between calls so that each needle's search moves forward only.
-  let raw = -2;
-  let escaped = first === BACKSLASH ? -1 : -2;
-  const next = (from: number) => {
-    if (raw !== -1 && raw < from) raw = bytes.indexOf(first, from);
-    if (escaped !== -1 && escaped < from) escaped = bytes.indexOf(BACKSLASH, from);
-    return raw === -1 ? escaped : escaped === -1 ? raw : Math.min(raw, escaped);
-  };
-  return scan((index) => bytes[index]!, bytes.length, key, next);
+  const at = (index: number) => bytes[index]!;
+  for (let start = 0; start < length;) {
+    const unit = bytes[start];
+    if (unit !== first && unit !== BACKSLASH) {
+      start++;
+      continue;
+    }
+    const end = matchAt(at, length, start, key);
+    if (end >= 0) {
+      ranges.push(start, end);
+      start = end;
+      continue;
+    }
+    if (end === PARTIAL && tail === length) tail = start;
+    start++;
+  }
+  return { ranges, tail };
 }
 
 /** `value` with each match of `key` replaced; the same string when there is none. */
