@@ -13,9 +13,9 @@
  * - in a 2xx event stream (`text/event-stream`), as it streams: streams report errors in-band
  *   (an SSE `error` event after the 200), and an SDK throws that event's message. Each chunk is
  *   searched when it arrives and handed on at once, except for a last few bytes that could begin
- *   the key (held until the next chunk shows whether they do). For this the key's bytes are
- *   copied into an array we own, wiped when the stream ends, fails or is cancelled (or, for a
- *   stream nobody reads to the end, when it is collected).
+ *   the key (held until the next chunk shows whether they do). For this the key is kept, masked
+ *   (`MaskedKey`), until the stream ends, fails or is cancelled (or, for a stream nobody reads to
+ *   the end, until it is collected), then wiped.
  *
  * Any other 2xx body is passed through unsearched: it is the API's answer to the caller's own
  * request, and searching it would keep the key decryptable while it is read and cost on every
@@ -82,26 +82,57 @@ export async function redactResponse(response: Response, key: KeyLender, success
       if (redacted !== prefix.bytes) headers.delete('content-length');
       body = prefix.error === undefined ? redacted : failingAfter(redacted, prefix.error);
     } else if (streamBody) {
-      body = redactingStream(iterate(response.body!), bytes.slice());
+      body = redactingStream(iterate(response.body!), new MaskedKey(bytes));
     }
     return rebuild(response, body, headers, redactedStatusText, redactedUrl);
   });
 }
 
-/** Wipes the key copy of a redacting stream that was dropped unread (its holdings: the copy). */
-const dropped = new FinalizationRegistry<Uint8Array>((copy) => copy.fill(0));
+/**
+ * The key, held for as long as a stream runs, XORed with a random pad of its length: between
+ * chunks its bytes are nowhere in memory (a scan for them finds nothing; someone who reads both
+ * arrays and knows this scheme can undo it, as with the vault's prepared secret). `lend`
+ * unmasks it into a scratch array that is wiped once `use` returns.
+ */
+class MaskedKey {
+  readonly #pad: Uint8Array;
+  readonly #masked: Uint8Array;
+
+  constructor(key: Uint8Array) {
+    const pad = globalThis.crypto.getRandomValues(new Uint8Array(key.length));
+    this.#pad = pad;
+    this.#masked = key.map((byte, i) => byte ^ pad[i]!);
+  }
+
+  lend<T>(use: (key: Uint8Array) => T): T {
+    const scratch = this.#masked.map((byte, i) => byte ^ this.#pad[i]!);
+    try {
+      return use(scratch);
+    } finally {
+      scratch.fill(0);
+    }
+  }
+
+  wipe(): void {
+    this.#pad.fill(0);
+    this.#masked.fill(0);
+  }
+}
+
+/** Wipes the key of a redacting stream that was dropped unread. */
+const dropped = new FinalizationRegistry<MaskedKey>((key) => key.wipe());
 
 /**
  * A body that yields `source`'s bytes with each match of `key` replaced, chunk by chunk. `key` is
- * our own copy: wiped when the source ends, fails or the body is cancelled.
+ * wiped when the source ends, fails or the body is cancelled.
  */
-function redactingStream(source: AsyncIterator<Uint8Array>, key: Uint8Array): ReadableStream<Uint8Array> {
+function redactingStream(source: AsyncIterator<Uint8Array>, key: MaskedKey): ReadableStream<Uint8Array> {
   let held = new Uint8Array(0);
+  const token = {};
   const wipe = () => {
-    key.fill(0);
+    key.wipe();
     dropped.unregister(token);
   };
-  const token = {};
   const stream: ReadableStream<Uint8Array> = new ReadableStream({
     async pull(controller) {
       for (;;) {
@@ -114,14 +145,14 @@ function redactingStream(source: AsyncIterator<Uint8Array>, key: Uint8Array): Re
           return controller.error(error);
         }
         if (next.done) {
-          const last = redactBytes(held, key).bytes;
+          const last = key.lend((bytes) => redactBytes(held, bytes).bytes);
           wipe();
           if (last.length > 0) controller.enqueue(last);
           return controller.close();
         }
         const chunk = typeof next.value === 'string' ? new TextEncoder().encode(next.value) : next.value;
         const data = held.length === 0 ? chunk : concat(held, chunk);
-        const { bytes, rest } = redactBytes(data, key, true);
+        const { bytes, rest } = key.lend((unmasked) => redactBytes(data, unmasked, true));
         held = data.slice(rest);
         if (bytes.length > 0) return controller.enqueue(bytes);
       }
