@@ -92,7 +92,10 @@ export class SSEClientTransport extends SSEClientTransportBase {
 
 /**
  * Options for an SDK transport you construct yourself: `fetch` becomes a vault fetch (wrapping
- * yours) that puts the key in for `url`'s origin only.
+ * yours) that puts the key in for `url`'s origin only. With the SDK's own SSEClientTransport a
+ * refusal makes its EventSource reconnect without end (use ours, above), and an
+ * `eventSourceInit.fetch` of yours is used for the stream instead of this fetch (so the stream
+ * goes without the key).
  */
 export function withVault<O extends { fetch?: unknown; authProvider?: unknown }>(
   url: URL | string,
