@@ -1,5 +1,6 @@
 /**
- * A minimal OpenAI-, Anthropic- and Gemini-compatible server on 127.0.0.1 for the request benchmarks. It
+ * A minimal OpenAI-, Anthropic- and Gemini-compatible server on 127.0.0.1 for the request
+ * benchmarks (a path with `/stream` answers with server-sent events). It
  * runs in a child process of its own, as a real provider would be, so the client's CPU time is
  * not also charged to the server's replies (they would share one event loop otherwise).
  */
@@ -25,6 +26,11 @@ function serve(): void {
   const server = createServer((request, response) => {
     request.resume();
     request.on('end', () => {
+      if (request.url?.includes('/stream')) {
+        // Three server-sent events at once: the benchmark times the first one's arrival.
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        return void response.end(`data: ${chat}\n\ndata: ${chat}\n\ndata: [DONE]\n\n`);
+      }
       response.writeHead(200, { 'content-type': 'application/json' });
       const url = request.url ?? '';
       response.end(url.includes('/messages') ? message : url.includes(':generateContent') ? gemini : chat);
