@@ -52,7 +52,17 @@ export interface KeyLender {
  * `response` with every occurrence of the key redacted (see this module's comment): the same
  * object when there is nothing to search, else a new Response with the same status and headers.
  */
-export async function redactResponse(response: Response, key: KeyLender): Promise<Response> {
+/**
+ * Which 2xx bodies are searched as they stream: event streams (the default: providers report
+ * errors inside them), or `'all'`, for protocols that answer errors with a 200 (MCP's JSON-RPC).
+ */
+export type SuccessBodies = 'event-streams' | 'all';
+
+export async function redactResponse(
+  response: Response,
+  key: KeyLender,
+  successBodies: SuccessBodies = 'event-streams',
+): Promise<Response> {
   const searchBody = (response.status < 200 || response.status >= 300) && response.body !== null;
   const { minLength } = key;
   // The values long enough to hold the key: usually none, and then the key is not even decrypted.
@@ -60,7 +70,7 @@ export async function redactResponse(response: Response, key: KeyLender): Promis
   for (const [, value] of response.headers) if (value.length >= minLength) (long ??= []).push(value);
   const statusText = response.statusText ?? '';
   const url = response.url ?? '';
-  const eventStream = !searchBody && response.body !== null && isEventStream(response.headers);
+  const eventStream = !searchBody && response.body !== null && (successBodies === 'all' || isEventStream(response.headers));
   if (!searchBody && !eventStream && !long && statusText.length < minLength && url.length < minLength) return response;
   // Read before the key is lent: it is decrypted only for the (synchronous) search.
   const prefix = searchBody ? await readPrefix(response.body!, MAX_REDACTED_BODY) : undefined;

@@ -24,7 +24,7 @@ import { secretBytes } from '../../src/_bytes.ts';
 import { isVaultError, UsageError } from '../../src/errors.ts';
 import { armRequest, requestReason, selectTransport, type TransportOption } from './_choice.ts';
 import { checkHeaderValue, trimSpace } from './_key-bytes.ts';
-import { type KeyLender, redactResponse } from './_redact.ts';
+import { type KeyLender, redactResponse, type SuccessBodies } from './_redact.ts';
 import { redactError } from './_redact-stream.ts';
 import { discardBody, followedItself, followingFetchError, type Hop, nextHop } from './_redirects.ts';
 import { refusalResponse } from './_refusals.ts';
@@ -87,6 +87,8 @@ export interface VaultFetchInternals {
   refusals: 'reject' | 'respond';
   /** The user gave their own fetch (`options.fetch` may be an SDK's default). Default: `options.fetch` is set. */
   customFetch?: boolean;
+  /** Which 2xx bodies are searched for echoes of the key (`_redact.ts`). Default: event streams. */
+  successBodies?: SuccessBodies;
 }
 
 export function buildVaultFetch(
@@ -194,7 +196,7 @@ export function buildVaultFetch(
       hop = await nextHop(response, hop, {
         mode: request.redirect, followed, start: request.url, originBound: (value) => value.includes(placeholder),
       });
-      if (!hop) return keySent && lender ? redactResponse(response, lender) : response;
+      if (!hop) return keySent && lender ? redactResponse(response, lender, internal.successBodies) : response;
     }
   }
 
