@@ -220,7 +220,9 @@ describe('what the agent process is handed', () => {
     expect(stderr).toContain('AGENT_VAULT_KEY_IN_ENV');
     expect(stderr).toContain('OPENAI_API_KEY is still set');
     expect(stderr).not.toContain(leftOver.slice(8));
-    const clean = startAgent(cwd, { AGENT_VAULT_DIR: dir, AGENT_VAULT_TOKEN: token });
+    const tokenFile = join(cwd, 'bot.token');
+    writeFileSync(tokenFile, token, { mode: 0o600 });
+    const clean = startAgent(cwd, { AGENT_VAULT_DIR: dir, AGENT_VAULT_TOKEN_FILE: tokenFile });
     await clean.opened;
     expect(await clean.stop()).toBe('');
   });
