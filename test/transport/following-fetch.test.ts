@@ -39,7 +39,7 @@ describe('a custom fetch that follows redirects itself', () => {
   for (const header of ['x-api-key', 'api-key'] as const) {
     it(`is refused once seen, and never given the key (${header}) again`, async () => {
       const { api, other } = await redirectingApi();
-      const vaultFetch = createVaultFetch(vault, { secret: 'api-key', origin: api.origin, header, fetch: following });
+      const vaultFetch = createVaultFetch(vault, { secret: 'api-key', origin: api.origin, header, fetch: following, refusals: 'reject' });
       const error = await vaultFetch(`${api.origin}/moved`, { method: 'POST', body: '{}' }).catch((caught: unknown) => caught);
       expect(error).toMatchObject({ code: 'USAGE' });
       expect((error as Error).message).toMatch(/followed a redirect itself.*honour redirect: 'manual'.*rotate the key/s);
