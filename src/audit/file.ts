@@ -20,11 +20,11 @@ import type {
 } from './index.ts';
 import { ChainVerifier, eventProblem, sealRecord } from './_chain.ts';
 import { auditMatcher, STOP } from './_filter.ts';
-import { ioError, notAFile, openForReading, readTail } from './_log-file.ts';
+import { ioError, notAFile, openForReading, readTail, unsafeLog } from './_log-file.ts';
 import { blocksBackward, candidates, type ForwardLine, linesForward, timeOf } from './_lines.ts';
 import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_lock.ts';
 import { AuditError, UsageError } from '../errors.ts';
-import { syncDirectorySync } from '../_fs.ts';
+import { NO_FOLLOW, NON_BLOCK, syncDirectorySync, unsafeBecause } from '../_fs.ts';
 
 /**
  * When an append resolves (and so when a secret is released), the record has survived:
@@ -126,16 +126,20 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
 
   /** The open log, reopened when the file at `path` was replaced or removed; returns its stats. */
   function openLog(): fs.Stats {
-    const current = fs.statSync(path, { throwIfNoEntry: false });
+    // lstat: a symlink in the log's place (dangling, say) is refused, never followed or created through.
+    const current = fs.lstatSync(path, { throwIfNoEntry: false });
     if (fd !== undefined && current?.ino === fdIno) return current;
     if (fd !== undefined) fs.closeSync(fd);
     fd = undefined;
     if (current && !current.isFile()) throw notAFile(path, current, 'append to');
-    const opened = fs.openSync(path, 'a+', 0o600);
+    // 'a+' with O_NOFOLLOW (a symlink swapped in meanwhile fails with ELOOP) and O_NONBLOCK (a FIFO
+    // swapped in does not block the open).
+    const opened = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | NO_FOLLOW | NON_BLOCK, 0o600);
     const stats = fs.fstatSync(opened);
-    if (!stats.isFile()) {
+    const unsafe = stats.isFile() ? unsafeBecause(stats) : undefined;
+    if (!stats.isFile() || unsafe) {
       fs.closeSync(opened);
-      throw notAFile(path, stats, 'append to');
+      throw unsafe ? unsafeLog(path, unsafe) : notAFile(path, stats, 'append to');
     }
     fd = opened;
     fdIno = stats.ino;
