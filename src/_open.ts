@@ -64,7 +64,8 @@ export async function readHeader(backend: Backend, dir: string | undefined, read
   await ready;
   if (!bytes) {
     throw new VaultNotFoundError(
-      `No vault found in this ${backend.name} backend${dir ? ` (${dir})` : ''}. Create one with ` +
+      `No vault found in this ${backend.name} backend${dir ? ` (${dir})` : ''}` +
+        `${searchedPaths.has(backend) ? ` (looked at ${searchedPaths.get(backend)!.join(', ')})` : ''}. Create one with ` +
         '`npx agent-vault init`, or point AGENT_VAULT_DIR at the vault directory.',
     );
   }
@@ -122,12 +123,32 @@ export async function agentToken(explicit: string | undefined): Promise<string> 
 }
 
 export async function resolveStorage(options: VaultOptions): Promise<{ backend: Backend; audit: AuditSink | undefined }> {
-  if (options.backend) return { backend: guardBackend(options.backend), audit: options.audit || undefined };
-  const { fileBackend, defaultVaultDir } = await import('./backends/file.ts');
-  const dir = options.dir ?? defaultVaultDir();
-  const backend = guardBackend(fileBackend({ dir }));
-  if (options.audit !== undefined) return { backend, audit: options.audit || undefined };
-  const { fileAuditSink } = await import('./audit/file.ts');
-  return { backend, audit: fileAuditSink({ dir }) };
+  if (options.backend) {
+    const backend = guardBackend(options.backend);
+    return { backend, audit: chooseAudit(options.audit, backend) };
+  }
+  const { fileBackend, discoverVaultDir } = await import('./backends/file.ts');
+  const found = options.dir === undefined ? discoverVaultDir() : { dir: options.dir, searched: [] };
+  const backend = guardBackend(fileBackend({ dir: found.dir }));
+  if (found.searched.length > 0) searchedPaths.set(backend, found.searched);
+  return { backend, audit: chooseAudit(options.audit, backend) };
 }
 
+/**
+ * The sink a vault records to: the caller's, else the backend's own; `false` declines. A vault
+ * with neither is refused here, before it can release anything: auditing is never off by accident.
+ */
+function chooseAudit(audit: AuditSink | false | undefined, backend: Backend): AuditSink | undefined {
+  if (audit === false) return undefined;
+  if (audit !== undefined) return audit;
+  const own = backend.auditSink?.();
+  if (own) return own;
+  throw new UsageError(
+    `The ${backend.name} backend brings no audit sink, so nothing this vault released would be recorded. ` +
+      'Pass { audit: sink } (fileAuditSink from agent-vault/audit-file, or your own), or { audit: false } to ' +
+      'decline auditing explicitly.',
+  );
+}
+
+/** The directories discovery looked at for a backend it chose, for "no vault found". */
+const searchedPaths = new WeakMap<Backend, string[]>();

@@ -12,6 +12,7 @@ import {
   checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, fsError, HEADER_READ_BYTES, openIfPresent,
 } from './_file-entry.ts';
 import { fileLock } from './_file-lock.ts';
+import { fileAuditSink } from '../audit/file.ts';
 import { checkVaultDir, defaultVaultDir } from './_discovery.ts';
 
 export { defaultVaultDir, discoverVaultDir, type DiscoveryOptions } from './_discovery.ts';
@@ -254,6 +255,9 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
     async withLock(fn) {
       await ensureOpen();
       return lock.withLock(fn);
+    },
+    auditSink() {
+      return fileAuditSink({ dir });
     },
     async close() {
       closed = true;

@@ -302,13 +302,13 @@ describe('verifyAudit', () => {
     expect(() => alpha.readAudit()).toThrow(expect.objectContaining({ code: 'ACCESS_DENIED' }));
   });
 
-  it('reports an empty log as verified, and a vault without a sink as a usage error', async () => {
+  it('reports an empty log as verified, and a vault that declined auditing as a usage error', async () => {
     const { dir: own, owner: o } = await ownerVault();
     rmSync(logPath(own));
     expect(await o.verifyAudit()).toMatchObject({ ok: true, records: 0, last: { seq: 0 } });
     await o.close();
     const { memoryBackend } = await import('../../src/backends/memory.ts');
-    const bare = await createVault({ backend: memoryBackend(), passphrase: 'x', passphraseParams: FAST_KDF });
+    const bare = await createVault({ backend: memoryBackend(), audit: false, passphrase: 'x', passphraseParams: FAST_KDF });
     await expect(bare.verifyAudit()).rejects.toMatchObject({ code: 'USAGE' });
   });
 });
