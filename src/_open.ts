@@ -7,7 +7,7 @@ import { type Backend, guardBackend } from './backend.ts';
 import { decodeHeader, encodeHeader, type Header, HEADER_KEY, openRootKey, sealRootKey, type Unlock } from './_header.ts';
 import type { AuditSink } from './audit/index.ts';
 import {
-  calibratePassphraseParams, KEY_BYTES, passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, utf8, wipe,
+  calibratePassphraseParams, KEY_BYTES, PASSPHRASE_BOUNDS, passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, utf8, wipe,
 } from './crypto.ts';
 import { AccessDeniedError, UsageError, VaultExistsError, VaultNotFoundError } from './errors.ts';
 import { VAULT_ID_BYTES } from './token.ts';
@@ -22,7 +22,7 @@ export async function newHeader(options: CreateVaultOptions, createdAt: number):
   if (options.passphrase !== undefined && options.keyFile === undefined) {
     const params = options.passphraseParams ?? calibratePassphraseParams();
     if (!passphraseParamsInBounds(params)) {
-      throw new UsageError('passphraseParams out of bounds: opslimit 1..20, memlimit 8 MiB..1 GiB (bytes).');
+      throw new UsageError(`passphraseParams out of bounds: ${PASSPHRASE_BOUNDS} (memlimit in bytes).`);
     }
     unlock = { method: 'passphrase', salt: randomBytes(SALT_BYTES), ...params };
     const bytes = passphraseBytes(options.passphrase);

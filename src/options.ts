@@ -34,7 +34,7 @@ export interface OwnerUnlock {
 export interface CreateVaultOptions extends VaultOptions, OwnerUnlock {
   /**
    * Argon2id cost for a passphrase. Default: calibrated here to about 0.5 s (64 MiB). Lower it only
-   * for tests; the bounds are opslimit 1..20, memlimit 8 MiB..1 GiB.
+   * for tests; the bounds are opslimit 1..20, memlimit 8 MiB..256 MiB, opslimit × memlimit ≤ 20 × 64 MiB.
    */
   passphraseParams?: PassphraseParams;
 }
