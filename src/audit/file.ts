@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import type {
   AuditContext, AuditEvent, AuditFilter, AuditRecord, AuditReport, AuditSink, AuditVerifyContext, AuditVerifyOptions,
 } from './index.ts';
-import { ChainVerifier, eventProblem, sealRecord } from './_chain.ts';
+import { cannotStartLog, ChainVerifier, eventProblem, sealRecord } from './_chain.ts';
 import { auditMatcher, STOP } from './_filter.ts';
 import { ioError, notAFile, openForReading, readTail, unsafeLog } from './_log-file.ts';
 import { blocksBackward, candidates, type ForwardLine, linesForward, timeOf } from './_lines.ts';
@@ -177,6 +177,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
   }
 
   function write(event: AuditEvent, after: Tail, context: AuditContext): void {
+    if (after.seq === 0) {
+      const refused = cannotStartLog(event, path);
+      if (refused) throw refused;
+    }
     const { bytes, hash } = sealRecord(event, after.seq + 1, context.now, context.vaultId, after.hash, context.macKey);
     const data = Buffer.allocUnsafe(bytes.length + 1);
     data.set(bytes);
@@ -273,24 +277,21 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
       // The bulk is read without the lock (appends go on meanwhile); what was appended since,
       // and the decision whether the last line is torn or still being written, under it.
       let end = await checkLines(verifier, 0, undefined);
-      let torn: AuditReport['torn'];
-      if (!verifier.problem) {
-        torn = await serially(() => locked(async () => {
-          if (!fs.existsSync(path)) return undefined;
-          const stats = openLog();
-          end = await checkLines(verifier, end, stats.size);
-          const bytes = stats.size - end;
-          if (bytes === 0) return undefined;
-          if (verifier.problem || options.repair === false) return { bytes, trimmed: false };
-          // Read back from the file (not this sink's cached tail): trims, and records it as the owner.
-          tail = undefined;
-          currentTail(stats, context, { actor: 'owner', generation: 0, action: 'audit.recover', outcome: 'ok' });
-          await checkLines(verifier, end, fs.fstatSync(fd!).size);
-          return { bytes, trimmed: true };
-        }).catch((error: unknown) => {
-          throw error instanceof AuditError ? error : ioError(error, 'repair', path);
-        }));
-      }
+      const torn: AuditReport['torn'] = await serially(() => locked(async () => {
+        if (!fs.existsSync(path)) return undefined;
+        const stats = openLog();
+        end = await checkLines(verifier, end, stats.size);
+        const bytes = stats.size - end;
+        if (bytes === 0) return undefined;
+        if (verifier.problem || options.repair === false) return { bytes, trimmed: false };
+        // Read back from the file (not this sink's cached tail): trims, and records it as the owner.
+        tail = undefined;
+        currentTail(stats, context, { actor: 'owner', generation: 0, action: 'audit.recover', outcome: 'ok' });
+        await checkLines(verifier, end, fs.fstatSync(fd!).size);
+        return { bytes, trimmed: true };
+      }).catch((error: unknown) => {
+        throw error instanceof AuditError ? error : ioError(error, 'repair', path);
+      }));
       return { ...verifier.finish(), torn };
     },
 
@@ -315,14 +316,18 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
       let checkedTo = start;
       for await (const batch of linesForward(handle, start, end ?? opened.size)) {
         for (const line of batch) {
-          if (pending && !checkLine(verifier, pending, line)) return checkedTo;
+          // Checking goes on past a bad line (the verifier reports it and resyncs).
+          if (pending) checkLine(verifier, pending, line);
           if (pending) checkedTo = pending.next;
           pending = line;
         }
         // The next batch reuses the reader's buffer: keep our own copy of the line held over.
         if (pending) pending = { ...pending, line: Buffer.from(pending.line) };
       }
-      if (pending && checkLine(verifier, pending)) checkedTo = pending.next;
+      if (pending) {
+        checkLine(verifier, pending);
+        checkedTo = pending.next;
+      }
       return checkedTo;
     } finally {
       await handle.close();

@@ -122,6 +122,7 @@ export interface AuditProblem {
     | 'duplicated'   // a copy of an earlier record
     | 'reordered'    // records present but out of order
     | 'wrong-vault'  // a record of another vault
+    | 'replaced'     // the log does not start with an owner record: started afresh or replaced by an agent
     | 'truncated';   // the log does not reach, or does not hold, the anchor record
   /** The first sequence number that cannot be trusted: records 1 … seq-1 verified. */
   seq: number;
@@ -140,7 +141,13 @@ export interface AuditReport {
    * time. For an empty log, seq 0 and the genesis hash.
    */
   last: { seq: number; hash: string };
+  /** The first problem, when there is one. */
   problem?: AuditProblem;
+  /**
+   * Every problem found (at most 100), oldest first: verification goes on past a bad line, and
+   * the records after it are checked too.
+   */
+  problems: AuditProblem[];
   /** A torn last line found by this run (a crash mid-append); `trimmed` when it was removed. */
   torn?: { bytes: number; trimmed: boolean };
   /** The log's own audit.recover records (torn tails trimmed earlier, a shrunk or replaced log). */

@@ -4,7 +4,7 @@
  * short-lived vaults. No node:* module.
  */
 import type { AuditSink } from './index.ts';
-import { ChainVerifier, eventProblem, genesisHash, lineHash, sealRecord } from './_chain.ts';
+import { cannotStartLog, ChainVerifier, eventProblem, genesisHash, lineHash, sealRecord } from './_chain.ts';
 import { auditMatcher, STOP } from './_filter.ts';
 import { UsageError } from '../errors.ts';
 import { utf8 } from '../crypto.ts';
@@ -23,6 +23,10 @@ export function memoryAuditSink(): MemoryAuditSink {
       const problem = eventProblem(event);
       if (problem) throw new UsageError(`Not a valid audit event: ${problem}.`);
       const last = lines.at(-1);
+      if (last === undefined) {
+        const refused = cannotStartLog(event, 'in memory');
+        if (refused) throw refused;
+      }
       const seq = lines.length + 1;
       const prev = last === undefined ? genesisHash(context.vaultId) : lineHash(last);
       lines.push(sealRecord(event, seq, context.now, context.vaultId, prev, context.macKey).bytes);
