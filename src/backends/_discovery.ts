@@ -64,10 +64,11 @@ export function discoverVaultDir(options: DiscoveryOptions = {}): { dir: string;
 export function checkVaultDir(dir: string, stats = statQuietly(dir), searched: string[] = [dir]): void {
   if (!stats) return;
   const refuse = (path: string, why: string) => new BackendError(
-    `Refusing the vault directory ${dir}: ${path === dir ? 'it' : `its parent ${path}`} ${why.replace(/^it /, '')}, ` +
-      'so another user could have planted it or can change it. Make it yours and private ' +
-      `(chown, then chmod 700 ${path === dir ? dir : `and chmod go-w ${path}`}), or set AGENT_VAULT_DIR to a private ` +
-      `directory. Looked at: ${searched.join(', ')}.`,
+    `Refusing the vault directory ${dir}: ${path === dir ? why : `its parent ${path} ${why.replace(/^it /, '')}`}, so ` +
+      `another user could have planted it or can change it. ${path === dir
+        ? `Make it this user's and private (chown, then chmod 700 ${dir})`
+        : `Remove group and other write access from the parent (chmod go-w ${path})`}, or set AGENT_VAULT_DIR to a ` +
+      `private directory. Looked at: ${searched.join(', ')}.`,
   );
   if (!stats.isDirectory()) return;
   const own = unsafeBecause(stats);
