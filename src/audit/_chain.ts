@@ -142,8 +142,7 @@ interface Resync {
   /** The last record that verified in place, and its hash. */
   lastSeq: number;
   lastHash: string;
-  /** The hash and, when it parsed, the seq of the latest bad line: a record may follow it. */
-  badHash: string;
+  /** The seq of the latest bad line, when it parsed: a record may follow it. */
   badSeq: number | undefined;
   badLines: number;
 }
@@ -196,20 +195,20 @@ export class ChainVerifier {
     this.#line++;
     const at = this.#expected;
     const parsed = parseLine(line);
-    if (!parsed.ok) return this.#bad(line, undefined, 'modified', at, `is not a well-formed audit record (${parsed.why})`);
+    if (!parsed.ok) return this.#bad(undefined, 'modified', at, `is not a well-formed audit record (${parsed.why})`);
     const { record } = parsed;
     if (record.vault !== this.#vaultId) {
-      return this.#bad(line, undefined, 'wrong-vault', at, `belongs to vault ${record.vault}, not this vault (${this.#vaultId})`);
+      return this.#bad(undefined, 'wrong-vault', at, `belongs to vault ${record.vault}, not this vault (${this.#vaultId})`);
     }
     const claimed = this.#keys.keyFor(record.actor, record.generation);
     const tag = hexToBytes(record.mac);
     if (!claimed || !constantTimeEqual(mac(claimed, parsed.macInput, HASH_BYTES), tag)) {
       for (const writer of this.#keys.known()) {
         if (writer.key !== claimed && constantTimeEqual(mac(writer.key, parsed.macInput, HASH_BYTES), tag)) {
-          return this.#bad(line, undefined, 'forged', at, `claims to be by ${who(record)} but was made by ${who(writer)}`);
+          return this.#bad(undefined, 'forged', at, `claims to be by ${who(record)} but was made by ${who(writer)}`);
         }
       }
-      return this.#bad(line, undefined, 'modified', at,
+      return this.#bad(undefined, 'modified', at,
         `does not verify under the key of ${who(record)}: it was changed after it was written, or forged`);
     }
     const hashBytes = digest(line, HASH_BYTES);
@@ -218,24 +217,24 @@ export class ChainVerifier {
     if (record.seq > at) {
       const nextSeq = next && parseLine(next);
       if (nextSeq?.ok && nextSeq.record.seq === at) {
-        return this.#bad(line, record.seq, 'reordered', at, `holds record ${record.seq} where record ${at} belongs (records swapped)`);
+        return this.#bad(record.seq, 'reordered', at, `holds record ${record.seq} where record ${at} belongs (records swapped)`);
       }
       const missing = record.seq === at + 1 ? `record ${at} is` : `records ${at}-${record.seq - 1} are`;
-      return this.#bad(line, record.seq, 'deleted', at, `holds record ${record.seq}: ${missing} missing (deleted, or moved later)`);
+      return this.#bad(record.seq, 'deleted', at, `holds record ${record.seq}: ${missing} missing (deleted, or moved later)`);
     }
     if (record.seq < at) {
       if (this.#samePrefix(record.seq, hashBytes)) {
-        return this.#bad(line, record.seq, 'duplicated', at, `is a copy of record ${record.seq}`);
+        return this.#bad(record.seq, 'duplicated', at, `is a copy of record ${record.seq}`);
       }
-      return this.#bad(line, record.seq, 'inserted', record.seq, `is a second, different record ${record.seq}: one of the two was inserted`);
+      return this.#bad(record.seq, 'inserted', record.seq, `is a second, different record ${record.seq}: one of the two was inserted`);
     }
     if (record.prev !== this.#prev) {
-      if (at === 1) return this.#bad(line, 1, 'inserted', 1, "does not start this vault's log: it was taken from another log");
-      return this.#bad(line, record.seq, 'inserted', at - 1,
+      if (at === 1) return this.#bad(1, 'inserted', 1, "does not start this vault's log: it was taken from another log");
+      return this.#bad(record.seq, 'inserted', at - 1,
         `does not follow the record before it: record ${at - 1} was replaced by another writer's record, or inserted`);
     }
     if (at === 1 && record.actor !== 'owner') {
-      return this.#bad(line, 1, 'replaced', 1,
+      return this.#bad(1, 'replaced', 1,
         `is by ${who(record)}, but every log starts with an owner record: this log was started afresh or replaced ` +
           'by a writer who is not the owner');
     }
@@ -245,7 +244,7 @@ export class ChainVerifier {
   /** A line too long to be a record, skipped unread (_lines.ts). */
   checkOverlong(bytes: number): false {
     this.#line++;
-    return this.#bad(undefined, undefined, 'modified', this.#expected,
+    return this.#bad(undefined, 'modified', this.#expected,
       `is not a well-formed audit record (it is ${bytes} bytes long; no record is over ${MAX_LINE_BYTES})`);
   }
 
@@ -279,7 +278,9 @@ export class ChainVerifier {
   #resume(record: AuditRecord, hashBytes: Uint8Array, hash: string): boolean {
     const gap = this.#resync!;
     this.#resync = undefined;
-    const followsBad = record.prev === gap.badHash && record.seq === (gap.badSeq ?? gap.lastSeq + gap.badLines) + 1;
+    // After a modified line only the seq can be checked: the record's prev is the hash of the line
+    // as it was written, which the modification destroyed.
+    const followsBad = record.seq === (gap.badSeq ?? gap.lastSeq + gap.badLines) + 1;
     const followsLast = record.prev === gap.lastHash && record.seq === gap.lastSeq + 1;
     if (!followsBad && !followsLast) {
       this.#report(record.seq > gap.lastSeq + 1 ? 'deleted' : 'inserted', record.seq,
@@ -290,16 +291,14 @@ export class ChainVerifier {
   }
 
   /** A line that is not a record in its place: report it (once per run of bad lines) and resync after it. */
-  #bad(line: Uint8Array | undefined, seq: number | undefined, kind: AuditProblem['kind'], at: number, what: string): false {
-    const badHash = line ? lineHash(line) : '';
+  #bad(seq: number | undefined, kind: AuditProblem['kind'], at: number, what: string): false {
     if (this.#resync) {
-      this.#resync.badHash = badHash;
       this.#resync.badSeq = seq;
       this.#resync.badLines++;
       return false;
     }
     this.#report(kind, at, `Line ${this.#line} of the audit log ${what}.`);
-    this.#resync = { lastSeq: this.#expected - 1, lastHash: this.#prev, badHash, badSeq: seq, badLines: 1 };
+    this.#resync = { lastSeq: this.#expected - 1, lastHash: this.#prev, badSeq: seq, badLines: 1 };
     return false;
   }
 
