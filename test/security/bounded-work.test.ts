@@ -10,23 +10,10 @@ import { memoryBackend } from '../../src/backends/memory.ts';
 import { passphraseParamsInBounds } from '../../src/crypto.ts';
 import { createVault, openVault } from '../../src/index.ts';
 import { compileAllow, MAX_ALLOW_PATTERNS } from '../../src/names.ts';
-import { FAST_KDF, testVault } from '../_fixtures/index.ts';
+import { FAST_KDF, settle, testVault } from '../_fixtures/index.ts';
 
 const MiB = 1024 * 1024;
 const BACKTRACKING = `${'*?'.repeat(20)}!`;
-
-/** The outcome, or 'hung' after `limitMs` (generous: the point is that it ends). */
-async function settle(call: () => Promise<unknown>, limitMs = 20_000): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      call().then((value) => ({ resolved: value }), (error: unknown) => error),
-      new Promise((resolve) => (timer = setTimeout(() => resolve('hung'), limitMs))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('glob patterns', () => {
   it(`a backtracking pattern (${BACKTRACKING}) costs the owner's set() nothing, and still matches exactly`, async () => {

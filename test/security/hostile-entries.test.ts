@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileBackend } from '../../src/backends/file.ts';
 import { createVault, openVault, type Vault, VaultError } from '../../src/index.ts';
-import { FAST_KDF, tempDir } from '../_fixtures/index.ts';
+import { FAST_KDF, settle, tempDir } from '../_fixtures/index.ts';
 
 const VALUE = 'sk-hostile-entry-0123456789abcdef';
 
@@ -35,19 +35,6 @@ function entryHolding(dir: string, prefix: string): string {
     if (key.startsWith(prefix)) return join(dir, name);
   }
   throw new Error(`no entry for ${prefix}`);
-}
-
-/** The call's outcome, or 'hung' if it has not settled within `limitMs` (generous: we assert it fails). */
-async function settle(call: () => Promise<unknown>, limitMs = 15_000): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      call().then((value) => ({ resolved: value }), (error: unknown) => error),
-      new Promise((resolve) => (timer = setTimeout(() => resolve('hung'), limitMs))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Put `plant` in the entry's place, run `attack` for owner and agent, then put the entry back. */
