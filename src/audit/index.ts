@@ -1,10 +1,11 @@
 /**
  * The audit wing's contract, and all that the core imports from it: the event, record, filter
  * and report types, the AuditSink interface and the owner's keyring. No node:* module here.
- * The file sink is ./file.ts (the `agent-vault/audit-file` subpath, node-only); the files
- * starting with `_` are its helpers, private to this folder: the record format and chain check
- * (_chain.ts), read filters (_filter.ts), line reading (_lines.ts), the append lock (_lock.ts)
- * and the log's file handling (_log-file.ts).
+ * The file sink is ./file.ts (the `agent-vault/audit-file` subpath, node-only), the in-memory
+ * one ./memory.ts (the memory backend's own); the files starting with `_` are private to this
+ * folder: the record format and chain check (_chain.ts), names sealed to the owner (_names.ts,
+ * used by the vault), read filters (_filter.ts), line reading (_lines.ts), the append lock
+ * (_lock.ts) and the log's file handling (_log-file.ts).
  *
  * The vault calls `append` once per event, before it releases anything;
  * when `append` rejects, the operation fails closed with AuditError.
@@ -17,7 +18,10 @@
  *
  * What verification proves, and what it cannot:
  * - Any record modified, inserted, deleted, duplicated, reordered or forged (made by one writer
- *   in another's name) is reported by the first sequence number that can no longer be trusted.
+ *   in another's name) is reported by the first sequence number that can no longer be trusted;
+ *   checking goes on past it, so later problems are reported too and later records verified.
+ * - A log must start with an owner record: one started afresh or replaced by an agent (which
+ *   holds no owner key) is reported as `replaced`, and an agent cannot start a log.
  * - A torn last line (a writer crashed mid-append, or power failed before the write reached the
  *   disk) is told apart from tampering: it is trimmed and an `audit.recover` record says so.
  * - Removing the newest records (truncating the file at a line boundary, or deleting it) leaves
