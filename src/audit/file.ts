@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import type {
   AuditContext, AuditEvent, AuditFilter, AuditRecord, AuditReport, AuditSink, AuditVerifyContext, AuditVerifyOptions,
 } from './index.ts';
-import { cannotStartLog, ChainVerifier, eventProblem, sealRecord } from './_chain.ts';
+import { cannotStartLog, ChainVerifier, eventProblem, genesisHash, sealRecord } from './_chain.ts';
 import { auditMatcher, STOP } from './_filter.ts';
 import { ioError, notAFile, openForReading, readTail, unsafeLog } from './_log-file.ts';
 import { blocksBackward, candidates, type ForwardLine, linesForward, timeOf } from './_lines.ts';
@@ -245,6 +245,17 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
           throw ioError(error, 'flush', path);
         });
       }
+    },
+
+    async head(vaultId: string) {
+      return serially(() => locked(() => {
+        if (!fs.existsSync(path)) return { seq: 0, hash: genesisHash(vaultId) };
+        const stats = openLog();
+        const { seq, hash } = readTail(fd!, stats.size, vaultId, path);
+        return { seq, hash };
+      })).catch((error: unknown) => {
+        throw ioError(error, 'read the head of', path);
+      });
     },
 
     async *read(filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {

@@ -187,6 +187,12 @@ export interface AuditSink {
   append(event: AuditEvent, context: AuditContext): Promise<void>;
   /** Optional: records matching `filter`, newest first, streamed. No verification. */
   read?(filter?: AuditFilter): AsyncIterable<AuditRecord>;
+  /**
+   * Optional: the log's last complete record as it stands (seq 0 and the genesis hash when the
+   * log is empty), for the owner to anchor in its signed state after each operation, so that a
+   * later `verify({ anchor })` shows anything cut or rewritten before it.
+   */
+  head?(vaultId: string): Promise<{ seq: number; hash: string }>;
   /** Optional: check the chain and every MAC; see AuditReport. */
   verify?(context: AuditVerifyContext, options?: AuditVerifyOptions): Promise<AuditReport>;
   close?(): Promise<void>;

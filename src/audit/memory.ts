@@ -31,6 +31,10 @@ export function memoryAuditSink(): MemoryAuditSink {
       const prev = last === undefined ? genesisHash(context.vaultId) : lineHash(last);
       lines.push(sealRecord(event, seq, context.now, context.vaultId, prev, context.macKey).bytes);
     },
+    async head(vaultId) {
+      const last = lines.at(-1);
+      return last === undefined ? { seq: 0, hash: genesisHash(vaultId) } : { seq: lines.length, hash: lineHash(last) };
+    },
     async *read(filter = {}) {
       const matcher = auditMatcher(filter);
       let count = 0;

@@ -99,6 +99,14 @@ describe('the newest records cut or rewritten', () => {
     expect(await owner.verifyAudit({ anchor })).toMatchObject({ ok: false, problem: { kind: 'truncated' } });
   });
 
+  it("the sink's head is the anchor verify reports: what the owner's signed state keeps", async () => {
+    const { dir, owner, vaultId } = await auditedVault();
+    const { fileAuditSink } = await import('../../src/audit/file.ts');
+    const sink = fileAuditSink({ dir });
+    expect(await sink.head(vaultId)).toEqual((await owner.verifyAudit()).last);
+    await sink.close();
+  });
+
   it('rewritten: three reads become one "denied" dated 2020; caught by the anchor, and only by it', async () => {
     const { log, owner, token, vaultId, lines } = await auditedVault();
     const anchor = (await owner.verifyAudit()).last;
