@@ -27,7 +27,8 @@ describe('names in the audit log', () => {
 
     const text = readFileSync(join(dir, 'audit.jsonl'), 'utf8');
     for (const name of ['openai-api-key', 'stripe-live-key', '"name":"alpha"', '"name":"beta"']) expect(text).not.toContain(name);
-    // Two records about one name do not show it is the same name (random nonces).
+    // Records by different writers about one name do not show it is the same name (random nonces);
+    // here each writer names each secret once, so every sealed name differs.
     const stored = text.trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
     const sealedNames = stored.flatMap((record) => (record.name === undefined ? [] : [record.name]));
     expect(new Set(sealedNames).size).toBe(sealedNames.length);
