@@ -7,7 +7,7 @@ import { type Backend, guardBackend } from './backend.ts';
 import { decodeHeader, encodeHeader, type Header, HEADER_KEY, openRootKey, sealRootKey, type Unlock } from './_header.ts';
 import type { AuditSink } from './audit/index.ts';
 import {
-  calibratePassphraseParams, KEY_BYTES, passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, utf8, wipe,
+  calibratePassphraseParams, KEY_BYTES, PASSPHRASE_BOUNDS, passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, utf8, wipe,
 } from './crypto.ts';
 import { AccessDeniedError, UsageError, VaultExistsError, VaultNotFoundError } from './errors.ts';
 import { VAULT_ID_BYTES } from './token.ts';
@@ -34,7 +34,7 @@ export async function sealHeader(
   if (options.passphrase !== undefined && options.keyFile === undefined) {
     const params = options.passphraseParams ?? calibratePassphraseParams();
     if (!passphraseParamsInBounds(params)) {
-      throw new UsageError('passphraseParams out of bounds: opslimit 1..20, memlimit 8 MiB..1 GiB (bytes).');
+      throw new UsageError(`passphraseParams out of bounds: ${PASSPHRASE_BOUNDS} (memlimit in bytes).`);
     }
     unlock = { method: 'passphrase', salt: randomBytes(SALT_BYTES), ...params };
     const bytes = passphraseBytes(options.passphrase);
@@ -70,17 +70,15 @@ export async function storeNewHeader(backend: Backend, header: Header): Promise<
   }
 }
 
-/**
- * The vault's header, decoded once libsodium is `ready`; VaultNotFoundError when there is none,
- * saying where it looked (`searched`, from resolveStorage) so a process started elsewhere knows why.
- */
-export async function readHeader(backend: Backend, searched: string | undefined, ready: Promise<void>): Promise<Header> {
+/** The vault's header, decoded once libsodium is `ready`; VaultNotFoundError when there is none. */
+export async function readHeader(backend: Backend, dir: string | undefined, ready: Promise<void>): Promise<Header> {
   const bytes = await backend.get(HEADER_KEY);
   await ready;
   if (!bytes) {
     throw new VaultNotFoundError(
-      `No vault found in this ${backend.name} backend${searched ? ` (${searched})` : ''}. Create one with ` +
-        '`npx agent-vault init`, or set AGENT_VAULT_DIR to the vault directory (an absolute path works from anywhere).',
+      `No vault found in this ${backend.name} backend${dir ? ` (${dir})` : ''}` +
+        `${searchedPaths.has(backend) ? ` (looked at ${searchedPaths.get(backend)!.join(', ')})` : ''}. Create one with ` +
+        '`npx agent-vault init`, or point AGENT_VAULT_DIR at the vault directory.',
     );
   }
   return decodeHeader(bytes);
@@ -160,29 +158,42 @@ function warnTokenInEnvironment(): void {
   );
 }
 
-export interface Storage {
-  backend: Backend;
-  audit: AuditSink | undefined;
-  /** Where the default file backend looked, for an error that finds no vault there. */
-  searched?: string;
+export async function resolveStorage(options: VaultOptions): Promise<{ backend: Backend; audit: AuditSink | undefined }> {
+  if (options.backend) {
+    const backend = guardBackend(options.backend);
+    return { backend, audit: chooseAudit(options.audit, backend) };
+  }
+  const { fileBackend, discoverVaultDir } = await import('./backends/file.ts');
+  const found = options.dir === undefined ? discoverVaultDir() : { dir: options.dir, searched: [] };
+  const backend = guardBackend(fileBackend({ dir: found.dir }));
+  if (found.searched.length > 0) searchedPaths.set(backend, found.searched);
+  // A directory of its own lets the vault be mounted read-only for agents, who only append there.
+  const auditDir = options.auditDir ?? (globalThis.process?.env?.AGENT_VAULT_AUDIT_DIR || undefined);
+  if (options.audit === undefined && auditDir !== undefined) {
+    const { fileAuditSink } = await import('./audit/file.ts');
+    return { backend, audit: fileAuditSink({ dir: auditDir }) };
+  }
+  return { backend, audit: chooseAudit(options.audit, backend) };
 }
 
-export async function resolveStorage(options: VaultOptions): Promise<Storage> {
-  if (options.backend) return { backend: guardBackend(options.backend), audit: options.audit || undefined };
-  const { fileBackend, defaultVaultDir } = await import('./backends/file.ts');
-  const env = globalThis.process?.env ?? {};
-  const dir = options.dir ?? defaultVaultDir();
-  const searched = options.dir !== undefined ? dir
-    : env.AGENT_VAULT_DIR ? `${dir}, from AGENT_VAULT_DIR`
-    : `searched: .agent-vault/ in ${globalThis.process.cwd()} and each parent, then ${dir}; AGENT_VAULT_DIR is not set`;
-  const backend = guardBackend(fileBackend({ dir }));
-  if (options.audit !== undefined) return { backend, audit: options.audit || undefined, searched };
-  const { fileAuditSink } = await import('./audit/file.ts');
-  // A directory of its own lets the vault be mounted read-only for agents, who only append here.
-  const auditDir = options.auditDir ?? (env.AGENT_VAULT_AUDIT_DIR || undefined);
-  return { backend, audit: fileAuditSink({ dir: auditDir ?? dir }), searched };
+/**
+ * The sink a vault records to: the caller's, else the backend's own; `false` declines. A vault
+ * with neither is refused here, before it can release anything: auditing is never off by accident.
+ */
+function chooseAudit(audit: AuditSink | false | undefined, backend: Backend): AuditSink | undefined {
+  if (audit === false) return undefined;
+  if (audit !== undefined) return audit;
+  const own = backend.auditSink?.();
+  if (own) return own;
+  throw new UsageError(
+    `The ${backend.name} backend brings no audit sink, so nothing this vault released would be recorded. ` +
+      'Pass { audit: sink } (fileAuditSink from agent-vault/audit-file, or your own), or { audit: false } to ' +
+      'decline auditing explicitly.',
+  );
 }
 
+/** The directories discovery looked at for a backend it chose, for "no vault found". */
+const searchedPaths = new WeakMap<Backend, string[]>();
 
 /**
  * Re-seal the root key under a new unlock method (`passwd`), keeping the vault's id and creation

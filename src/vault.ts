@@ -13,6 +13,7 @@ import { exportBackup } from './_backup.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit/index.ts';
+import { openNames, sealName } from './audit/_names.ts';
 import { initCrypto, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
 import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';
@@ -95,9 +96,9 @@ export class Vault {
       throw new UsageError('openVault takes a token (agent) or a passphrase/key file (owner), not both.');
     }
     const { token, file } = owner ? { token: undefined, file: undefined } : await agentToken(options.token);
-    const { backend, audit, searched } = await resolveStorage(options);
+    const { backend, audit } = await resolveStorage(options);
     const now = options.now ?? Date.now;
-    const header = await readHeader(backend, searched, cryptoReady);
+    const header = await readHeader(backend, options.dir, cryptoReady);
     if (token === undefined) {
       const rootKey = await unlockRootKey(header, options);
       const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
@@ -395,8 +396,9 @@ export class Vault {
 
   /** Audit records matching `filter`, newest first, streamed. Owner only; does not verify (see verifyAudit). */
   readAudit(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
-    this.#owner('read the audit log');
-    return this.#auditSink('read').read!(filter);
+    const role = this.#owner('read the audit log');
+    const sink = this.#auditSink('read');
+    return openNames((sinkFilter) => sink.read!(sinkFilter), filter, auditKeyring(role.rootKey));
   }
 
   #auditSink(capability: 'read' | 'verify'): AuditSink {
@@ -429,7 +431,9 @@ export class Vault {
       ? ['owner', 0]
       : [`agent:${this.#role.credentials.agentId}`, this.#role.credentials.generation];
     try {
-      await this.#audit.append({ actor, generation, ...event }, { vaultId: this.id, macKey: this.#auditKey, now: this.#now() });
+      // Names are sealed to the owner before any sink sees them (audit/_names.ts).
+      const name = event.name === undefined ? undefined : sealName(event.name, this.#auditKey, this.id);
+      await this.#audit.append({ actor, generation, ...event, name }, { vaultId: this.id, macKey: this.#auditKey, now: this.#now() });
     } catch (cause) {
       throw new AuditError(
         'The audit record could not be written, so nothing was released. ' +
