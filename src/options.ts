@@ -19,6 +19,12 @@ export interface VaultOptions {
    * backend is used; none for other backends unless given. `false` turns auditing off.
    */
   audit?: AuditSink | false;
+  /**
+   * The URL of an `agent-vault serve` server holding the vault (server mode): records, policy
+   * checks and the audit then live there, and `backend`, `dir` and `audit` are not used.
+   * Default: `AGENT_VAULT_SERVER` when neither `backend` nor `dir` is given, else none.
+   */
+  server?: string;
   /** The clock, in milliseconds since the epoch. Default: `Date.now`. For tests of expiry. */
   now?: () => number;
 }
