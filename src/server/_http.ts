@@ -93,6 +93,7 @@ export function createHttpServer(service: VaultService, limits: ServerLimits = {
         return reply(res, 200, { state: stateToJson(result.state), keys: result.keys });
       }
       case '/v1/write': {
+        await service.owner(need(principal)); // before parsing: a stranger learns nothing from the error
         if (!Array.isArray(body.entries)) throw new UsageError('A write carries { state, entries }.');
         const entries = body.entries.map((entry: unknown) => entryFromJson(entry, 'An entry'));
         const state = await service.write(need(principal), stateFromJson(body.state, 'The state'), entries);

@@ -143,6 +143,11 @@ export class VaultService {
     return this.#store.auditLines(afterSeq, limit);
   }
 
+  /** Refuses anyone but the owner. */
+  async owner(principal: Principal): Promise<void> {
+    this.#checkOwner(await this.#requireMeta(), principal);
+  }
+
   async lease(principal: Principal, holder: string, ttlMs: number): Promise<boolean> {
     this.#checkOwner(await this.#requireMeta(), principal);
     if (typeof holder !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(holder) || !Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > 120_000) {

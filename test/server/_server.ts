@@ -4,6 +4,10 @@ import { afterAll } from 'vitest';
 import { createVault, type Vault } from '../../src/index.ts';
 import { type RunningServer, startServer, type StartServerOptions } from '../../src/server/index.ts';
 import { tempDir } from '../_fixtures/index.ts';
+import { bytesToHex } from '../../src/_bytes.ts';
+import { agentLoc, serverAuthKey } from '../../src/_keys.ts';
+import { authorization } from '../../src/server/_wire.ts';
+import { parseToken } from '../../src/token.ts';
 
 const running: RunningServer[] = [];
 afterAll(async () => {
@@ -23,4 +27,25 @@ export async function ownerOn(url: string, dir: string): Promise<{ owner: Vault;
   const keyFile = join(dir, `owner-${Math.random().toString(36).slice(2)}.key`);
   const owner = await createVault({ server: url, keyFile });
   return { owner, keyFile };
+}
+
+/** The Authorization header an agent client would send, for tests that speak raw HTTP as an attacker. */
+export function agentHeader(token: string): string {
+  const credentials = parseToken(token);
+  return authorization({
+    kind: 'agent',
+    loc: bytesToHex(agentLoc(credentials.vaultId, credentials.agentId)),
+    generation: credentials.generation,
+    authKey: serverAuthKey(credentials.agentKey),
+  });
+}
+
+/** One raw JSON call; returns status and body. */
+export async function call(url: string, path: string, body?: unknown, auth?: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
 }
