@@ -41,11 +41,17 @@ export class RemoteBackend implements Backend {
   /** The agent's own record as the last secret read returned it, for the core's next read of it. */
   #own: Promise<Uint8Array | undefined> | undefined;
 
-  /** `ownKey`: the agent's own record key (`a/<loc>`); undefined for the owner. */
-  constructor(client: ServerClient, view: TrustedView, ownKey?: string) {
+  readonly #remember: ((rev: number) => Promise<void>) | undefined;
+
+  /**
+   * `ownKey`: the agent's own record key (`a/<loc>`); undefined for the owner. `remember`: keeps
+   * the newest verified revision beyond this process (the owner's state file).
+   */
+  constructor(client: ServerClient, view: TrustedView, ownKey?: string, remember?: (rev: number) => Promise<void>) {
     this.#client = client;
     this.#view = view;
     this.#ownKey = ownKey;
+    this.#remember = remember;
   }
 
   /** Called once the owner's root key is open: from here on this backend can sign. */
@@ -130,6 +136,11 @@ export class RemoteBackend implements Backend {
     return state;
   }
 
+  /** Flush the newest verified revision to the owner's memory (after writes, and on close). */
+  async close(): Promise<void> {
+    await this.#remember?.(this.#view.newest);
+  }
+
   async #write(signer: OwnerSigner, changes: { key: string; value: Uint8Array | null }[]): Promise<void> {
     const rev = (this.#state?.rev ?? this.#view.newest) + 1;
     const entries: Entry[] = changes.map(({ key, value }) => ({
@@ -141,6 +152,7 @@ export class RemoteBackend implements Backend {
     });
     this.#accept(response.state);
     this.#view.wrote(changes.map((c) => c.key), state);
+    await this.#remember?.(state.rev);
   }
 
   #owner(): OwnerSigner {

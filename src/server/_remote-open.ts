@@ -102,8 +102,11 @@ export async function openRemoteVault(server: string, options: OpenVaultOptions,
 async function openOwner(client: ServerClient, vault: VaultFace, options: OpenVaultOptions, known?: Uint8Array): Promise<RemoteVault> {
   const unlock = decodeUnlock(vault.unlock);
   const unlockKey = await unlockKeyFor(unlock, options);
-  const view = new TrustedView(vault.vaultId, vault.publicKey);
-  const backend = new RemoteBackend(client, view);
+  // The owner remembers the newest state across runs (node only: a browser owner would keep it elsewhere).
+  const { stateMemory } = await import('./_state-file.ts');
+  const memory = await stateMemory(bytesToHex(vault.vaultId), options.serverStateDir);
+  const view = new TrustedView(vault.vaultId, vault.publicKey, memory.floor);
+  const backend = new RemoteBackend(client, view, undefined, (rev) => memory.remember(rev));
   let rootKey = known;
   try {
     client.authenticate({ kind: 'owner', authKey: serverAuthKey(unlockKey) });

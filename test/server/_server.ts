@@ -9,6 +9,9 @@ import { agentLoc, serverAuthKey } from '../../src/_keys.ts';
 import { authorization } from '../../src/server/_wire.ts';
 import { parseToken } from '../../src/token.ts';
 
+// Owners remember each server vault's newest state across runs; tests keep that memory to themselves.
+process.env.AGENT_VAULT_STATE_DIR ??= tempDir('agent-vault-state-');
+
 const running: RunningServer[] = [];
 afterAll(async () => {
   for (const server of running.splice(0)) await server.close();

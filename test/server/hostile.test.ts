@@ -110,3 +110,24 @@ describe('the client against a malicious server', () => {
     await expect(openVault({ server: other.url, token })).rejects.toMatchObject({ code: 'ACCESS_DENIED', reason: 'wrong-vault' });
   });
 });
+
+describe('the owner remembers the newest state across runs', () => {
+  it('a server restored from an old backup fails the owner\'s next run', async () => {
+    const { copyFileSync } = await import('node:fs');
+    const first = await sqliteServer();
+    const { owner, keyFile } = await ownerOn(first.url, first.dir);
+    await owner.set('openai-api-key', 'sk-one');
+    await owner.close();
+    await first.close();
+    copyFileSync(first.database, `${first.database}.backup`);
+
+    const second = await sqliteServer({ database: first.database });
+    const again = await openVault({ server: second.url, keyFile });
+    await again.set('openai-api-key', 'sk-two');
+    await again.close();
+    await second.close();
+
+    const restored = await sqliteServer({ database: `${first.database}.backup` });
+    await expect(openVault({ server: restored.url, keyFile })).rejects.toMatchObject({ code: 'INTEGRITY', message: /rolled back/ });
+  });
+});
