@@ -6,6 +6,7 @@
  * `{ error: { code, message, reason? } }` with a stable code.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { bytesToHex } from '../_bytes.ts';
 import type { AuditEvent } from '../audit/index.ts';
 import { toBase64Url, utf8 } from '../crypto.ts';
@@ -40,13 +41,18 @@ const STATUS: Record<string, number> = {
   SECRET_NOT_FOUND: 404, BACKEND: 503, AUDIT: 503, MISSING_PEER: 500,
 };
 
-export function createHttpServer(service: VaultService, limits: ServerLimits = {}, now: () => number = Date.now): Server {
+export function createHttpServer(
+  service: VaultService, limits: ServerLimits = {}, now: () => number = Date.now,
+  tls?: { cert: string | Buffer; key: string | Buffer },
+): Server {
   const maxBody = limits.maxBodyBytes ?? 1024 * 1024;
   const rate = limits.ratePerSecond ?? 2000;
   const buckets = new TokenBuckets(rate, limits.burst ?? rate * 2, now);
-  const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
+  const settings = { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 };
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res).catch((error) => reply(res, errorStatus(error), errorBody(error)));
-  });
+  };
+  const server: Server = tls ? createTlsServer({ ...settings, cert: tls.cert, key: tls.key }, listener) : createServer(settings, listener);
   server.maxConnections = limits.maxConnections ?? 1024;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -23,6 +23,8 @@ export interface StartServerOptions extends ServerLimits {
   host?: string;
   /** The port. Default 8420; 0 picks a free one. */
   port?: number;
+  /** Serve HTTPS directly with this PEM certificate chain and key. Default: plain HTTP (behind a TLS proxy). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** The clock, for tests of expiry. Default `Date.now`. */
   now?: () => number;
 }
@@ -49,7 +51,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const { initCrypto } = await import('../crypto.ts');
   await initCrypto();
   const store = await openStore(options.database);
-  const server = createHttpServer(new VaultService(store, options.now), options, options.now);
+  const server = createHttpServer(new VaultService(store, options.now), options, options.now, options.tls);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8420, options.host ?? '127.0.0.1', () => resolve());
@@ -57,7 +59,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

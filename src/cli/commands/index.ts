@@ -10,11 +10,12 @@ import { get } from './get.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
 import { rm } from './rm.ts';
+import { serve } from './serve.ts';
 import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
-  init, status, set, get, list, rm, agentCreate, agentList, agentRevoke, agentRotate, audit, auditVerify,
+  init, status, set, get, list, rm, agentCreate, agentList, agentRevoke, agentRotate, audit, auditVerify, serve,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */
