@@ -10,6 +10,7 @@ export const entries = {
   'backends/file': 'src/backends/file.ts',
   'audit-file': 'src/audit/file.ts',
   'testing/index': 'src/testing/index.ts',
+  'server/index': 'src/server/index.ts',
 };
 
 /** The CLI: an executable, not an export (the package's `bin`). */
@@ -22,9 +23,11 @@ export default defineConfig({
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
-  // The SDKs are optional peers: imported by their subpath, never bundled.
-  external: ['openai', '@anthropic-ai/sdk'],
+  // The SDKs and the PostgreSQL driver are optional peers: imported by their subpath, never bundled.
+  external: ['openai', '@anthropic-ai/sdk', 'pg'],
   target: 'node22',
+  // node:sqlite exists only under its node: name; stripping the prefix would break it.
+  removeNodeProtocol: false,
   splitting: true,
   sourcemap: false,
 });

@@ -7,7 +7,7 @@
  * takes SQLite's write lock, and busy_timeout waits for it.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { BackendError, MissingPeerError } from '../errors.ts';
+import { BackendError, UsageError } from '../errors.ts';
 import type { PendingAudit, ServerStore, StoreTx, VaultMeta } from './_store.ts';
 import type { Entry, State } from './_wire.ts';
 
@@ -31,7 +31,7 @@ export async function sqliteStore(options: SqliteStoreOptions): Promise<ServerSt
   try {
     sqlite = await import('node:sqlite');
   } catch {
-    throw new MissingPeerError('node:sqlite (Node.js >= 22.13)', 'The SQLite server store');
+    throw new UsageError('The SQLite server store needs node:sqlite (Node.js 22.13 or later): upgrade Node, or use --database postgres://…');
   }
   const db = new sqlite.DatabaseSync(options.path);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;');
