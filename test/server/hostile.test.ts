@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { openVault, type Vault } from '../../src/index.ts';
 import { hostileProxy, type ReadAnswer } from './_hostile.ts';
-import { ownerOn, sqliteServer } from './_server.ts';
+import { ownerOn, sqliteServer, type StoreKind, STORES, storeServer } from './_server.ts';
 
-async function setup() {
-  const server = await sqliteServer();
+async function setup(store: StoreKind) {
+  const server = await storeServer(store);
   const proxy = await hostileProxy(server.url);
   const { owner, keyFile } = await ownerOn(server.url, server.dir);
   await owner.set('openai-api-key', 'sk-one');
@@ -26,9 +26,9 @@ async function lastSecretRead(agent: Vault, proxy: Awaited<ReturnType<typeof hos
   return structuredClone(proxy.reads.at(-1)!);
 }
 
-describe('the client against a malicious server', () => {
+describe.each(STORES)('the client against a malicious server (%s)', (store) => {
   it('a record swapped for another name\'s is refused, under either key', async () => {
-    const { proxy, agent } = await setup();
+    const { proxy, agent } = await setup(store);
     const other = secretOf(await lastSecretRead(agent, proxy, 'anthropic-api-key'));
     proxy.tamper = (_keys, answer) => ({ ...answer, entries: answer.entries.map((e) => (e.key.startsWith('s/') ? other : e)) });
     await expect(agent.get('openai-api-key')).rejects.toMatchObject({ code: 'INTEGRITY', message: /swapped/ });
@@ -40,7 +40,7 @@ describe('the client against a malicious server', () => {
   });
 
   it('a flipped byte in a record or a forged deletion is refused', async () => {
-    const { proxy, agent } = await setup();
+    const { proxy, agent } = await setup(store);
     proxy.tamper = (_keys, answer) => ({
       ...answer,
       entries: answer.entries.map((e) => (e.key.startsWith('s/') ? { ...e, value: `${e.value!.slice(0, -4)}AAAA` } : e)),
@@ -51,7 +51,7 @@ describe('the client against a malicious server', () => {
   });
 
   it('an old genuine record replayed after a newer one was seen is refused', async () => {
-    const { proxy, owner, agent } = await setup();
+    const { proxy, owner, agent } = await setup(store);
     const old = await lastSecretRead(agent, proxy, 'openai-api-key');
     await owner.set('openai-api-key', 'sk-two');
     expect(await agent.get('openai-api-key')).toBe('sk-two');
@@ -61,7 +61,7 @@ describe('the client against a malicious server', () => {
   });
 
   it('a rolled-back server (an old state with its old records) is refused', async () => {
-    const { proxy, owner, agent } = await setup();
+    const { proxy, owner, agent } = await setup(store);
     const old = await lastSecretRead(agent, proxy, 'openai-api-key');
     await owner.set('openai-api-key', 'sk-two');
     expect(await agent.get('openai-api-key')).toBe('sk-two');
@@ -70,7 +70,7 @@ describe('the client against a malicious server', () => {
   });
 
   it('a dropped record (one seen before, with no signed deletion) is refused, not "not found"', async () => {
-    const { proxy, owner, agent } = await setup();
+    const { proxy, owner, agent } = await setup(store);
     await agent.get('openai-api-key');
     proxy.tamper = (_keys, answer) => ({ ...answer, entries: answer.entries.filter((e) => !e.key.startsWith('s/')) });
     await expect(agent.get('openai-api-key')).rejects.toMatchObject({ code: 'INTEGRITY', message: /dropped/ });
@@ -81,7 +81,7 @@ describe('the client against a malicious server', () => {
   });
 
   it('a dropped agent record, or a state signed by someone else, is refused', async () => {
-    const { proxy, agent } = await setup();
+    const { proxy, agent } = await setup(store);
     await agent.get('openai-api-key');
     proxy.tamper = (_keys, answer) => ({ ...answer, entries: answer.entries.filter((e) => !e.key.startsWith('a/')) });
     await agent.get('openai-api-key').catch(() => undefined); // the core reads its own record on the next call
@@ -91,7 +91,7 @@ describe('the client against a malicious server', () => {
   });
 
   it('the owner checks the same way: a forged record fails list and get', async () => {
-    const { server, proxy, keyFile } = await setup();
+    const { server, proxy, keyFile } = await setup(store);
     const owner = await openVault({ server: proxy.url, keyFile });
     expect(await owner.get('openai-api-key')).toBe('sk-one');
     proxy.tamper = (_keys, answer) => ({
@@ -103,8 +103,8 @@ describe('the client against a malicious server', () => {
   });
 
   it('a server that pins another owner key than the token\'s vault id is refused before any read', async () => {
-    const first = await setup();
-    const other = await sqliteServer();
+    const first = await setup(store);
+    const other = await storeServer(store);
     await ownerOn(other.url, other.dir);
     const { token } = await first.owner.createAgent('bot2', { allow: ['*'] });
     await expect(openVault({ server: other.url, token })).rejects.toMatchObject({ code: 'ACCESS_DENIED', reason: 'wrong-vault' });

@@ -2,15 +2,14 @@
  * What the server enforces, tried as an attacker would: with a token, with raw HTTP, with the
  * database file. Each test performs the attack and asserts what the attacker got.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openVault } from '../../src/index.ts';
-import { agentHeader, call, ownerOn, sqliteServer } from './_server.ts';
+import { agentHeader, call, databaseBytes, ownerOn, type StoreKind, STORES, storeServer } from './_server.ts';
 
 const VALUE = 'sk-canary-7f3a9c1e5b';
 
-async function fleet(options: Parameters<typeof sqliteServer>[0] = {}) {
-  const server = await sqliteServer(options);
+async function fleet(store: StoreKind, options: Parameters<typeof storeServer>[1] = {}) {
+  const server = await storeServer(store, options);
   const { owner, keyFile } = await ownerOn(server.url, server.dir);
   await owner.set('openai-api-key', VALUE);
   await owner.set('other-secret', 'not-for-bots');
@@ -24,9 +23,9 @@ async function auditOf(owner: Awaited<ReturnType<typeof fleet>>['owner']) {
   return records.reverse();
 }
 
-describe('the server enforces policy', () => {
+describe.each(STORES)('the server enforces policy (%s)', (store) => {
   it('revocation refuses the very next request of an open agent', async () => {
-    const { server, owner, token } = await fleet();
+    const { server, owner, token } = await fleet(store);
     const agent = await openVault({ server: server.url, token });
     expect(await agent.get('openai-api-key')).toBe(VALUE);
     await owner.revokeAgent('bot');
@@ -38,7 +37,7 @@ describe('the server enforces policy', () => {
   });
 
   it('rotation kills the old token at once; the new one works', async () => {
-    const { server, owner, token } = await fleet();
+    const { server, owner, token } = await fleet(store);
     const { token: fresh } = await owner.rotateAgent('bot');
     await expect((await openVault({ server: server.url, token })).get('openai-api-key')).rejects.toMatchObject({ reason: 'rotated' });
     expect(await (await openVault({ server: server.url, token: fresh })).get('openai-api-key')).toBe(VALUE);
@@ -46,7 +45,7 @@ describe('the server enforces policy', () => {
 
   it('expiry is checked by the server clock, not the agent\'s', async () => {
     let clock = Date.now();
-    const server = await sqliteServer({ now: () => clock });
+    const server = await storeServer(store, { now: () => clock });
     const { owner } = await ownerOn(server.url, server.dir);
     await owner.set('openai-api-key', VALUE);
     const { token } = await owner.createAgent('bot', { allow: ['*'], ttl: '1h' });
@@ -58,7 +57,7 @@ describe('the server enforces policy', () => {
   });
 
   it('an agent cannot skip the audit: a raw read by a client that writes nothing is recorded', async () => {
-    const { server, owner, token } = await fleet();
+    const { server, owner, token } = await fleet(store);
     const before = (await auditOf(owner)).length;
     const agent = await openVault({ server: server.url, token });
     await agent.get('openai-api-key');
@@ -69,7 +68,7 @@ describe('the server enforces policy', () => {
   });
 
   it('an agent reads no other record: not the header, another agent, a policy, or a secret it lacks', async () => {
-    const { server, owner, token } = await fleet();
+    const { server, owner, token } = await fleet(store);
     await owner.createAgent('other', { allow: ['*'] });
     const auth = agentHeader(token);
     for (const key of ['header', `a/${'1'.repeat(32)}`, `p/${'2'.repeat(32)}`]) {
@@ -89,7 +88,7 @@ describe('the server enforces policy', () => {
   });
 
   it('a wrong auth key for a real agent is refused and recorded; no auth at all is refused', async () => {
-    const { server, owner, token } = await fleet();
+    const { server, owner, token } = await fleet(store);
     const forged = agentHeader(token).replace(/.{6}$/, 'AAAAAA');
     const raw = await call(server.url, '/v1/read', { keys: [`s/${'0'.repeat(32)}`] }, forged);
     expect(raw.status).toBe(401);
@@ -99,17 +98,10 @@ describe('the server enforces policy', () => {
   });
 
   it('the database holds no secret value, no secret name and no token', async () => {
-    const { server, token } = await fleet();
+    const { server, token } = await fleet(store);
     const agent = await openVault({ server: server.url, token });
     await agent.get('openai-api-key');
-    const files = ['vault.db', 'vault.db-wal'].map((f) => {
-      try {
-        return readFileSync(`${server.dir}/${f}`);
-      } catch {
-        return Buffer.alloc(0);
-      }
-    });
-    const all = Buffer.concat(files);
+    const all = await databaseBytes(store, server);
     expect(all.length).toBeGreaterThan(1000);
     for (const needle of [VALUE, 'openai-api-key', 'other-secret', 'not-for-bots', token, token.slice(4, 40)]) {
       expect(all.includes(Buffer.from(needle)), needle).toBe(false);
@@ -117,7 +109,7 @@ describe('the server enforces policy', () => {
   });
 
   it('a stolen token without the server opens nothing: the agent process holds no ciphertext', async () => {
-    const { server, token } = await fleet();
+    const { server, token } = await fleet(store);
     const agent = await openVault({ server: server.url, token });
     await agent.get('openai-api-key');
     await server.close();
@@ -125,7 +117,7 @@ describe('the server enforces policy', () => {
   });
 
   it('the owner alone writes, and only records signed by the vault owner', async () => {
-    const { server, token } = await fleet();
+    const { server, token } = await fleet(store);
     const sig = 'A'.repeat(86);
     const forged = { state: { rev: 99, sig }, entries: [{ key: `s/${'3'.repeat(32)}`, value: 'AAAA', rev: 99, sig }] };
     expect((await call(server.url, '/v1/write', forged, agentHeader(token))).status).toBe(403);
@@ -137,9 +129,9 @@ describe('the server enforces policy', () => {
   });
 });
 
-describe('the server\'s limits and errors', () => {
+describe.each(STORES)('the server\'s limits and errors (%s)', (store) => {
   it('refuses an oversized body with 413 and JSON', async () => {
-    const server = await sqliteServer({ maxBodyBytes: 1024 });
+    const server = await storeServer(store, { maxBodyBytes: 1024 });
     const raw = await call(server.url, '/v1/read', JSON.stringify({ keys: ['x'.repeat(4096)] }));
     expect(raw.status).toBe(413);
     expect(raw.body.error).toMatchObject({ code: 'BACKEND', reason: 'too-large' });
@@ -147,7 +139,7 @@ describe('the server\'s limits and errors', () => {
 
   it('rate-limits each principal on its own', async () => {
     // The owner's setup spends the owner's bucket, not the agent's.
-    const { server, token } = await fleet({ ratePerSecond: 0.001, burst: 60 });
+    const { server, token } = await fleet(store, { ratePerSecond: 0.001, burst: 60 });
     const auth = agentHeader(token);
     const statuses = [];
     for (let i = 0; i < 62; i++) statuses.push((await call(server.url, '/v1/read', { keys: ['header'] }, auth)).status);
@@ -156,8 +148,8 @@ describe('the server\'s limits and errors', () => {
   });
 
   it('answers health without auth, and malformed requests with USAGE', async () => {
-    const server = await sqliteServer();
-    expect(await call(server.url, '/v1/health')).toEqual({ status: 200, body: { ok: true, store: 'sqlite', vault: null } });
+    const server = await storeServer(store);
+    expect(await call(server.url, '/v1/health')).toEqual({ status: 200, body: { ok: true, store, vault: null } });
     const bad = await call(server.url, '/v1/vault', 'not json');
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('USAGE');

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { openVault } from '../../src/index.ts';
-import { ownerOn, sqliteServer } from './_server.ts';
+import { ownerOn, STORES, storeServer } from './_server.ts';
 
-describe('server mode over SQLite', () => {
+describe.each(STORES)('server mode (%s)', (store) => {
   it('an owner creates remotely, an agent resolves what it was granted, and nothing else', async () => {
-    const server = await sqliteServer();
+    const server = await storeServer(store);
     const { owner, keyFile } = await ownerOn(server.url, server.dir);
     await owner.set('openai-api-key', 'sk-live-one');
     await owner.set('db-password', 'hunter2');
