@@ -13,6 +13,7 @@ import { peers } from './peers.ts';
 import { requests } from './requests.ts';
 import { resolution } from './resolution.ts';
 import { scale } from './scale.ts';
+import { serverMode } from './server.ts';
 
 const only = process.argv.slice(2);
 const wanted = (section: string) => only.length === 0 || only.includes(section);
@@ -87,6 +88,19 @@ if (wanted('scale')) {
     ['secrets', 'resolve median', 'resolve p99', 'list'],
     ...r.map((row) => [row.secrets.toLocaleString('en'), us(row.resolveMedianUs), us(row.resolveP99Us), `${row.listMs.toFixed(0)} ms`]),
   ]);
+}
+
+if (wanted('server')) {
+  const r = await serverMode();
+  results.server = r;
+  table('Server mode: authenticated resolutions through one `serve` process (audit committed per resolution)', [
+    ['store', 'resolutions/s', 'p50', 'p99', 'in flight'],
+    ...Object.entries(r.throughput).map(([name, t]) => [
+      name, t.resolutionsPerSecond.toLocaleString('en'), `${t.p50Ms.toFixed(2)} ms`, `${t.p99Ms.toFixed(2)} ms`, String(t.concurrency),
+    ]),
+  ]);
+  if (!r.throughput['PostgreSQL (one serve process)']) console.log('  (PostgreSQL: set AGENT_VAULT_TEST_POSTGRES to include it)');
+  table('Server mode: the wrapped OpenAI client against the plain one, sequential', statsRows(r.sdk, 'plain OpenAI'));
 }
 
 const seconds = (performance.now() - started) / 1_000;
