@@ -10,7 +10,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { BackendError, MissingPeerError } from '../errors.ts';
-import type { PendingAudit, ServerStore, StoreTx, VaultMeta } from './_store.ts';
+import type { PendingAudit, ServerStore, StoreDurability, StoreTx, VaultMeta } from './_store.ts';
 import type { Entry, State } from './_wire.ts';
 
 const SCHEMA = `
@@ -32,6 +32,8 @@ export interface PostgresStoreOptions {
   url: string;
   /** Connections in the pool. Default 4. */
   max?: number;
+  /** See StoreDurability. Default `'write'`. */
+  durability?: StoreDurability;
 }
 
 export async function postgresStore(options: PostgresStoreOptions): Promise<ServerStore> {
@@ -45,6 +47,7 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Serv
   }
   const pool = new PoolClass({ connectionString: options.url, max: options.max ?? 4 });
   pool.on('error', () => undefined); // an idle client's lost connection: the next query reports it
+  if (options.durability !== 'fsync') pool.on('connect', (client) => void client.query('SET synchronous_commit TO off').catch(() => undefined));
   try {
     const client = await pool.connect();
     try {

@@ -1,6 +1,6 @@
 /**
- * The SQLite store, on node:sqlite (no native build). WAL journal with synchronous=FULL: a
- * transaction that resolved is on disk. Transactions that arrive together are committed
+ * The SQLite store, on node:sqlite (no native build), in WAL mode: synchronous=NORMAL by default
+ * (a resolved transaction survives the process), FULL with durability 'fsync' (and a power loss). Transactions that arrive together are committed
  * together (group commit: one fsync for a batch), each inside its own savepoint so one that
  * throws rolls back alone; that is what lets one `serve` process write an audit record per
  * resolution at thousands per second. Several processes may share the file: BEGIN IMMEDIATE
@@ -8,7 +8,7 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { BackendError, UsageError } from '../errors.ts';
-import type { PendingAudit, ServerStore, StoreTx, VaultMeta } from './_store.ts';
+import type { PendingAudit, ServerStore, StoreDurability, StoreTx, VaultMeta } from './_store.ts';
 import type { Entry, State } from './_wire.ts';
 
 const SCHEMA = `
@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY CHECK (id = 1), holder 
 export interface SqliteStoreOptions {
   /** The database file; created when missing. */
   path: string;
+  /** See StoreDurability. Default `'write'`. */
+  durability?: StoreDurability;
 }
 
 export async function sqliteStore(options: SqliteStoreOptions): Promise<ServerStore> {
@@ -34,7 +36,8 @@ export async function sqliteStore(options: SqliteStoreOptions): Promise<ServerSt
     throw new UsageError('The SQLite server store needs node:sqlite (Node.js 22.13 or later): upgrade Node, or use --database postgres://…');
   }
   const db = new sqlite.DatabaseSync(options.path);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;');
+  const synchronous = options.durability === 'fsync' ? 'FULL' : 'NORMAL';
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; PRAGMA busy_timeout = 10000;`);
   db.exec(SCHEMA);
   return new SqliteStore(db);
 }
@@ -52,6 +55,7 @@ class SqliteStore implements ServerStore {
   readonly #tx: StoreTx;
   #queue: Queued[] = [];
   #flushing = false;
+  #mutated = false;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -71,6 +75,10 @@ class SqliteStore implements ServerStore {
       release: prepare('DELETE FROM lease WHERE holder = ?'),
     };
     const q = this.#q;
+    const mutate = () => {
+      if (!this.#mutated) db.exec('SAVEPOINT job');
+      this.#mutated = true;
+    };
     this.#tx = {
       meta: async () => {
         const row = q.meta!.get() as {
@@ -95,13 +103,16 @@ class SqliteStore implements ServerStore {
       },
       list: async (prefix) => (q.list!.all(prefix) as { key: string }[]).map((row) => row.key),
       create: async (meta: VaultMeta) => {
+        mutate();
         q.create!.run(meta.vaultId, meta.ownerPublicKey, meta.ownerVerifier, meta.unlock, meta.auditKey);
       },
       put: async (entries: readonly Entry[], state: State) => {
+        mutate();
         for (const entry of entries) q.put!.run(entry.key, entry.value, entry.rev, entry.sig);
         q.setState!.run(state.rev, state.sig);
       },
       audit: async (records: readonly PendingAudit[]) => {
+        mutate();
         const head = q.head!.get() as { seq: number; hash: string } | undefined;
         let seq = head?.seq ?? 0;
         let prev = head?.hash;
@@ -132,14 +143,14 @@ class SqliteStore implements ServerStore {
       try {
         this.#db.exec('BEGIN IMMEDIATE');
         for (const job of batch) {
-          this.#db.exec('SAVEPOINT job');
+          // A savepoint only once a job changes something: most jobs only read and append audit.
+          this.#mutated = false;
           try {
             const value = await job.fn(this.#tx);
-            this.#db.exec('RELEASE job');
+            if (this.#mutated) this.#db.exec('RELEASE job');
             settled.push({ job, ok: true, value });
           } catch (error) {
-            this.#db.exec('ROLLBACK TO job');
-            this.#db.exec('RELEASE job');
+            if (this.#mutated) this.#db.exec('ROLLBACK TO job; RELEASE job');
             settled.push({ job, ok: false, value: error });
           }
         }
@@ -150,7 +161,7 @@ class SqliteStore implements ServerStore {
         for (const job of batch) job.reject(error);
         continue;
       }
-      // Only after COMMIT returned (the batch is on disk) does anyone learn its outcome.
+      // Only after COMMIT returned (the batch is in the database) does anyone learn its outcome.
       for (const { job, ok, value } of settled) (ok ? job.resolve(value) : job.reject(value));
     }
     this.#flushing = false;

@@ -51,3 +51,13 @@ export interface ServerStore {
   release(holder: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * When a transaction that resolved (and so a released secret's audit record) survives:
+ * - `'write'`: a crash of the `serve` process, or SIGKILL, at any point (the database has it;
+ *   SQLite WAL with synchronous=NORMAL, PostgreSQL with synchronous_commit=off). A power loss
+ *   or an OS crash can lose the last moments of records. The default, as for the file audit log.
+ * - `'fsync'`: a power loss too (SQLite synchronous=FULL, PostgreSQL synchronous_commit=on):
+ *   one flush per batch of transactions, which on a slow or busy disk bounds throughput.
+ */
+export type StoreDurability = 'write' | 'fsync';

@@ -11,7 +11,9 @@
 import type { AddressInfo } from 'node:net';
 import { createHttpServer, type ServerLimits } from './_http.ts';
 import { VaultService } from './_policy.ts';
-import type { ServerStore } from './_store.ts';
+import type { ServerStore, StoreDurability } from './_store.ts';
+
+export type { StoreDurability } from './_store.ts';
 import { UsageError } from '../errors.ts';
 
 export type { ServerLimits } from './_http.ts';
@@ -19,6 +21,8 @@ export type { ServerLimits } from './_http.ts';
 export interface StartServerOptions extends ServerLimits {
   /** A SQLite file path, or a `postgres://` URL. */
   database: string;
+  /** See StoreDurability: `'write'` (default) survives a crash of the server, `'fsync'` a power loss too. */
+  durability?: StoreDurability;
   /** The address to listen on. Default `127.0.0.1`: put a TLS reverse proxy in front to serve others. */
   host?: string;
   /** The port. Default 8420; 0 picks a free one. */
@@ -37,20 +41,21 @@ export interface RunningServer {
 }
 
 /** Open the store a `database` string names. */
-export async function openStore(database: string): Promise<ServerStore> {
+export async function openStore(database: string, durability: StoreDurability = 'write'): Promise<ServerStore> {
+  if (durability !== 'write' && durability !== 'fsync') throw new UsageError('Durability is "write" or "fsync".');
   if (/^postgres(ql)?:\/\//.test(database)) {
     const { postgresStore } = await import('./_postgres.ts');
-    return postgresStore({ url: database });
+    return postgresStore({ url: database, durability });
   }
   if (database.includes('://')) throw new UsageError('The database is a SQLite file path or a postgres:// URL.');
   const { sqliteStore } = await import('./_sqlite.ts');
-  return sqliteStore({ path: database });
+  return sqliteStore({ path: database, durability });
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { initCrypto } = await import('../crypto.ts');
   await initCrypto();
-  const store = await openStore(options.database);
+  const store = await openStore(options.database, options.durability);
   const server = createHttpServer(new VaultService(store, options.now), options, options.now, options.tls);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -32,6 +32,10 @@ export const serve: Command = {
     port: { type: 'string', value: 'N', description: `Port. Default ${DEFAULT_PORT}; 0 picks a free one.` },
     'tls-cert': { type: 'string', value: 'PATH', description: 'PEM certificate chain: serve HTTPS directly.' },
     'tls-key': { type: 'string', value: 'PATH', description: 'PEM private key for --tls-cert.' },
+    durability: {
+      type: 'string', value: 'write|fsync',
+      description: 'write (default): an acknowledged request survives a crash of serve; fsync: a power loss too, slower.',
+    },
     'max-body': { type: 'string', value: 'BYTES', description: 'Largest request body. Default 1048576.' },
     rate: { type: 'string', value: 'N', description: 'Requests per second per agent (token bucket). Default 2000.' },
     burst: { type: 'string', value: 'N', description: 'Burst size per agent. Default twice --rate.' },
@@ -57,6 +61,7 @@ export const serve: Command = {
       host: options.host as string | undefined,
       port: number(options.port, 'port', DEFAULT_PORT),
       tls,
+      durability: (options.durability as 'write' | 'fsync' | undefined) ?? (process.env.AGENT_VAULT_SERVER_DURABILITY as 'write' | 'fsync' | undefined),
       maxBodyBytes: number(options['max-body'], 'max-body'),
       ratePerSecond: number(options.rate, 'rate'),
       burst: number(options.burst, 'burst'),
