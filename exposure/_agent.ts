@@ -5,6 +5,8 @@
  *   env        the usual setup: OPENAI_API_KEY in the environment, the plain SDK
  *   standard   agent-vault, the key written into a copy of the request headers (a JS string)
  *   hardened   agent-vault, the key written into the request head at the socket (never a string)
+ *   broker     the plain SDK from its environment, as under `agent-vault exec`: a broker URL and a
+ *              phantom key; the key is put in by the broker, another process
  *
  * Commands (from the harness): `request` (resolves with `done`), `work` (ms of unrelated
  * allocation), `idle` (ms of nothing), `heap` (a heap snapshot after forced GC, to a path).
@@ -14,7 +16,7 @@ import OpenAIBase from 'openai';
 import { openVault } from '../src/index.ts';
 import { OpenAI } from '../adapters/openai.ts';
 
-export type Mode = 'env' | 'standard' | 'hardened';
+export type Mode = 'env' | 'standard' | 'hardened' | 'broker';
 
 export type Command =
   | { id: number; cmd: 'request' }
@@ -34,6 +36,7 @@ const baseURL = process.env.EXPOSURE_BASE_URL!;
 
 async function makeClient(): Promise<{ chat: OpenAIBase['chat'] }> {
   if (mode === 'env') return new OpenAIBase({ baseURL, maxRetries: 0 });
+  if (mode === 'broker') return new OpenAIBase({ maxRetries: 0 }); // OPENAI_BASE_URL and OPENAI_API_KEY
   const vault = await openVault();
   return new OpenAI({ vault, secret: 'openai-api-key', baseURL, maxRetries: 0, transport: mode });
 }

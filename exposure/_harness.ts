@@ -13,6 +13,7 @@ import { parseToken } from '../src/token.ts';
 import type { Command, Mode, Reply } from './_agent.ts';
 import { bytesNeedle, type Copies, countAll, countCopies, type Needle, stringNeedles } from './_count.ts';
 import { type DumpMethod, dumpMemory } from './_dump.ts';
+import { type BrokerProcess, startBrokerProcess } from './_broker.ts';
 import { type Provider, startProvider } from './_provider.ts';
 import { type SelfSigned, selfSignedCertificate } from './_tls.ts';
 
@@ -57,6 +58,8 @@ export interface RunResult {
   protocol: Protocol;
   dump: DumpMethod | 'none';
   memory: Partial<Record<Moment, DumpCounts>>;
+  /** Broker mode: the same dumps of the broker process (which holds the token and resolves the key). */
+  brokerMemory?: Partial<Record<Moment, DumpCounts>>;
   /** Reachable copies of the key (strings) in a heap snapshot. */
   heap: Record<HeapMoment, Copies>;
   /** Every request reached the server with the real key. */
@@ -80,7 +83,7 @@ function fakeKey(): string {
 }
 
 export async function measureExposure(options: ExposureOptions = {}): Promise<ExposureReport> {
-  const modes = options.modes ?? ['env', 'standard', 'hardened'];
+  const modes = options.modes ?? ['env', 'standard', 'hardened', 'broker'];
   const protocols = options.protocols ?? ['http', 'https'];
   const log = options.log ?? (() => undefined);
   const dir = mkdtempSync(join(tmpdir(), 'agent-vault-exposure-'));
@@ -149,14 +152,19 @@ async function measureRun(context: RunContext): Promise<RunResult> {
     throw error;
   });
   const memory: Partial<Record<Moment, DumpCounts>> = {};
-  const take = async (moment: Moment) => {
-    if (dump === 'none' || !moments.includes(moment)) return;
-    const regions = await dumpMemory(agent.pid, dump, context.dir);
+  const brokerMemory: Partial<Record<Moment, DumpCounts>> = {};
+  const count = async (pid: number): Promise<DumpCounts> => {
+    const regions = await dumpMemory(pid, dump as DumpMethod, context.dir);
     const [keyAscii, keyUtf16, tokenAscii, tokenUtf16, agentKey] = countAll(regions, [...needles.key, ...needles.token, needles.agentKey]);
-    memory[moment] = {
+    return {
       key: { ascii: keyAscii!, utf16: keyUtf16! },
       ...(mode === 'env' ? {} : { token: { ascii: tokenAscii!, utf16: tokenUtf16! }, agentKey: agentKey! }),
     };
+  };
+  const take = async (moment: Moment) => {
+    if (dump === 'none' || !moments.includes(moment)) return;
+    memory[moment] = await count(agent.pid);
+    if (agent.broker) brokerMemory[moment] = await count(agent.broker.pid);
   };
   try {
     const last = Math.max(...moments.map((moment) => MOMENTS.indexOf(moment)));
@@ -198,6 +206,7 @@ async function measureRun(context: RunContext): Promise<RunResult> {
       protocol,
       dump,
       memory,
+      ...(agent.broker ? { brokerMemory } : {}),
       heap,
       keyDelivered: provider.authorizations.length > 0 && provider.authorizations.every((value) => value === `Bearer ${key}`),
       seconds: (performance.now() - started) / 1000,
@@ -219,6 +228,8 @@ async function measureRun(context: RunContext): Promise<RunResult> {
 
 interface AgentProcess {
   pid: number;
+  /** Broker mode: the broker's process. */
+  broker?: BrokerProcess;
   send(command: DistributiveOmit<Command, 'id'>): Promise<void>;
   close(): void;
 }
@@ -227,6 +238,9 @@ type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : n
 
 async function startAgent(context: RunContext, provider: Provider): Promise<AgentProcess> {
   const { mode, key, tls, vaultDir, tokenFile } = context;
+  const broker = mode === 'broker'
+    ? await startBrokerProcess({ providerOrigin: new URL(provider.baseURL).origin, tokenFile, vaultDir, dir: context.dir, ...(tls ? { caPath: tls.certPath } : {}) })
+    : undefined;
   // A clean environment: only what this mode's agent is given.
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -234,7 +248,9 @@ async function startAgent(context: RunContext, provider: Provider): Promise<Agen
     EXPOSURE_MODE: mode,
     EXPOSURE_BASE_URL: provider.baseURL,
     ...(tls ? { NODE_EXTRA_CA_CERTS: tls.certPath } : {}),
-    ...(mode === 'env' ? { OPENAI_API_KEY: key } : { AGENT_VAULT_TOKEN_FILE: tokenFile, AGENT_VAULT_DIR: vaultDir }),
+    ...(mode === 'env' ? { OPENAI_API_KEY: key }
+      : broker ? { OPENAI_BASE_URL: broker.baseURL, OPENAI_API_KEY: broker.key }
+      : { AGENT_VAULT_TOKEN_FILE: tokenFile, AGENT_VAULT_DIR: vaultDir }),
   };
   const child: ChildProcess = fork(join(import.meta.dirname, '_agent.ts'), [], {
     env,
@@ -258,6 +274,7 @@ async function startAgent(context: RunContext, provider: Provider): Promise<Agen
   });
   return {
     pid: child.pid!,
+    ...(broker ? { broker } : {}),
     send(command) {
       const id = next++;
       return new Promise<void>((resolve, reject) => {
@@ -267,6 +284,7 @@ async function startAgent(context: RunContext, provider: Provider): Promise<Agen
     },
     close() {
       child.kill('SIGKILL');
+      broker?.close();
     },
   };
 }

@@ -20,16 +20,21 @@ function table(header: string[], rows: string[][]): string {
 
 export function formatReport(report: ExposureReport): string {
   const dumpKind = report.runs[0]?.dump === 'gcore' ? 'gcore core dumps' : 'process memory (/proc/<pid>/mem)';
-  const keyRows = report.runs.map((run) => [
+  const keyRows = report.runs.flatMap((run) => [[
     `${run.mode} ${run.protocol}`,
     ...MOMENTS.map((moment) => cell(both(run.memory[moment]?.key))),
     ...HEAP_MOMENTS.map((moment) => cell(run.heap[moment])),
     run.keyDelivered ? 'yes' : 'NO',
-  ]);
-  const credentialRows = report.runs.filter((run) => run.mode !== 'env').map((run) => [
+  ], ...(run.brokerMemory ? [[
+    `  its broker process`,
+    ...MOMENTS.map((moment) => cell(both(run.brokerMemory![moment]?.key))),
+    ...HEAP_MOMENTS.map(() => '-'),
+    '',
+  ]] : [])]);
+  const credentialRows = report.runs.filter((run) => run.mode !== 'env').flatMap((run) => [[
     `${run.mode} ${run.protocol}`,
     ...MOMENTS.map((moment) => credentials(run.memory[moment])),
-  ]);
+  ], ...(run.brokerMemory ? [['  its broker process', ...MOMENTS.map((moment) => credentials(run.brokerMemory![moment]))]] : [])]);
   return [
     `Copies of a ${report.keyLength}-character provider key in the agent process (${report.node}, ${report.platform}).`,
     `Memory: ${dumpKind}, ASCII and UTF-16 together. Heap: V8 heap snapshot after forced GC (reachable strings).`,

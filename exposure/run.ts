@@ -2,7 +2,7 @@
  * `npm run exposure`: how many copies of the provider key (and of the agent's own credentials)
  * an agent process holds, per mode, protocol and moment. Prints one table and writes JSON.
  *
- *   node exposure/run.ts [--json exposure/report.json] [--gcore] [--modes env,standard,hardened] [--protocols http,https]
+ *   node exposure/run.ts [--json exposure/report.json] [--gcore] [--modes env,standard,hardened,broker] [--protocols http,https]
  *
  * Memory is read through /proc/<pid>/mem (every resident page of every anonymous or writable
  * mapping: what a core dump holds, without its untouched zero pages). --gcore takes real gdb core
@@ -18,7 +18,7 @@ const { values } = parseArgs({
   options: {
     json: { type: 'string', default: 'exposure/report.json' },
     gcore: { type: 'boolean', default: false },
-    modes: { type: 'string', default: 'env,standard,hardened' },
+    modes: { type: 'string', default: 'env,standard,hardened,broker' },
     protocols: { type: 'string', default: 'http,https' },
   },
 });

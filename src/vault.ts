@@ -380,6 +380,15 @@ export class Vault {
     }
   }
 
+  /**
+   * @internal For the broker (src/broker/): one `broker.request` record (a proxied request) or
+   * `broker.key` record (a phantom key minted or revoked) in this vault's name, chained and MACed
+   * like every other; rejects (fail closed) when it cannot be written.
+   */
+  async _auditBroker(event: Pick<AuditEvent, 'name' | 'outcome' | 'reason' | 'note'> & { action: 'broker.request' | 'broker.key' }): Promise<void> {
+    await this.#record(event);
+  }
+
   /** Release handles (backend connections, audit files) and wipe the keys this object holds. */
   async close(): Promise<void> {
     await this.#audit?.close?.();

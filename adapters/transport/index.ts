@@ -11,7 +11,8 @@
  * - `_redact.ts`: what the API echoes of the key, replaced before a response is handed back.
  * - `_request.ts`, `_key-bytes.ts`, `_placeholders.ts`, `_refusals.ts`: the helpers they share.
  *
- * Only what the adapters need leaves this folder.
+ * Only what the adapters need leaves this folder, and what the broker (src/broker/) needs to
+ * send one request with the key put in at the socket: `armRequest` and `redactResponse`.
  */
 export {
   buildVaultFetch,
@@ -24,3 +25,5 @@ export {
 export type { TransportOption } from './_choice.ts';
 export { createPlaceholder, isPlaceholder } from './_placeholders.ts';
 export { takeRefusal } from './_refusals.ts';
+export { type ArmedRequest, armRequest } from './_choice.ts';
+export { redactResponse } from './_redact.ts';

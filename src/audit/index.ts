@@ -41,12 +41,16 @@ export type AuditAction =
   | 'agent.revoke'
   | 'vault.create'
   | 'vault.open'
+  /** Written by the broker: one proxied request (route, method, path, status, duration in `note`). */
+  | 'broker.request'
+  /** Written by the broker: a phantom key minted or revoked over its admin socket (`note` says which). */
+  | 'broker.key'
   /** Written by the log itself: a torn tail was trimmed, or the log shrank or was replaced. */
   | 'audit.recover';
 
 export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'secret.resolve', 'secret.set', 'secret.delete', 'agent.create', 'agent.rotate', 'agent.revoke',
-  'vault.create', 'vault.open', 'audit.recover',
+  'vault.create', 'vault.open', 'broker.request', 'broker.key', 'audit.recover',
 ];
 
 export type AuditOutcome = 'ok' | 'denied' | 'error';
@@ -66,7 +70,11 @@ export interface AuditEvent {
   outcome: AuditOutcome;
   /** Why it was denied or failed: an error code or AccessDeniedError reason. */
   reason?: string;
-  /** For audit.recover: what was found, e.g. `trimmed 37 bytes`. Made by the sink, never secret. */
+  /**
+   * For audit.recover: what was found, e.g. `trimmed 37 bytes`, made by the sink. For
+   * broker.request: the phantom key's name, route, method, path (no query), status and duration.
+   * Never secret.
+   */
   note?: string;
 }
 

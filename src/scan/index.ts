@@ -1,0 +1,13 @@
+/**
+ * Moving in: finding plaintext keys (`scan`), moving them into the vault and out of their
+ * sources (`import`), and putting the backups back (`import --undo`). Node-only; loaded by the
+ * CLI, never by importing the core.
+ */
+export { detect, embeddedKeys, entropy, mask, PROVIDERS, type Provider, secretNameFor, shapeOf } from './detect.ts';
+export { Finding, type FindingFields, type Removal, SOURCE_KINDS, type SourceKind } from './finding.ts';
+export { scan, type ScanOptions, type ScanProblem, type ScanReport } from './scan.ts';
+export { markInVault } from './compare.ts';
+export { homeFiles, type HomeFile, importsDir } from './locations.ts';
+export { applyImport, type ImportPlan, type ImportResult, planImport, type PlanOptions } from './import.ts';
+export { type ExecLauncher, type Move, pointerComment, rewriteLines, rewriteMcp } from './rewrite.ts';
+export { fingerprint, forgetImports, type Manifest, type ManifestFile, undoImport, type UndoResult, writeFileAtomic } from './backup.ts';
