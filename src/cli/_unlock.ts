@@ -118,7 +118,7 @@ async function ownerUnlock(context: Pick<Context, 'keyFile'>, dir: string): Prom
 }
 
 /** Open the vault as its owner; the caller closes it. */
-async function openOwner(context: Pick<Context, 'dir' | 'keyFile' | 'server'>): Promise<Vault> {
+async function openOwner(context: Pick<Context, 'dir' | 'keyFile'> & { server?: string }): Promise<Vault> {
   if (context.server !== undefined) return openServerOwner(context.server, context);
   const { dir } = locateVault(context);
   const unlock = await ownerUnlock(context, dir);
@@ -146,7 +146,7 @@ async function openServerOwner(server: string, context: Pick<Context, 'keyFile'>
 }
 
 /** Run `fn` with the owner's vault, closing it (and wiping its keys) afterwards. */
-export async function withOwnerVault<T>(context: Pick<Context, 'dir' | 'keyFile' | 'server'>, fn: (vault: Vault) => Promise<T>): Promise<T> {
+export async function withOwnerVault<T>(context: Pick<Context, 'dir' | 'keyFile'> & { server?: string }, fn: (vault: Vault) => Promise<T>): Promise<T> {
   const vault = await openOwner(context);
   try {
     return await fn(vault);
