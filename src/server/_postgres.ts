@@ -10,6 +10,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { BackendError, MissingPeerError } from '../errors.ts';
+import { groupCommit, type JobFn, type Outcome } from './_group-commit.ts';
 import type { PendingAudit, ServerStore, StoreDurability, StoreTx, VaultMeta } from './_store.ts';
 import type { Entry, State } from './_wire.ts';
 
@@ -65,78 +66,54 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Serv
   return new PostgresStore(pool);
 }
 
-interface Queued {
-  fn: (tx: StoreTx) => Promise<unknown>;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
 class PostgresStore implements ServerStore {
   readonly name = 'postgres';
   readonly #pool: Pool;
-  #queue: Queued[] = [];
-  #flushing = false;
+  readonly transaction = groupCommit((batch) => this.#commit(batch));
 
   constructor(pool: Pool) {
     this.#pool = pool;
   }
 
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#flushing) {
-        this.#flushing = true;
-        setImmediate(() => void this.#flush());
-      }
-    });
-  }
-
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, 256);
-      let client: PoolClient | undefined;
-      const settled: { job: Queued; ok: boolean; value: unknown }[] = [];
-      try {
-        client = await this.#pool.connect();
-        await client.query('BEGIN');
-        const headRow = await client.query('SELECT seq, hash FROM agent_vault_head WHERE id = 1 FOR UPDATE');
-        const head = { seq: Number(headRow.rows[0].seq), hash: headRow.rows[0].hash as string };
-        const lines: { seq: number; bytes: Uint8Array; hash: string }[] = [];
-        for (const job of batch) {
-          const { tx, pending, mutated } = this.#jobTx(client, head);
-          const mark = { seq: head.seq, hash: head.hash };
-          try {
-            const value = await job.fn(tx);
-            lines.push(...pending);
-            if (mutated()) await client.query('RELEASE SAVEPOINT job');
-            settled.push({ job, ok: true, value });
-          } catch (error) {
-            if (mutated()) await client.query('ROLLBACK TO SAVEPOINT job');
-            head.seq = mark.seq;
-            head.hash = mark.hash;
-            settled.push({ job, ok: false, value: error });
-          }
+  /** One database transaction for the batch, holding the audit head's row lock throughout. */
+  async #commit(jobs: JobFn[]): Promise<Outcome[]> {
+    let client: PoolClient | undefined;
+    const outcomes: Outcome[] = [];
+    try {
+      client = await this.#pool.connect();
+      await client.query('BEGIN');
+      const headRow = await client.query('SELECT seq, hash FROM agent_vault_head WHERE id = 1 FOR UPDATE');
+      const head = { seq: Number(headRow.rows[0].seq), hash: headRow.rows[0].hash as string };
+      const lines: { seq: number; bytes: Uint8Array; hash: string }[] = [];
+      for (const fn of jobs) {
+        const { tx, pending, mutated } = this.#jobTx(client, head);
+        const mark = { seq: head.seq, hash: head.hash };
+        try {
+          const value = await fn(tx);
+          lines.push(...pending);
+          if (mutated()) await client.query('RELEASE SAVEPOINT job');
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          if (mutated()) await client.query('ROLLBACK TO SAVEPOINT job');
+          Object.assign(head, mark);
+          outcomes.push({ ok: false, error });
         }
-        if (lines.length > 0) {
-          await client.query(
-            'INSERT INTO agent_vault_audit (seq, line, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[])',
-            [lines.map((l) => l.seq), lines.map((l) => Buffer.from(l.bytes)), lines.map((l) => l.hash)],
-          );
-          await client.query('UPDATE agent_vault_head SET seq = $1, hash = $2 WHERE id = 1', [head.seq, head.hash]);
-        }
-        await client.query('COMMIT');
-      } catch (cause) {
-        await client?.query('ROLLBACK').catch(() => undefined);
-        const error = storeError(cause);
-        for (const job of batch) job.reject(error);
-        client?.release();
-        continue;
       }
-      client.release();
-      // Only after COMMIT returned does anyone learn its outcome: an audit line is on disk first.
-      for (const { job, ok, value } of settled) (ok ? job.resolve(value) : job.reject(value));
+      if (lines.length > 0) {
+        await client.query(
+          'INSERT INTO agent_vault_audit (seq, line, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[])',
+          [lines.map((l) => l.seq), lines.map((l) => Buffer.from(l.bytes)), lines.map((l) => l.hash)],
+        );
+        await client.query('UPDATE agent_vault_head SET seq = $1, hash = $2 WHERE id = 1', [head.seq, head.hash]);
+      }
+      await client.query('COMMIT');
+      return outcomes;
+    } catch (cause) {
+      await client?.query('ROLLBACK').catch(() => undefined);
+      throw storeError(cause);
+    } finally {
+      client?.release();
     }
-    this.#flushing = false;
   }
 
   /** One job's view of the batch transaction: mutations under a savepoint, audit lines buffered. */

@@ -1,13 +1,14 @@
 /**
  * The SQLite store, on node:sqlite (no native build), in WAL mode: synchronous=NORMAL by default
- * (a resolved transaction survives the process), FULL with durability 'fsync' (and a power loss). Transactions that arrive together are committed
- * together (group commit: one fsync for a batch), each inside its own savepoint so one that
- * throws rolls back alone; that is what lets one `serve` process write an audit record per
- * resolution at thousands per second. Several processes may share the file: BEGIN IMMEDIATE
- * takes SQLite's write lock, and busy_timeout waits for it.
+ * (a resolved transaction survives a crash of the process), FULL with durability 'fsync' (a
+ * power loss too). Transactions that arrive together commit together (_group-commit.ts: one
+ * commit per batch); a job that changed something and failed rolls back to its own savepoint.
+ * Several processes may share the file: BEGIN IMMEDIATE takes SQLite's write lock, and
+ * busy_timeout waits for it.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { BackendError, UsageError } from '../errors.ts';
+import { groupCommit, type JobFn, type Outcome } from './_group-commit.ts';
 import type { PendingAudit, ServerStore, StoreDurability, StoreTx, VaultMeta } from './_store.ts';
 import type { Entry, State } from './_wire.ts';
 
@@ -42,19 +43,12 @@ export async function sqliteStore(options: SqliteStoreOptions): Promise<ServerSt
   return new SqliteStore(db);
 }
 
-interface Queued {
-  fn: (tx: StoreTx) => Promise<unknown>;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
 class SqliteStore implements ServerStore {
   readonly name = 'sqlite';
   readonly #db: DatabaseSync;
   readonly #q: Record<string, StatementSync>;
   readonly #tx: StoreTx;
-  #queue: Queued[] = [];
-  #flushing = false;
+  readonly transaction = groupCommit((batch) => this.#commit(batch));
   #mutated = false;
 
   constructor(db: DatabaseSync) {
@@ -125,46 +119,29 @@ class SqliteStore implements ServerStore {
     };
   }
 
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#flushing) {
-        this.#flushing = true;
-        setImmediate(() => void this.#flush());
-      }
-    });
-  }
-
-  /** Commit every queued transaction in one SQLite transaction, each in its own savepoint. */
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, 256);
-      const settled: { job: Queued; ok: boolean; value: unknown }[] = [];
-      try {
-        this.#db.exec('BEGIN IMMEDIATE');
-        for (const job of batch) {
-          // A savepoint only once a job changes something: most jobs only read and append audit.
-          this.#mutated = false;
-          try {
-            const value = await job.fn(this.#tx);
-            if (this.#mutated) this.#db.exec('RELEASE job');
-            settled.push({ job, ok: true, value });
-          } catch (error) {
-            if (this.#mutated) this.#db.exec('ROLLBACK TO job; RELEASE job');
-            settled.push({ job, ok: false, value: error });
-          }
+  /** One SQLite transaction for the batch; a job that changed something and failed rolls back to its savepoint. */
+  async #commit(jobs: JobFn[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+      for (const fn of jobs) {
+        // A savepoint only once a job changes something.
+        this.#mutated = false;
+        try {
+          const value = await fn(this.#tx);
+          if (this.#mutated) this.#db.exec('RELEASE job');
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          if (this.#mutated) this.#db.exec('ROLLBACK TO job; RELEASE job');
+          outcomes.push({ ok: false, error });
         }
-        this.#db.exec('COMMIT');
-      } catch (cause) {
-        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-        const error = storeError(cause);
-        for (const job of batch) job.reject(error);
-        continue;
       }
-      // Only after COMMIT returned (the batch is in the database) does anyone learn its outcome.
-      for (const { job, ok, value } of settled) (ok ? job.resolve(value) : job.reject(value));
+      this.#db.exec('COMMIT');
+      return outcomes;
+    } catch (cause) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw storeError(cause);
     }
-    this.#flushing = false;
   }
 
   async auditLines(afterSeq: number, limit: number): Promise<Uint8Array[]> {
