@@ -111,9 +111,10 @@ if (wanted('server')) {
   const r = await serverMode();
   results.server = r;
   table('Server mode: authenticated resolutions through one `serve` process (audit committed per resolution)', [
-    ['store', 'resolutions/s', 'p50', 'p99', 'in flight'],
+    ['store', 'resolutions/s', 'p50', 'p99', 'in flight', 'serve CPU/resolution', 'one idle core could do'],
     ...Object.entries(r.throughput).map(([name, t]) => [
       name, t.resolutionsPerSecond.toLocaleString('en'), `${t.p50Ms.toFixed(2)} ms`, `${t.p99Ms.toFixed(2)} ms`, String(t.concurrency),
+      `${t.serverCpuUsPerResolution} µs`, `${Math.round(1e6 / t.serverCpuUsPerResolution).toLocaleString('en')}/s`,
     ]),
   ]);
   if (!r.throughput['PostgreSQL (one serve process)']) console.log('  (PostgreSQL: set AGENT_VAULT_TEST_POSTGRES to include it)');

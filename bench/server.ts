@@ -5,6 +5,7 @@
  * policy check and its audit record committed before the answer, the client's signature and
  * freshness checks, decryption. And the wrapped OpenAI client in server mode against the plain one.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PlainOpenAI from 'openai';
 import pg from 'pg';
@@ -17,6 +18,8 @@ import { startServer } from './_server.ts';
 
 export interface Throughput {
   resolutionsPerSecond: number;
+  /** CPU time the serve process spent per resolution (user + system): its cost on an idle core. */
+  serverCpuUsPerResolution: number;
   p50Ms: number;
   p99Ms: number;
   concurrency: number;
@@ -54,10 +57,21 @@ async function fleet(database: string) {
   return { serve, owner, agents };
 }
 
-async function throughput(agents: Vault[]): Promise<Throughput> {
+/** The CPU time (µs) a process has used so far, from /proc (Linux; 0 elsewhere). */
+function cpuMicros(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch {
+    return 0;
+  }
+}
+
+async function throughput(agents: Vault[], pid: number): Promise<Throughput> {
   const resolve = (agent: Vault) => agent.use('openai-api-key', (secret) => secret.length);
   for (let i = 0; i < 200; i++) await resolve(agents[i % agents.length]!); // warm-up
   const latencies: number[] = [];
+  const cpuBefore = cpuMicros(pid);
   const end = performance.now() + SECONDS * 1000;
   await Promise.all(Array.from({ length: CONCURRENCY }, async (_, worker) => {
     const agent = agents[worker % agents.length]!;
@@ -67,9 +81,10 @@ async function throughput(agents: Vault[]): Promise<Throughput> {
       latencies.push(performance.now() - started);
     }
   }));
+  const cpu = cpuMicros(pid) - cpuBefore;
   latencies.sort((a, b) => a - b);
   return {
-    resolutionsPerSecond: Math.round(latencies.length / SECONDS), p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99),
+    resolutionsPerSecond: Math.round(latencies.length / SECONDS), serverCpuUsPerResolution: Math.round(cpu / latencies.length), p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99),
     concurrency: CONCURRENCY, seconds: SECONDS,
   };
 }
@@ -77,7 +92,7 @@ async function throughput(agents: Vault[]): Promise<Throughput> {
 export async function serverMode(): Promise<{ throughput: Record<string, Throughput>; sdk: Record<string, Stats> }> {
   const out: Record<string, Throughput> = {};
   const sqlite = await fleet(join(tempDir('server-bench-db'), 'vault.db'));
-  out['SQLite (one serve process)'] = await throughput(sqlite.agents);
+  out['SQLite (one serve process)'] = await throughput(sqlite.agents, sqlite.serve.child.pid!);
   const provider = await startServer();
   const baseURL = `${provider.url}/v1`;
   const plain = new PlainOpenAI({ apiKey: KEY, baseURL, maxRetries: 0 });
@@ -91,7 +106,7 @@ export async function serverMode(): Promise<{ throughput: Record<string, Through
   const postgres = await freshPostgres();
   if (postgres) {
     const fleetPg = await fleet(postgres);
-    out['PostgreSQL (one serve process)'] = await throughput(fleetPg.agents);
+    out['PostgreSQL (one serve process)'] = await throughput(fleetPg.agents, fleetPg.serve.child.pid!);
     await fleetPg.serve.kill();
   }
   return { throughput: out, sdk };
