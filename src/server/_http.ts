@@ -63,7 +63,9 @@ export function createHttpServer(
       return reply(res, 200, { ok: true, store: service.storeName, vault: vault ? bytesToHex(vault.vaultId) : null });
     }
     const principal = parseAuthorization(req.headers.authorization);
-    const bucket = principal?.kind === 'agent' ? `agent:${principal.loc}` : principal?.kind ?? `ip:${req.socket.remoteAddress}`;
+    // Keyed by the claimed principal and the address, before any auth work: a stranger claiming
+    // an agent's locator from elsewhere drains its own bucket, not the agent's.
+    const bucket = `${principal?.kind === 'agent' ? `agent:${principal.loc}` : principal?.kind ?? 'anonymous'}@${req.socket.remoteAddress}`;
     if (!buckets.take(bucket)) throw new Refusal(429, 'rate-limited', 'Too many requests from this principal; slow down and retry.');
     if (route === 'GET /v1/vault') {
       const vault = await service.describe();
