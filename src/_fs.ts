@@ -1,10 +1,11 @@
 /**
- * File-system helpers shared by the file backend (src/backends/) and the file audit sink
- * (src/audit/file.ts): errno codes and the advice a user acts on, process liveness, directory
- * fsync, and the one rule that says when another process's lock is abandoned.
+ * File-system helpers shared by the file backend (src/backends/), the file audit sink
+ * (src/audit/file.ts), import (src/scan/) and the CLI: errno codes and the advice a user acts
+ * on, process liveness, directory fsync, new private files, and the one rule that says when
+ * another process's lock is abandoned.
  *
- * Node-only. The core never imports it: only those two subsystems do, and each is loaded only
- * by its own subpath or by openVault's lazy import.
+ * Node-only. The core never imports it: only those subsystems do, and each is loaded only by
+ * its own subpath, by openVault's lazy import, or by the CLI.
  */
 import fs from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -40,6 +41,31 @@ export function pidAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return errnoCode(error) === 'EPERM';
+  }
+}
+
+/**
+ * Create `path` as a new file (mode 0600, never over an existing one) holding what `produce`
+ * returns. The file is made before `produce` runs, so a bad path fails before anything is issued
+ * (a token that exists nowhere else); if `produce` or the write fails, the file is removed.
+ * `openError` words the failure to create it, from its errno code.
+ */
+export async function writeNewPrivateFile<T>(
+  path: string, produce: () => Promise<{ content: string; result: T }>, openError: (code: string | undefined) => Error,
+): Promise<T> {
+  const handle = await open(path, 'wx', 0o600).catch((cause) => {
+    throw openError(errnoCode(cause));
+  });
+  try {
+    const { content, result } = await produce();
+    await handle.writeFile(content);
+    await handle.sync();
+    return result;
+  } catch (error) {
+    await fs.promises.unlink(path).catch(() => undefined);
+    throw error;
+  } finally {
+    await handle.close();
   }
 }
 

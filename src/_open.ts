@@ -131,6 +131,7 @@ export async function agentToken(explicit: string | undefined): Promise<string> 
   const fromEnv = env.AGENT_VAULT_TOKEN;
   // Deleted even when the file wins, so no child process inherits a token.
   delete env.AGENT_VAULT_TOKEN;
+  if (fromEnv) warnTokenInEnvironment();
   if (env.AGENT_VAULT_TOKEN_FILE) {
     const { readTokenFile } = await import('./_files.ts');
     return readTokenFile(env.AGENT_VAULT_TOKEN_FILE);
@@ -139,6 +140,25 @@ export async function agentToken(explicit: string | undefined): Promise<string> 
   throw new UsageError(
     'No credentials: pass { token } (agent) or { passphrase } / { keyFile } (owner), or set ' +
       'AGENT_VAULT_TOKEN_FILE or AGENT_VAULT_TOKEN to the agent token.',
+  );
+}
+
+let warnedTokenInEnvironment = false;
+
+/**
+ * Deleting AGENT_VAULT_TOKEN from process.env does not remove it from the environment block the
+ * kernel keeps for the process (/proc/<pid>/environ, readable by any process of the same user)
+ * for its whole life: said once per process, as a warning with a code that can be filtered.
+ */
+function warnTokenInEnvironment(): void {
+  if (warnedTokenInEnvironment) return;
+  warnedTokenInEnvironment = true;
+  const process = globalThis.process as Partial<NodeJS.Process> | undefined;
+  process?.emitWarning?.(
+    'agent-vault read the agent token from AGENT_VAULT_TOKEN. It stays readable in /proc/<pid>/environ for the life ' +
+      'of this process (by any process of the same user), even though agent-vault removed it from process.env. ' +
+      'Put the token in a file (mode 0600) and set AGENT_VAULT_TOKEN_FILE to its path instead.',
+    { code: 'AGENT_VAULT_TOKEN_IN_ENVIRONMENT' },
   );
 }
 

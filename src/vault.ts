@@ -4,7 +4,7 @@
  * key, which opens exactly the data keys granted to it.
  */
 import { type Backend, guardBackend } from './backend.ts';
-import { bytesToHex, equalBytes } from './_bytes.ts';
+import { bytesToHex, equalBytes, secretBytes } from './_bytes.ts';
 import { agentLoc, auditKey } from './_keys.ts';
 import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
 import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
@@ -173,7 +173,7 @@ export class Vault {
 
   async #resolve(name: string): Promise<Uint8Array> {
     return this.#release(name, (sealed) => {
-      const value = new Uint8Array(sealed.length);
+      const value = secretBytes(sealed.length);
       sealed.openInto(value);
       return { value, wipe: () => wipe(value) };
     });

@@ -13,6 +13,17 @@ export interface Assignment {
 const SH_ASSIGNMENT = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 const FISH_ASSIGNMENT = /^\s*set\s+(?:-[a-zA-Z]+\s+|--[a-z]+\s+)*([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/;
 
+/** Whether `text` holds `quote` unescaped (a `\"` inside double quotes is not its end). */
+export function closesQuote(text: string, quote: string): boolean {
+  return (quote === '"' ? /(?<!\\)"/ : /'/).test(text);
+}
+
+/** The quote a line opens and does not close (`NAME="first line`), or undefined. */
+export function opensMultiLine(line: string): string | undefined {
+  const match = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=\s*(["'])(.*)$/.exec(line);
+  return match && !closesQuote(match[2] as string, match[1] as string) ? (match[1] as string) : undefined;
+}
+
 /** The value of an assignment's right-hand side: unquoted (up to a ` #` comment) or one quoted word. */
 function unquote(raw: string): string | undefined {
   const text = raw.trim();
@@ -22,12 +33,15 @@ function unquote(raw: string): string | undefined {
     if (end === -1) return undefined; // opens a multi-line value
     const rest = text.slice(end + 1).trim();
     if (rest !== '' && !rest.startsWith('#')) return undefined;
-    return text.slice(1, end);
+    const value = text.slice(1, end);
+    // In double quotes, `\`, `$` and a backquote are read by the shell (and by dotenv-expand):
+    // the value is not these characters, so it is not ours to store. Left to the shaped-key search.
+    return quote === '"' && /[\\$`]/.test(value) ? undefined : value;
   }
   const comment = text.search(/\s#/);
   const value = (comment === -1 ? text : text.slice(0, comment)).trim();
   // `$(cmd)`, `$VAR`, `a b`: shell, not a literal; left to the shaped-key search.
-  return /[\s$`;|&()]/.test(value) ? undefined : value;
+  return /[\s$`;|&()\\]/.test(value) ? undefined : value;
 }
 
 /** The assignment on one line, if it is one we understand. */

@@ -5,7 +5,7 @@
  * enter is still read, and marked: ignored means "not committed", not "not on disk". Symbolic
  * links to directories are not followed (no loops); links to files are read, and marked.
  */
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 
 export type TreeFileKind = 'dotenv' | 'mcp-config';
@@ -93,6 +93,22 @@ function kindOf(name: string, parent: string): TreeFileKind | undefined {
   return undefined;
 }
 
+/**
+ * The file a path leads to, or undefined with the problem named: a link loop (ELOOP), a
+ * directory we may not search (EACCES), a dangling link. Never throws: one bad entry must not
+ * end the whole scan.
+ */
+export function statOrProblem(path: string, onProblem: (path: string, reason: string) => void): Stats | undefined {
+  try {
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (!info) onProblem(path, 'does not exist (or is a link to nothing)');
+    return info;
+  } catch (error) {
+    onProblem(path, `cannot follow it (${(error as NodeJS.ErrnoException).code ?? 'error'}); not searched`);
+    return undefined;
+  }
+}
+
 /** Every key-bearing file under `root` (a directory, or one file given by name). */
 export function walkTree(root: string, onProblem: (path: string, reason: string) => void): TreeFile[] {
   const files: TreeFile[] = [];
@@ -121,14 +137,19 @@ export function walkTree(root: string, onProblem: (path: string, reason: string)
       const kind = kindOf(entry.name, basename(dir));
       if (!kind) continue;
       const symlink = entry.isSymbolicLink();
-      if (symlink && !statSync(path, { throwIfNoEntry: false })?.isFile()) continue;
+      if (symlink) {
+        const target = statOrProblem(path, onProblem);
+        if (!target?.isFile()) continue;
+      }
       if (entry.isFile() || symlink) files.push({ path, kind, gitIgnored: ignored(stack, path, false), symlink });
     }
   };
-  const info = statSync(root, { throwIfNoEntry: false });
-  if (!info) onProblem(root, 'does not exist');
+  const info = statOrProblem(root, onProblem);
+  if (!info) return files;
   else if (info.isDirectory()) visit(root, []);
   // A file named on the command line is read whatever its name: JSON as an MCP config, else as lines.
-  else files.push({ path: root, kind: root.endsWith('.json') ? 'mcp-config' : 'dotenv', gitIgnored: false, symlink: lstatSync(root).isSymbolicLink() });
+  else if (info.isFile()) files.push({ path: root, kind: root.endsWith('.json') ? 'mcp-config' : 'dotenv', gitIgnored: false, symlink: lstatSync(root).isSymbolicLink() });
+  // A FIFO or a device (`/dev/stdin`, `/dev/zero`) would block the scan or never end.
+  else onProblem(root, 'not a regular file or a directory; not searched');
   return files;
 }

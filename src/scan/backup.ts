@@ -16,6 +16,7 @@ import { bytesToHex } from '../_bytes.ts';
 import { syncDirectory } from '../_fs.ts';
 import { digest } from '../crypto.ts';
 import { BackendError, UsageError } from '../errors.ts';
+import type { McpAgent } from './agents.ts';
 
 export interface ManifestFile {
   path: string;
@@ -30,6 +31,8 @@ export interface Manifest {
   id: string;
   createdAt: string;
   files: ManifestFile[];
+  /** The agents made for rewritten MCP servers, recorded before each is created; undo revokes them. */
+  agents?: McpAgent[];
   undoneAt?: string;
 }
 
@@ -93,6 +96,18 @@ export class ImportBackup {
     await writeFileAtomic(path, after, mode);
   }
 
+  /** Note an agent before it is created, so that undo revokes it even if the import stops here. */
+  recordAgent(agent: McpAgent): Promise<void> {
+    (this.manifest.agents ??= []).push(agent);
+    return this.save();
+  }
+
+  /** An agent withdrawn again (its file was not rewritten after all). */
+  forgetAgent(id: string): Promise<void> {
+    this.manifest.agents = (this.manifest.agents ?? []).filter((agent) => agent.id !== id);
+    return this.save();
+  }
+
   save(): Promise<void> {
     return writeManifest(this.dir, this.manifest);
   }
@@ -106,6 +121,18 @@ export interface UndoResult {
   id: string;
   restored: string[];
   skipped: { path: string; reason: string }[];
+  /** The import's MCP agents revoked (their token files deleted). */
+  revoked: string[];
+  /** Agents kept, because the file whose entry uses them was not restored. */
+  kept: string[];
+}
+
+/** The owner's side of undo: revoke an agent and delete its token file (see agents.ts). */
+export type WithdrawAgent = (agent: McpAgent) => Promise<void>;
+
+/** Whether undo needs the owner vault (to revoke the agents the import made). */
+export function undoNeedsVault(importsDir: string): boolean {
+  return (latestImport(importsDir).manifest.agents ?? []).length > 0;
 }
 
 /** The most recent import not yet undone. */
@@ -125,10 +152,17 @@ function latestImport(importsDir: string): { dir: string; manifest: Manifest } {
   throw new UsageError(`No import to undo in ${importsDir}.`);
 }
 
-/** Restore every file of the latest import that still holds what the import wrote. */
-export async function undoImport(importsDir: string): Promise<UndoResult> {
+/**
+ * Restore every file of the latest import that still holds what the import wrote, then revoke
+ * the agents it made for MCP servers, except those of a file not restored (its entry still
+ * runs under exec with that agent's token). Files first: a server is never left pointing at a
+ * revoked token by an undo that stopped half-way.
+ */
+export async function undoImport(importsDir: string, withdraw?: WithdrawAgent): Promise<UndoResult> {
   const { dir, manifest } = latestImport(importsDir);
-  const result: UndoResult = { id: manifest.id, restored: [], skipped: [] };
+  const agents = manifest.agents ?? [];
+  if (agents.length > 0 && !withdraw) throw new UsageError('This import made agents for MCP servers; undo needs the owner to revoke them.');
+  const result: UndoResult = { id: manifest.id, restored: [], skipped: [], revoked: [], kept: [] };
   for (const file of manifest.files) {
     const backupPath = join(dir, file.backup);
     const current = existsSync(file.path) ? readFileSync(file.path) : undefined;
@@ -148,6 +182,15 @@ export async function undoImport(importsDir: string): Promise<UndoResult> {
     }
     await writeFileAtomic(file.path, backup, file.mode);
     result.restored.push(file.path);
+  }
+  const notRestored = new Set(result.skipped.map((skipped) => skipped.path));
+  for (const agent of agents) {
+    if (notRestored.has(agent.path)) {
+      result.kept.push(agent.id);
+      continue;
+    }
+    await withdraw!(agent);
+    result.revoked.push(agent.id);
   }
   manifest.undoneAt = new Date().toISOString();
   await writeManifest(dir, manifest);

@@ -22,14 +22,23 @@ interface Shape {
  * keys does not make them invisible.
  */
 const SHAPES: readonly Shape[] = [
-  { provider: 'anthropic', pattern: /^sk-ant-[A-Za-z0-9_-]{32,}$/ },
-  { provider: 'openai', pattern: /^sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}$/ },
+  { provider: 'anthropic', pattern: /^sk-ant-[A-Za-z0-9_-]{32,}$/, valid: hasRandomRun },
+  { provider: 'openai', pattern: /^sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}$/, valid: hasRandomRun },
   { provider: 'google', pattern: /^AIza[0-9A-Za-z_-]{35}$/ },
   { provider: 'groq', pattern: /^gsk_[A-Za-z0-9]{40,}$/ },
   { provider: 'aws', pattern: /^(?:AKIA|ASIA)[A-Z0-9]{16}$/ },
   { provider: 'github', pattern: /^(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})$/ },
   { provider: 'agent-vault', pattern: /^avt_[A-Za-z0-9_-]{60,}$/, valid: isAgentToken },
 ];
+
+/**
+ * `sk-` keys hold a long random block; a slug that merely starts with `sk-`
+ * (`sk-winter-collection-2024-blue`, an SKU) is short words between dashes, and words can pass
+ * the entropy test.
+ */
+function hasRandomRun(value: string): boolean {
+  return /[A-Za-z0-9]{16,}/.test(value.replace(/^sk-(?:ant-)?/, '')) && looksRandom(value, 0.7);
+}
 
 function isAgentToken(value: string): boolean {
   try {
@@ -42,6 +51,12 @@ function isAgentToken(value: string): boolean {
 
 /** Variables whose values are keys by convention; a value in them needs only to look random. */
 const SECRET_NAME = /(?:^|_)(?:API_?KEY|ACCESS_KEY|SECRET(?:_KEY)?|TOKEN|PASSWORD|PASSWD|PRIVATE_KEY|CREDENTIALS?|AUTH_KEY)(?:_|$)/i;
+
+/** Key-like names that hold a digest or an identifier of something, not a secret (`SECRET_HASH`, `TOKEN_SHA256`). */
+const NOT_SECRET_NAME = /(?:^|_)(?:HASH|SHA(?:1|256|512)?|DIGEST|CHECKSUM|FINGERPRINT|ID|URL|URI|PATH|HEADER|VERSION|FILE)$/i;
+
+/** A version string (`v1.2.3-beta.4+build.5`): letters, digits, and dots where a key has none. */
+const VERSION = /^v?\d+(?:\.\d+)+(?:[-+][0-9A-Za-z.+-]*)?$/;
 
 /** Secrets whose value has no shape of its own, named by the variable that holds them. */
 const NAMED: readonly { variable: RegExp; provider: Provider; value: RegExp }[] = [
@@ -130,7 +145,8 @@ export function detect(variable: string | undefined, value: string): Provider | 
   for (const named of NAMED) {
     if (named.variable.test(variable) && named.value.test(trimmed) && looksRandom(trimmed, 0.8)) return named.provider;
   }
-  if (!SECRET_NAME.test(variable)) return undefined;
+  if (!SECRET_NAME.test(variable) || NOT_SECRET_NAME.test(variable)) return undefined;
+  if (VERSION.test(trimmed)) return undefined;
   if (trimmed.length < 16 || trimmed.length > 512 || /\s/.test(trimmed)) return undefined;
   if (UUID.test(trimmed) || trimmed.includes('://') || trimmed.startsWith('data:')) return undefined;
   // Letters and digits, or a long mixed-case run: words and version strings have neither.

@@ -4,9 +4,10 @@
  * stored in the vault before any file is rewritten, and each file is backed up before its
  * atomic rewrite. A finding that cannot be moved cleanly is left where it is and named.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { BUILTIN_ROUTES } from '../broker/index.ts';
 import type { Vault } from '../vault.ts';
+import { ensureTokensDir, issueMcpAgent, MCP_AGENT_TTL, type McpAgent, mcpAgentId, TOKEN_FILE_ENV, tokenFileFor, withdrawMcpAgent } from './agents.ts';
 import { ImportBackup } from './backup.ts';
 import { secretNameFor } from './detect.ts';
 import type { Finding } from './finding.ts';
@@ -26,16 +27,11 @@ export interface ImportPlan {
 /** The secrets `exec` can hand to an MCP server as phantom keys: one per broker route. */
 const BROKERED_SECRETS: ReadonlySet<string> = new Set(BUILTIN_ROUTES.map((route) => route.secret));
 
-export interface PlanOptions {
-  /** Why MCP entries cannot be wrapped in `exec` here (no way to unlock without a terminal), if so. */
-  mcpBlocked?: string;
-}
-
 /**
  * Decide, for every finding, the vault name it goes to, or why it stays. The vault must have
  * been compared (`markInVault`) so that a value already stored is recognised.
  */
-export async function planImport(findings: readonly Finding[], vault: Vault, options: PlanOptions = {}): Promise<ImportPlan> {
+export async function planImport(findings: readonly Finding[], vault: Vault): Promise<ImportPlan> {
   const existing = new Set((await vault.list()).map((secret) => secret.name));
   const plan: ImportPlan = { store: [], files: [], environment: [], left: [] };
   const planned = new Map<string, Finding>();
@@ -59,10 +55,6 @@ export async function planImport(findings: readonly Finding[], vault: Vault, opt
     }
     if (earlier && earlier.value() !== finding.value()) {
       leave(`another value for "${name}" is being imported (${earlier.where}): keep one by hand`);
-      continue;
-    }
-    if (finding.removal === 'mcp-env' && options.mcpBlocked) {
-      leave(options.mcpBlocked);
       continue;
     }
     if (finding.removal === 'mcp-env' && !BROKERED_SECRETS.has(name)) {
@@ -103,30 +95,85 @@ export interface ImportResult {
   rewritten: string[];
   /** Files not rewritten after all (changed since the scan, unwritable), with why. */
   failed: { path: string; reason: string }[];
+  /** The agent made for each rewritten MCP server: its id, the keys it may read, its token file. */
+  agents: { id: string; where: string; allow: string[]; tokenFile: string }[];
   /** The import's backup directory, for `--undo` and for deleting the backups once checked. */
   backupDir: string | undefined;
 }
 
-/** Store, back up, rewrite. */
-export async function applyImport(plan: ImportPlan, vault: Vault, launcher: ExecLauncher, importsDir: string): Promise<ImportResult> {
-  const result: ImportResult = { stored: [], rewritten: [], failed: [], backupDir: undefined };
+export interface ApplyOptions {
+  /** How an entry starts exec, up to the vault: `node /abs/cli.js exec --dir /abs/vault`. */
+  launcher: ExecLauncher;
+  /** Where backups go (locations.ts importsDir). */
+  importsDir: string;
+  /** Where the MCP agents' token files go (locations.ts tokensDir). */
+  tokensDir: string;
+}
+
+/** Store, back up, rewrite; an agent of its own for each MCP server rewritten. */
+export async function applyImport(plan: ImportPlan, vault: Vault, options: ApplyOptions): Promise<ImportResult> {
+  const result: ImportResult = { stored: [], rewritten: [], failed: [], agents: [], backupDir: undefined };
   for (const { finding, name } of plan.store) {
     await vault.set(name, finding.value());
     result.stored.push(name);
   }
   if (plan.files.length === 0) return result;
-  const backup = await ImportBackup.create(importsDir);
+  const backup = await ImportBackup.create(options.importsDir);
   result.backupDir = backup.dir;
+  const taken = new Set((await vault.listAgents()).map((agent) => agent.id));
   for (const file of plan.files) {
+    const made: { agent: McpAgent; names: string[]; server: string }[] = [];
     try {
       const before = readFileSync(file.path);
       const text = before.toString('utf8');
-      const after = file.kind === 'mcp-config' ? rewriteMcp(text, file.moves, launcher) : rewriteLines(text, file.moves);
+      let after: string;
+      if (file.kind === 'mcp-config') {
+        const servers = serversOf(file.moves, file.path, options.tokensDir, taken);
+        // The new text first (it refuses a file changed since the scan), then the agents it names.
+        after = rewriteMcp(text, file.moves, (serverPath) => launcherFor(options.launcher, servers.get(JSON.stringify(serverPath))!.agent));
+        if (servers.size) ensureTokensDir(options.tokensDir);
+        for (const server of servers.values()) {
+          await backup.recordAgent(server.agent);
+          made.push(server);
+          await issueMcpAgent(vault, server.agent.id, server.names, server.agent.tokenFile);
+        }
+      } else after = rewriteLines(text, file.moves);
       await backup.rewrite(file.path, before, new TextEncoder().encode(after));
       result.rewritten.push(file.path);
+      for (const { agent, names, server } of made) {
+        result.agents.push({ id: agent.id, where: `${file.path} → ${server}`, allow: names, tokenFile: agent.tokenFile });
+      }
     } catch (error) {
+      // The file keeps its keys, so the agents made for it have nothing to do: withdrawn again.
+      for (const { agent } of made) {
+        await withdrawMcpAgent(vault, agent);
+        await backup.forgetAgent(agent.id);
+      }
       result.failed.push({ path: file.path, reason: error instanceof Error ? error.message : String(error) });
     }
   }
   return result;
+}
+
+function namesOf(moves: readonly Move[]): string[] {
+  return [...new Set(moves.map((move) => move.name))].sort();
+}
+
+/** Each server of one file with keys moving out, its agent (id and token file chosen) and the names it may read. */
+function serversOf(moves: readonly Move[], path: string, tokensDir: string, taken: Set<string>): Map<string, { agent: McpAgent; names: string[]; server: string }> {
+  const servers = new Map<string, { agent: McpAgent; names: string[]; server: string }>();
+  for (const move of moves) {
+    const key = JSON.stringify(move.finding.serverPath);
+    if (servers.has(key)) continue;
+    const id = mcpAgentId(path, move.finding.server as string, (candidate) => taken.has(candidate) || existsSync(tokenFileFor(tokensDir, candidate)));
+    taken.add(id);
+    const agent: McpAgent = { id, tokenFile: tokenFileFor(tokensDir, id), path, serverPath: move.finding.serverPath as string[] };
+    servers.set(key, { agent, names: namesOf(moves.filter((other) => JSON.stringify(other.finding.serverPath) === key)), server: move.finding.server as string });
+  }
+  return servers;
+}
+
+/** The entry's exec: token mode with its own agent's file, phantom keys as long-lived as the token. */
+function launcherFor(base: ExecLauncher, agent: McpAgent): ExecLauncher {
+  return { command: base.command, args: [...base.args, '--ttl', MCP_AGENT_TTL], env: { [TOKEN_FILE_ENV]: agent.tokenFile } };
 }

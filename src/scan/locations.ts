@@ -51,8 +51,18 @@ export function homeFiles(home = homedir(), env: NodeJS.ProcessEnv = process.env
   ];
 }
 
+/** agent-vault's own directory in the owner's config directory (APPDATA on Windows). */
+function ownConfig(home: string, env: NodeJS.ProcessEnv): string {
+  const base = process.platform === 'win32' ? env.APPDATA || join(home, 'AppData', 'Roaming') : xdgConfig(home, env);
+  return join(base, 'agent-vault');
+}
+
 /** Where import keeps backups and manifests: the owner's config directory, never a project. */
 export function importsDir(home = homedir(), env: NodeJS.ProcessEnv = process.env): string {
-  const base = process.platform === 'win32' ? env.APPDATA || join(home, 'AppData', 'Roaming') : xdgConfig(home, env);
-  return join(base, 'agent-vault', 'imports');
+  return join(ownConfig(home, env), 'imports');
+}
+
+/** Where import keeps the token files of the agents it makes for MCP servers. */
+export function tokensDir(home = homedir(), env: NodeJS.ProcessEnv = process.env): string {
+  return join(ownConfig(home, env), 'tokens');
 }

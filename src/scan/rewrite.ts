@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../errors.ts';
 import type { Finding } from './finding.ts';
-import { splitLines } from './_lines.ts';
+import { parseAssignment, splitLines } from './_lines.ts';
 import { at, indentOf, parseMcpConfig } from './_mcp.ts';
 
 /** A key moving out of a file: the finding and the vault secret that now holds its value. */
@@ -14,11 +14,11 @@ export interface Move {
   name: string;
 }
 
-/** How a rewritten MCP entry starts `exec`: the program, and the arguments before `--allow`. */
+/** How a rewritten MCP entry starts `exec`: the program, and the arguments before `--`. */
 export interface ExecLauncher {
   command: string;
   args: string[];
-  /** Variables the entry needs for `exec` to unlock (a path, never a value). */
+  /** Variables the entry needs for `exec` to reach the vault (its agent's token file: a path, never a value). */
   env?: Record<string, string>;
 }
 
@@ -27,25 +27,33 @@ export function pointerComment(variable: string, name: string): string {
   return `# ${variable}: moved to agent-vault as "${name}" (agent-vault import; undo: agent-vault import --undo)`;
 }
 
-/** A `.env` or shell file with each moved line replaced by its pointer comment. */
+/**
+ * A `.env` or shell file with each moved line replaced by its pointer comment. The line must
+ * still be the same assignment (variable and value) it was at the scan: a line edited since, even
+ * one that still holds the value, is not ours to drop.
+ */
 export function rewriteLines(text: string, moves: readonly Move[]): string {
   const byLine = new Map(moves.map((move) => [move.finding.line, move]));
+  const fish = moves[0]?.finding.path?.endsWith('.fish') ?? false;
   return splitLines(text).map((line) => {
     const move = byLine.get(line.number);
     if (!move) return line.text + line.ending;
-    if (!move.finding.variable || !line.text.includes(move.finding.value())) {
+    const bom = line.number === 1 && line.text.startsWith('\uFEFF') ? '\uFEFF' : '';
+    const now = parseAssignment(line.text.slice(bom.length), fish);
+    if (!move.finding.variable || now?.variable !== move.finding.variable || now.value !== move.finding.value()) {
       throw new UsageError(`${move.finding.path} changed since it was scanned (line ${line.number}); it was left untouched. Run import again.`);
     }
-    return pointerComment(move.finding.variable, move.name) + line.ending;
+    return bom + pointerComment(move.finding.variable, move.name) + line.ending;
   }).join('');
 }
 
 /**
- * An MCP config with each server that had keys rewritten to run under `exec`: the original
- * command and arguments after `--`, an `--allow` per moved secret, the moved variables out of
- * its `env`. The rest of the file is kept, re-serialised with its own indentation.
+ * An MCP config with each server that had keys rewritten to run under `exec`: the server's own
+ * launcher (from `launcherFor`, given the server's path in the file), the original command and
+ * arguments after `--`, the moved variables out of its `env`. The rest of the file is kept,
+ * re-serialised with its own indentation.
  */
-export function rewriteMcp(text: string, moves: readonly Move[], launcher: ExecLauncher): string {
+export function rewriteMcp(text: string, moves: readonly Move[], launcherFor: (serverPath: string[]) => ExecLauncher): string {
   const parsed = parseMcpConfig(text);
   const changed = (why: string) => new UsageError(`${moves[0]?.finding.path} ${why} since it was scanned; it was left untouched. Run import again.`);
   if (!parsed.ok || !parsed.strictJson) throw changed('no longer parses as plain JSON');
@@ -63,8 +71,8 @@ export function rewriteMcp(text: string, moves: readonly Move[], launcher: ExecL
       delete env[finding.variable as string];
     }
     const originalArgs = Array.isArray(entry.args) ? (entry.args as unknown[]) : [];
-    const allow = [...new Set(serverMoves.map((move) => move.name))].flatMap((name) => ['--allow', name]);
-    entry.args = [...launcher.args, ...allow, '--', entry.command, ...originalArgs];
+    const launcher = launcherFor(JSON.parse(key) as string[]);
+    entry.args = [...launcher.args, '--', entry.command, ...originalArgs];
     entry.command = launcher.command;
     Object.assign(env, launcher.env ?? {});
     if (Object.keys(env).length === 0) delete entry.env;

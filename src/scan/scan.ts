@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { detect, embeddedKeys } from './detect.ts';
 import { Finding, type SourceKind } from './finding.ts';
-import { parseAssignment, splitLines } from './_lines.ts';
+import { closesQuote, opensMultiLine, parseAssignment, splitLines } from './_lines.ts';
 import { parseMcpConfig, serverStrings } from './_mcp.ts';
 import { walkTree } from './_walk.ts';
 import { homeFiles } from './locations.ts';
@@ -47,6 +47,8 @@ interface FileSource {
   kind: Exclude<SourceKind, 'environment'>;
   gitIgnored: boolean;
   symlink: boolean;
+  /** Why import must not rewrite this file (a link, not UTF-8), if so. */
+  manual?: string;
 }
 
 export function scan(options: ScanOptions = {}): ScanReport {
@@ -66,7 +68,13 @@ export function scan(options: ScanOptions = {}): ScanReport {
   }
   if (options.home ?? true) {
     for (const file of homeFiles(options.homeDir ?? homedir(), env)) {
-      const info = statSync(file.path, { throwIfNoEntry: false });
+      // Most of these do not exist, which is not worth a word; one that cannot be stat'ed is.
+      let info;
+      try {
+        info = statSync(file.path, { throwIfNoEntry: false });
+      } catch (error) {
+        problem(file.path, `cannot follow it (${(error as NodeJS.ErrnoException).code ?? 'error'}); not searched`);
+      }
       if (info?.isFile()) sources.push({ path: file.path, kind: file.kind, gitIgnored: false, symlink: false });
     }
   }
@@ -74,16 +82,20 @@ export function scan(options: ScanOptions = {}): ScanReport {
   for (const source of sources) {
     if (seen.has(source.path)) continue;
     seen.add(source.path);
-    const text = readText(source.path, source.kind === 'mcp-config' ? MAX_BYTES.json : MAX_BYTES.line, problem);
-    if (text === undefined) continue;
+    const read = readText(source.path, source.kind === 'mcp-config' ? MAX_BYTES.json : MAX_BYTES.line, problem);
+    if (read === undefined) continue;
     report.filesRead++;
-    if (source.kind === 'mcp-config') scanMcp(source, text, report.findings, problem);
-    else scanLines(source, text, report.findings);
+    const manual = source.symlink ? 'a symbolic link: edit the file it points to'
+      : !read.utf8 ? 'not UTF-8 text: a rewrite would change its other bytes; edit it by hand' : undefined;
+    const file = { ...source, ...(manual ? { manual } : {}) };
+    if (source.kind === 'mcp-config') scanMcp(file, read.text, report.findings, problem);
+    else scanLines(file, read.text, report.findings);
   }
   return report;
 }
 
-function readText(path: string, limit: number, problem: (path: string, reason: string) => void): string | undefined {
+/** The file's text, and whether it is UTF-8 (its text written back gives the same bytes). */
+function readText(path: string, limit: number, problem: (path: string, reason: string) => void): { text: string; utf8: boolean } | undefined {
   try {
     const info = statSync(path);
     if (info.size > limit) {
@@ -95,7 +107,8 @@ function readText(path: string, limit: number, problem: (path: string, reason: s
       problem(path, 'binary (holds NUL bytes); not searched');
       return undefined;
     }
-    return bytes.toString('utf8');
+    const text = bytes.toString('utf8');
+    return { text, utf8: Buffer.from(text, 'utf8').equals(bytes) };
   } catch (error) {
     problem(path, `cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'}); not searched`);
     return undefined;
@@ -104,20 +117,32 @@ function readText(path: string, limit: number, problem: (path: string, reason: s
 
 function scanLines(source: FileSource, text: string, findings: Finding[]): void {
   const fish = source.path.endsWith('.fish');
-  const removal = source.symlink ? 'manual' : 'line';
-  const note = source.symlink ? 'a symbolic link: edit the file it points to' : undefined;
+  const removal = source.manual ? 'manual' : 'line';
+  let open: string | undefined; // the quote of a multi-line value we are inside
   for (const line of splitLines(text)) {
-    if (/^\s*#/.test(line.text)) continue; // a comment (including the pointer import leaves)
-    const assignment = parseAssignment(line.text, fish);
     const base = { kind: source.kind, path: source.path, line: line.number, gitIgnored: source.gitIgnored };
-    const provider = assignment && detect(assignment.variable, assignment.value);
-    if (assignment && provider) {
-      findings.push(new Finding({ ...base, variable: assignment.variable, provider, removal, ...(note ? { note } : {}) }, assignment.value));
+    const byHand = (note: string) => {
+      for (const key of embeddedKeys(line.text)) findings.push(new Finding({ ...base, provider: key.provider, removal: 'manual', note }, key.value));
+    };
+    // Inside a multi-line value, a line that looks like `NAME=value` is part of that value, not an assignment.
+    if (open !== undefined) {
+      byHand('inside a multi-line quoted value: edit it by hand');
+      if (closesQuote(line.text, open)) open = undefined;
       continue;
     }
-    for (const key of embeddedKeys(line.text)) {
-      findings.push(new Finding({ ...base, provider: key.provider, removal: 'manual', note: 'not a plain assignment: edit this line by hand' }, key.value));
+    open = opensMultiLine(line.text);
+    if (open !== undefined) {
+      byHand('inside a multi-line quoted value: edit it by hand');
+      continue;
     }
+    if (/^\s*#/.test(line.text)) continue; // a comment (including the pointer import leaves)
+    const assignment = parseAssignment(line.text, fish);
+    const provider = assignment && detect(assignment.variable, assignment.value);
+    if (assignment && provider) {
+      findings.push(new Finding({ ...base, variable: assignment.variable, provider, removal, ...(source.manual ? { note: source.manual } : {}) }, assignment.value));
+      continue;
+    }
+    byHand('not a plain assignment: edit this line by hand');
   }
 }
 
@@ -127,9 +152,13 @@ function scanMcp(source: FileSource, text: string, findings: Finding[], problem:
     problem(source.path, `${parsed.reason}; not searched, and import leaves it untouched`);
     return;
   }
+  const first = findings.length;
   for (const server of parsed.servers) {
     const stdio = typeof server.entry.command === 'string';
     const endpoint = endpointVariable(server.entry);
+    // An entry a past import rewrote: exec strips AGENT_VAULT_* from its child, so exec inside exec has no vault.
+    const env = server.entry.env;
+    const underExec = typeof env === 'object' && env !== null && Object.keys(env).some((name) => name.startsWith('AGENT_VAULT_'));
     for (const string of serverStrings(server.entry)) {
       const base = {
         kind: source.kind, path: source.path, server: server.name, field: string.field, serverPath: server.path,
@@ -140,7 +169,8 @@ function scanMcp(source: FileSource, text: string, findings: Finding[], problem:
         const note = !parsed.strictJson ? 'the file has comments or trailing commas: import does not rewrite it'
           : !stdio ? 'not a stdio server (no "command"): exec cannot wrap it'
           : endpoint ? `the entry sets ${endpoint}: under exec the key would go to the provider's default origin instead; move it by hand`
-          : source.symlink ? 'a symbolic link: edit the file it points to' : undefined;
+          : underExec ? 'the entry already runs under agent-vault exec (wrapping it again would break it): `agent-vault set` the key, grant it to the entry\'s agent, and remove it from env by hand'
+          : source.manual;
         findings.push(new Finding({ ...base, variable: string.variable, provider, removal: note ? 'manual' : 'mcp-env', ...(note ? { note } : {}) }, string.value));
         continue;
       }
@@ -150,6 +180,27 @@ function scanMcp(source: FileSource, text: string, findings: Finding[], problem:
         findings.push(new Finding({ ...base, ...(string.variable ? { variable: string.variable } : {}), provider: key.provider, removal: 'manual', note: `a key in ${string.field}: move it by hand` }, key.value));
       }
     }
+  }
+  scanRestOfConfig(source, text, new Set(findings.slice(first).map((finding) => finding.value())), findings);
+}
+
+/**
+ * Shaped keys anywhere else in the config (a client's own settings, `inputs`, a server group we
+ * do not know such as Zed's `context_servers`): named, with their line, for the user to move.
+ */
+function scanRestOfConfig(source: FileSource, text: string, found: Set<string>, findings: Finding[]): void {
+  // Line numbers counted as we go: a `~/.claude.json` of 64 MiB may quote many keys in its history.
+  let line = 1;
+  let counted = 0;
+  for (const key of embeddedKeys(text)) {
+    for (let at = text.indexOf('\n', counted); at !== -1 && at < key.index; at = text.indexOf('\n', at + 1)) line++;
+    counted = key.index;
+    if (found.has(key.value)) continue;
+    found.add(key.value);
+    findings.push(new Finding({
+      kind: source.kind, path: source.path, line, gitIgnored: source.gitIgnored, provider: key.provider, removal: 'manual',
+      note: 'in a part of this config that is not an MCP server entry import understands: move it by hand',
+    }, key.value));
   }
 }
 

@@ -17,6 +17,7 @@ const github = machine.planted.find((planted) => planted.variable === 'GITHUB_TO
 const owner = ['--dir', vaultDir, '--key-file', keyFile];
 const cli = (args: string[]) => runCli([...args, ...owner], { cwd: machine.project, env: { HOME: machine.home, XDG_CONFIG_HOME: undefined, APPDATA: undefined } });
 const importsRoot = join(machine.home, '.config', 'agent-vault', 'imports');
+const tokensRoot = join(machine.home, '.config', 'agent-vault', 'tokens');
 const outsideBackups = (paths: string[]) => paths.filter((path) => !path.includes(join('agent-vault', 'imports')));
 const read = (path: string) => readFileSync(join(machine.root, path));
 
@@ -87,21 +88,24 @@ describe('agent-vault import', () => {
     expect(statSync(join(machine.root, 'home/code/app/.env')).mode & 0o777).toBe(0o640);
   });
 
-  it('rewrites MCP servers to start under exec with only their other variables', () => {
-    const launcher = [realpathSync(CLI_ENTRY), 'exec', '--dir', vaultDir, '--key-file', keyFile];
+  it('rewrites MCP servers to start under exec with a token of their own, and only their other variables', () => {
+    const launcher = [realpathSync(CLI_ENTRY), 'exec', '--dir', vaultDir, '--ttl', '90d'];
     const project = JSON.parse(read('home/code/app/.mcp.json').toString());
     expect(project.mcpServers['openai-tools']).toEqual({
-      command: process.execPath, args: [...launcher, '--allow', 'openai-api-key', '--', 'node', 'server.js'], env: { LOG_LEVEL: 'debug' },
+      command: process.execPath, args: [...launcher, '--', 'node', 'server.js'],
+      env: { LOG_LEVEL: 'debug', AGENT_VAULT_TOKEN_FILE: join(tokensRoot, 'mcp-claude-openai-tools.token') },
     });
+    // No rewritten entry names the owner's key file (a same-user server could open the whole vault with it).
+    for (const path of machine.files.keys()) expect(read(path).toString(), path).not.toContain(keyFile);
     expect(project.mcpServers.filesystem).toEqual(JSON.parse(machine.files.get('home/code/app/.mcp.json')!.toString()).mcpServers.filesystem);
     const cursorText = read('home/code/app/.cursor/mcp.json').toString();
     expect(cursorText).toMatch(/^\{\n {4}"mcpServers"/); // its own indentation
     const cursor = JSON.parse(cursorText);
-    expect(cursor.mcpServers['anthropic-helper'].args.slice(-5)).toEqual(['anthropic-api-key', '--', 'python', '-m', 'helper']);
-    expect(cursor.mcpServers['anthropic-helper'].env).toBeUndefined();
+    expect(cursor.mcpServers['anthropic-helper'].args.slice(-5)).toEqual(['90d', '--', 'python', '-m', 'helper']);
+    expect(cursor.mcpServers['anthropic-helper'].env).toEqual({ AGENT_VAULT_TOKEN_FILE: join(tokensRoot, 'mcp-cursor-anthropic-helper.token') });
     expect(cursor.mcpServers.remote.headers.Authorization).toMatch(/^Bearer ghp_/);
     const vscode = JSON.parse(read('home/code/app/.vscode/mcp.json').toString());
-    expect(vscode.servers.gemini.args.slice(-4)).toEqual(['gemini-api-key', '--', 'node', 'gemini.js']);
+    expect(vscode.servers.gemini.args.slice(-3)).toEqual(['--', 'node', 'gemini.js']);
     expect(vscode.servers.gemini.type).toBe('stdio');
     expect(vscode.servers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN).toBe('${input:github_token}');
     const claude = JSON.parse(read('home/.claude.json').toString());
@@ -110,6 +114,24 @@ describe('agent-vault import', () => {
     // Left untouched byte for byte: the malformed one, and the one whose only key stays.
     for (const path of ['home/.cursor/mcp.json', 'home/.codeium/windsurf/mcp_config.json']) {
       expect(read(path).equals(machine.files.get(path)!), path).toBe(true);
+    }
+  });
+
+  it('made one agent per rewritten server, allowed exactly its keys, its token in a 0600 file', async () => {
+    const vault = await openVault({ dir: vaultDir, keyFile });
+    try {
+      const mcp = (await vault.listAgents()).filter((agent) => agent.id.startsWith('mcp-'));
+      expect(Object.fromEntries(mcp.map((agent) => [agent.id, agent.allow]))).toEqual({
+        'mcp-claude-desktop-openai': ['openai-api-key'],
+        'mcp-claude-openai-tools': ['openai-api-key'],
+        'mcp-claude-groq': ['groq-api-key'],
+        'mcp-cursor-anthropic-helper': ['anthropic-api-key'],
+        'mcp-vscode-gemini': ['gemini-api-key'],
+      });
+      for (const agent of mcp) expect(statSync(join(tokensRoot, `${agent.id}.token`)).mode & 0o777).toBe(0o600);
+      expect(statSync(tokensRoot).mode & 0o777).toBe(0o700);
+    } finally {
+      await vault.close();
     }
   });
 
@@ -162,5 +184,6 @@ describe('agent-vault import', () => {
   it('never printed a key', () => {
     const printed = transcript.map((run) => run.stdout + run.stderr).join('\n');
     for (const planted of machine.planted) expect(printed).not.toContain(planted.value.slice(4, 20));
+    expect(printed).not.toMatch(/avt_[A-Za-z0-9_-]{20}/); // the MCP agents' tokens went to their files only
   });
 });

@@ -12,6 +12,7 @@ import { tempDir, testVault } from '../_fixtures/index.ts';
 import { randomText } from './_tree.ts';
 
 const launcher: ExecLauncher = { command: '/usr/bin/node', args: ['/opt/agent-vault/cli.js', 'exec', '--dir', '/vault'] };
+const applyOptions = (root: string) => ({ launcher, importsDir: join(root, 'imports'), tokensDir: join(root, 'tokens') });
 const newKey = () => `sk-proj-${randomText(48)}`;
 
 beforeAll(() => initCrypto());
@@ -31,9 +32,9 @@ async function prepare(files: Record<string, string>) {
 describe('import refuses to half-rewrite', () => {
   it('a file changed after the scan is left whole, its key still stored, the other files rewritten', async () => {
     const [a, b] = [newKey(), newKey()];
-    const { root, vault, plan, imports } = await prepare({ 'one/.env': `OPENAI_API_KEY=${a}\n`, 'two/.env': `OPENAI_KEY=${b}\n` });
+    const { root, vault, plan } = await prepare({ 'one/.env': `OPENAI_API_KEY=${a}\n`, 'two/.env': `OPENAI_KEY=${b}\n` });
     writeFileSync(join(root, 'one/.env'), `# reorganised\nOTHER=1\nOPENAI_API_KEY=${a}\n`);
-    const result = await applyImport(plan, vault, launcher, imports);
+    const result = await applyImport(plan, vault, applyOptions(root));
     expect(result.failed).toEqual([{ path: join(root, 'one/.env'), reason: expect.stringContaining('changed since it was scanned') }]);
     expect(result.failed[0]!.reason).not.toContain(a);
     expect(readFileSync(join(root, 'one/.env'), 'utf8')).toBe(`# reorganised\nOTHER=1\nOPENAI_API_KEY=${a}\n`);
@@ -63,7 +64,7 @@ describe('import refuses to half-rewrite', () => {
   it('undo leaves a file alone when its backup does not match the manifest', async () => {
     const key = newKey();
     const { root, vault, plan, imports } = await prepare({ '.env': `OPENAI_API_KEY=${key}\n` });
-    const result = await applyImport(plan, vault, launcher, imports);
+    const result = await applyImport(plan, vault, applyOptions(root));
     const rewritten = readFileSync(join(root, '.env'), 'utf8');
     writeFileSync(join(result.backupDir!, '1-.env.bak'), 'OPENAI_API_KEY=sk-attacker-chosen\n');
     const undo = await undoImport(imports);
