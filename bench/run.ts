@@ -14,6 +14,7 @@ import { peers } from './peers.ts';
 import { requests } from './requests.ts';
 import { resolution } from './resolution.ts';
 import { scale } from './scale.ts';
+import { scanBench } from './scan.ts';
 import { sdks } from './sdks.ts';
 
 const only = process.argv.slice(2);
@@ -103,6 +104,15 @@ if (wanted('scale')) {
   table('Scale (memory backend): resolution stays flat; list grows with the vault', [
     ['secrets', 'resolve median', 'resolve p99', 'list'],
     ...r.map((row) => [row.secrets.toLocaleString('en'), us(row.resolveMedianUs), us(row.resolveP99Us), `${row.listMs.toFixed(0)} ms`]),
+  ]);
+}
+if (wanted('scan')) {
+  const r = await scanBench();
+  results.scan = r;
+  table(`Scan: a tree of ${r.files.toLocaleString('en')} files (${r.planted} keys planted, ${r.found} found)`, [
+    ['run', 'time'],
+    ['first (cold directory cache)', `${r.firstMs.toFixed(0)} ms`],
+    ['then, median of 5', `${r.medianMs.toFixed(0)} ms (${r.rangeMs[0].toFixed(0)}–${r.rangeMs[1].toFixed(0)} ms)`],
   ]);
 }
 

@@ -27,6 +27,8 @@ export interface Command {
   description: string;
   /** Names of the positional arguments, in order; all required. */
   args: string[];
+  /** Optional arguments after `args`, any number of them (`scan [PATH...]`): their placeholder. */
+  rest?: string;
   /** The message when more arguments are given than `args` names (default: a generic one). */
   tooManyArgs?: string;
   /** Options besides the global ones. */

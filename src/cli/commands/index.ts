@@ -10,15 +10,17 @@ import { broker } from './broker.ts';
 import { brokerKeyCreate, brokerKeyList, brokerKeyRevoke } from './broker-key.ts';
 import { exec } from './exec.ts';
 import { get } from './get.ts';
+import { importCommand } from './import.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
 import { rm } from './rm.ts';
+import { scan } from './scan.ts';
 import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
   init, status, set, get, list, rm, agentCreate, agentList, agentRevoke, agentRotate, audit, auditVerify, exec,
-  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList,
+  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */
