@@ -8,8 +8,8 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 
-/** Send `bytes` on a fresh connection and collect what comes back until the broker closes it (or `idleMs` of silence). */
-export function raw(url: string, bytes: string | Buffer, idleMs = 1_500): Promise<string> {
+/** Send `bytes` on a fresh connection and collect what comes back until the broker closes it (or, for a connection left open, `idleMs` of silence). */
+export function raw(url: string, bytes: string | Buffer, idleMs = 15_000): Promise<string> {
   const { port } = new URL(url);
   return new Promise((resolve) => {
     const socket = net.connect(Number(port), '127.0.0.1');
