@@ -4,7 +4,7 @@ import { initCrypto } from '../../crypto.ts';
 import { UsageError } from '../../errors.ts';
 import {
   applyImport, type ExecLauncher, forgetImports, importsDir, type ImportPlan, type ImportResult, markInVault, MCP_AGENT_TTL, planImport,
-  tokensDir, undoImport, undoNeedsVault, withdrawMcpAgent,
+  tokensDir, undoImport,
 } from '../../scan/index.ts';
 import type { Command, Context } from '../_command.ts';
 import { findingsTable, noteProblems, scanFor, WHERE_OPTIONS } from '../_moving-in.ts';
@@ -127,10 +127,8 @@ function leftJson(plan: ImportPlan): { where: string; masked: string; reason: st
 
 async function undo(context: Context): Promise<void> {
   const { output, dir, keyFile } = context;
-  // The agents the import made are revoked by the owner; an import without any needs no unlock.
-  const result = undoNeedsVault(importsDir())
-    ? await withOwnerVault({ dir, keyFile }, (vault) => undoImport(importsDir(), (agent) => withdrawMcpAgent(vault, agent)))
-    : await undoImport(importsDir());
+  // The backups are sealed to the owner (and the import's agents are the owner's to revoke).
+  const result = await withOwnerVault({ dir, keyFile }, (vault) => undoImport(importsDir(), vault));
   output.result(result);
   if (output.json) return;
   output.note(`Undid import ${result.id}: restored ${result.restored.length} file(s).`);
