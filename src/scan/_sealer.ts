@@ -58,7 +58,12 @@ export class BackupSealer {
 
   /** A file's digest for the manifest: keyed, so it confirms no guess of what the file held. */
   fingerprint(importId: string, path: string, bytes: Uint8Array): string {
-    return bytesToHex(mac(this.#macKey, encodeParts(DIGEST_LABEL, [this.#vaultId, importId, path, bytes])));
+    const data = encodeParts(DIGEST_LABEL, [this.#vaultId, importId, path, bytes]); // a copy of the old values
+    try {
+      return bytesToHex(mac(this.#macKey, data));
+    } finally {
+      wipe(data);
+    }
   }
 
   encodeManifest(manifest: Manifest): Uint8Array {
