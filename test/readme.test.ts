@@ -5,7 +5,7 @@
  * `fragment` when it is deliberately not runnable.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,9 +38,12 @@ describe('README', () => {
       if (line.startsWith('npm install')) continue; // this checkout is the installed package
       const command = line.replace(/^npx agent-vault/, `"${process.execPath}" "${join(root, 'dist', 'cli', 'index.js')}"`);
       const stdout = execFileSync('bash', ['-c', command], { cwd, env, input: line.includes(' set ') ? apiKey : '', encoding: 'utf8' });
-      if (line.includes('agent create')) token = stdout.trim();
+      if (line.includes('agent create')) expect(stdout.trim()).toBe(''); // the token went to the file only
     }
+    const tokenFile = join(cwd, 'agent.token');
+    token = readFileSync(tokenFile, 'utf8').trim();
     expect(token).toMatch(/^avt_/);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
 
     const provider = await startLocalProvider({ apiKey });
     try {
@@ -49,7 +52,7 @@ describe('README', () => {
       writeFileSync(file, code.get('agent')!);
       const { stdout } = await run(process.execPath, [file], {
         cwd,
-        env: { ...inherited, AGENT_VAULT_TOKEN: token, OPENAI_BASE_URL: provider.openaiBaseURL },
+        env: { ...inherited, AGENT_VAULT_TOKEN_FILE: tokenFile, OPENAI_BASE_URL: provider.openaiBaseURL },
       });
       expect(stdout.trim()).toBe('Hello from the local stand-in provider.');
       expect(provider.stats).toEqual({ requests: 1, authorized: 1 });

@@ -2,7 +2,9 @@
  * What the Vercel AI SDK provider adapters share: provider settings with a placeholder `apiKey`
  * and a vault fetch bound to the provider's base URL. The AI SDK passes an error thrown by
  * `fetch` through unretried when it is not a network error (its retry only repeats
- * `APICallError`s marked retryable), so a refusal rejects with the VaultError itself.
+ * `APICallError`s marked retryable), so a refusal rejects with the VaultError itself — except
+ * after an attempt that failed (a 500, then a refusal), where the AI SDK wraps it in its
+ * `RetryError` (`reason: 'errorNotRetryable'`, the VaultError as `lastError`), unretried.
  */
 import { readEnv, type VaultBinding, vaultOptions, type WithVaultBinding } from '../_client.ts';
 import type { VaultFetch } from '../transport/index.ts';

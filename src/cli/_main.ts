@@ -9,7 +9,7 @@ import { isVaultError } from '../errors.ts';
 import { checkOptions, GLOBAL_OPTIONS, type OptionSpecs, scanArgs, shown, TOP_OPTIONS, usage } from './_args.ts';
 import type { Command } from './_command.ts';
 import { commandHelp, mainHelp } from './_help.ts';
-import { Output } from './_output.ts';
+import { Output, printable, safeJson } from './_output.ts';
 import { CancelledError } from './_prompt.ts';
 import { COMMANDS, GROUPS } from './commands/index.ts';
 
@@ -101,8 +101,9 @@ function report(error: unknown, output: Output, debug: boolean): number {
   }
   const known = isVaultError(error);
   const code = known ? error.code : 'UNEXPECTED';
-  const message = error instanceof Error ? error.message : String(error);
-  if (output.json) output.note(JSON.stringify({ error: { code, message } }));
+  // Messages may quote what an attacker stored (a record's actor, say): never raw to the terminal.
+  const message = (error instanceof Error ? error.message : String(error)).split('\n').map(printable).join('\n');
+  if (output.json) output.note(safeJson({ error: { code, message } }));
   else {
     output.note(`${output.err('red', 'error:')} ${message} ${output.err('dim', `(${code})`)}`);
     if (!known && !debug) output.note('This is a bug in agent-vault; run again with --debug to see where, and report it.');

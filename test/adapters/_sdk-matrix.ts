@@ -12,6 +12,7 @@ import { AccessDeniedError, type Vault } from '../../src/index.ts';
 import { fakeKey, type Received, startServer, type TestServer } from '../_fixtures/index.ts';
 import { agentVault } from './_fixtures.ts';
 import { failingFirst, type Handler, providerHandler, redirectingTo } from './_servers.ts';
+import { sdkAttacks } from './_sdk-attacks.ts';
 
 export const TEXT = REPLY.join('');
 
@@ -32,6 +33,10 @@ export interface SdkMatrix<C> {
   stream(client: C): Promise<string>;
   /** The error a refusal surfaces as, given the VaultError's class. Default: that VaultError. */
   refusal?: (error: unknown) => unknown;
+  /** A call the SDK sends to `url` (another origin) through a per-request option, where it has one. */
+  foreignCall?: (client: C, url: string) => Promise<unknown>;
+  /** The VaultError, from what a refusal after a failed attempt surfaces as. Default: `refusal`. */
+  refusalAfterRetry?: (error: unknown) => unknown;
 }
 
 /** The key as it arrived in `header` (the Bearer scheme stripped), or undefined. */
@@ -123,6 +128,19 @@ export function sdkMatrix<C>(matrix: SdkMatrix<C>): void {
       const received = JSON.stringify(elsewhere.requests);
       expect(received).not.toContain(key);
       expect(received).not.toContain('agent-vault-placeholder-');
+    });
+
+    sdkAttacks<C>({
+      api: () => api,
+      elsewhere: () => elsewhere,
+      answer: (next) => { handler = next; },
+      setup,
+      client: (binding) => matrix.client(binding, matrix.baseURL(api.origin)),
+      call: matrix.call,
+      stream: matrix.stream,
+      refusal: matrix.refusalAfterRetry ?? refusal,
+      keyHeader: matrix.keyHeader,
+      ...(matrix.foreignCall ? { foreignCall: matrix.foreignCall } : {}),
     });
   });
 }

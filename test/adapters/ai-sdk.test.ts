@@ -1,5 +1,5 @@
 /** The Vercel AI SDK providers (`agent-vault/ai-sdk/*`) through `generateText` and `streamText`. */
-import { generateText, type LanguageModel, streamText } from 'ai';
+import { generateText, type LanguageModel, RetryError, streamText } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { createAnthropic } from '../../adapters/ai-sdk/anthropic.ts';
 import { createGoogleGenerativeAI } from '../../adapters/ai-sdk/google.ts';
@@ -20,6 +20,18 @@ async function stream(model: LanguageModel): Promise<string> {
   return text;
 }
 
+/**
+ * After an attempt that failed (a 500), the AI SDK wraps the next, non-retryable error in its
+ * RetryError: a refusal there is `lastError`, and was not retried (two attempts in all).
+ */
+function refusalAfterRetry(error: unknown): unknown {
+  expect(RetryError.isInstance(error)).toBe(true);
+  const { errors, lastError, reason } = error as RetryError;
+  expect(reason).toBe('errorNotRetryable');
+  expect(errors).toHaveLength(2);
+  return lastError;
+}
+
 sdkMatrix({
   label: '@ai-sdk/openai createOpenAI',
   keyHeader: 'authorization',
@@ -27,6 +39,7 @@ sdkMatrix({
   client: (binding, baseURL) => createOpenAI({ ...binding, baseURL })('gpt-test'),
   call,
   stream,
+  refusalAfterRetry,
 });
 
 sdkMatrix({
@@ -36,6 +49,7 @@ sdkMatrix({
   client: (binding, baseURL) => createAnthropic({ ...binding, baseURL })('claude-test'),
   call,
   stream,
+  refusalAfterRetry,
 });
 
 sdkMatrix({
@@ -46,6 +60,7 @@ sdkMatrix({
   client: (binding, baseURL) => createGoogleGenerativeAI({ ...binding, baseURL })('gemini-test'),
   call,
   stream,
+  refusalAfterRetry,
 });
 
 describe('agent-vault/ai-sdk options', () => {

@@ -24,6 +24,7 @@ sdkMatrix<GoogleGenAI>({
     for await (const chunk of await ai.models.generateContentStream(request)) text += chunk.text ?? '';
     return text;
   },
+  foreignCall: (ai, baseUrl) => ai.models.generateContent({ ...request, config: { httpOptions: { baseUrl } } }),
 });
 
 describe('agent-vault/google', () => {

@@ -27,6 +27,8 @@ sdkMatrix<Groq>({
     }
     return text;
   },
+  // A path that is an absolute URL is sent there, with the client's auth headers.
+  foreignCall: (client, url) => client.get(`${url}/models`),
 });
 
 describe('agent-vault/groq', () => {

@@ -30,6 +30,7 @@ sdkMatrix<Mistral>({
     }
     return text;
   },
+  foreignCall: (client, serverURL) => client.chat.complete({ model: 'mistral-test', messages }, { serverURL }),
 });
 
 describe('agent-vault/mistral', () => {

@@ -9,7 +9,7 @@ import { createVault, type Vault } from '../../src/index.ts';
 import {
   agentAuditKey, agentVault, CANARY, forgeLine, logPath, ownerVault, readLines, records, writeLines,
 } from './_fixture.ts';
-import { FAST_KDF } from '../_fixtures/index.ts';
+import { collect, FAST_KDF } from '../_fixtures/index.ts';
 
 let dir: string;
 let owner: Vault;
@@ -62,7 +62,10 @@ const edit = (line: string, from: string, to: string) => {
 
 describe('the pristine log', () => {
   it('holds what happened, in order, and verifies', async () => {
-    expect(records(dir).map((r) => [r.seq, r.actor, r.action, r.name ?? '', r.outcome, r.reason ?? ''])).toEqual([
+    // Names are sealed in the file (audit/_names.ts) and opened by the owner's readAudit.
+    expect(records(dir).every((r) => r.name === undefined || r.name.startsWith('~'))).toBe(true);
+    const read = (await collect(owner.readAudit())).reverse();
+    expect(read.map((r) => [r.seq, r.actor, r.action, r.name ?? '', r.outcome, r.reason ?? ''])).toEqual([
       [1, 'owner', 'vault.create', '', 'ok', ''],
       [2, 'owner', 'secret.set', 'openai-api-key', 'ok', ''],
       [3, 'owner', 'secret.set', 'db-url', 'ok', ''],
@@ -302,13 +305,13 @@ describe('verifyAudit', () => {
     expect(() => alpha.readAudit()).toThrow(expect.objectContaining({ code: 'ACCESS_DENIED' }));
   });
 
-  it('reports an empty log as verified, and a vault without a sink as a usage error', async () => {
+  it('reports an empty log as verified, and a vault that declined auditing as a usage error', async () => {
     const { dir: own, owner: o } = await ownerVault();
     rmSync(logPath(own));
     expect(await o.verifyAudit()).toMatchObject({ ok: true, records: 0, last: { seq: 0 } });
     await o.close();
     const { memoryBackend } = await import('../../src/backends/memory.ts');
-    const bare = await createVault({ backend: memoryBackend(), passphrase: 'x', passphraseParams: FAST_KDF });
+    const bare = await createVault({ backend: memoryBackend(), audit: false, passphrase: 'x', passphraseParams: FAST_KDF });
     await expect(bare.verifyAudit()).rejects.toMatchObject({ code: 'USAGE' });
   });
 });
