@@ -175,7 +175,7 @@ describe('agent-vault import', () => {
     // Import again, edit one file, undo: the edit is kept and named.
     const again = await cli(['import', '--no-environment', '--yes']);
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain("Backups (sealed to the vault's owner: a process running as you can delete them, not read them)");
+    expect(again.stderr).toContain("Backups (sealed to the vault's owner: they open only with your passphrase or key file)");
     writeFileSync(join(machine.root, 'home/.zshrc'), '# edited by hand\n');
     const partial = await cli(['import', '--undo']);
     expect(partial.stderr).toMatch(/not restored: .*\.zshrc: changed since the import/);

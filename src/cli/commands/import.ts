@@ -105,7 +105,7 @@ function describeResult(output: Output, plan: ImportPlan, result: ImportResult):
   }
   if (result.backupDir) {
     output.note(
-      `Backups (sealed to the vault's owner: a process running as you can delete them, not read them): ${result.backupDir}\n` +
+      `Backups (sealed to the vault's owner: they open only with your passphrase or key file): ${result.backupDir}\n` +
         'Undo (needs your unlock): agent-vault import --undo; once you have checked, delete the backups: agent-vault import --forget',
     );
   }
