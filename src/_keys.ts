@@ -37,6 +37,19 @@ export function auditKey(base: Uint8Array): Uint8Array {
   return derive(base, AUDIT_KEY_LABEL);
 }
 
+/**
+ * Seals the backups `import` keeps of the files it rewrites (src/scan/_sealer.ts): they hold the
+ * keys import moved into the vault, so only the owner may read them back.
+ */
+export function importSealKey(rootKey: Uint8Array): Uint8Array {
+  return derive(rootKey, 'agent-vault/import-seal/v1');
+}
+
+/** Keys an import manifest's digests and its MAC, so they confirm no guess of a file's bytes. */
+export function importMacKey(rootKey: Uint8Array): Uint8Array {
+  return derive(rootKey, 'agent-vault/import-mac/v1');
+}
+
 /** The backend key of a secret (`s/<nameId>`): a keyed hash, so storage never sees names. */
 export function nameId(nameKey: Uint8Array, canonicalName: string): string {
   return bytesToHex(mac(nameKey, encodeParts('agent-vault/name-id/v1', [canonicalName]), NAME_ID_BYTES));

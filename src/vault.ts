@@ -5,7 +5,7 @@
  */
 import { type Backend, guardBackend } from './backend.ts';
 import { bytesToHex, equalBytes, secretBytes } from './_bytes.ts';
-import { agentLoc, auditKey } from './_keys.ts';
+import { agentLoc, auditKey, importMacKey, importSealKey } from './_keys.ts';
 import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
 import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
@@ -391,6 +391,16 @@ export class Vault {
    */
   async _auditBroker(event: Pick<AuditEvent, 'name' | 'outcome' | 'reason' | 'note'> & { action: 'broker.request' | 'broker.key' }): Promise<void> {
     await this.#record(event);
+  }
+
+  /**
+   * @internal For import's backups (src/scan/_sealer.ts): the owner's keys that seal the files
+   * import rewrites and authenticate its manifest. Owner only, so an agent can never read a
+   * backup back; fresh copies, which the caller wipes.
+   */
+  _importKeys(): { seal: Uint8Array; mac: Uint8Array } {
+    const role = this.#owner('back up or restore the files import rewrites');
+    return { seal: importSealKey(role.rootKey), mac: importMacKey(role.rootKey) };
   }
 
   /** Release handles (backend connections, audit files) and wipe the keys this object holds. */
