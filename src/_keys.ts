@@ -37,6 +37,19 @@ export function auditKey(base: Uint8Array): Uint8Array {
   return derive(base, AUDIT_KEY_LABEL);
 }
 
+/**
+ * Seals the backups `import` keeps of the files it rewrites (src/scan/_sealer.ts): they hold the
+ * keys import moved into the vault, so only the owner may read them back.
+ */
+export function importSealKey(rootKey: Uint8Array): Uint8Array {
+  return derive(rootKey, 'agent-vault/import-seal/v1');
+}
+
+/** Keys an import manifest's digests and its MAC, so they confirm no guess of a file's bytes. */
+export function importMacKey(rootKey: Uint8Array): Uint8Array {
+  return derive(rootKey, 'agent-vault/import-mac/v1');
+}
+
 /** The backend key of a secret (`s/<nameId>`): a keyed hash, so storage never sees names. */
 export function nameId(nameKey: Uint8Array, canonicalName: string): string {
   return bytesToHex(mac(nameKey, encodeParts('agent-vault/name-id/v1', [canonicalName]), NAME_ID_BYTES));
@@ -45,6 +58,24 @@ export function nameId(nameKey: Uint8Array, canonicalName: string): string {
 /** Where an agent's record lives: a hash of vault id and agent id (stable across generations). */
 export function agentLoc(vaultId: Uint8Array, agentId: string): Uint8Array {
   return digest(encodeParts('agent-vault/agent-loc/v1', [vaultId, agentId]), LOC_BYTES);
+}
+
+/** The seed of the owner's Ed25519 signing key (server mode signs every record with it). */
+export function signingSeed(rootKey: Uint8Array): Uint8Array {
+  return derive(rootKey, 'agent-vault/sign/v1');
+}
+
+/**
+ * What a principal shows a server: derived from its own key (`base`: an agent key, or the owner's
+ * unlock key), so the token or key file never leaves the process; the server keeps only a hash.
+ */
+export function serverAuthKey(base: Uint8Array): Uint8Array {
+  return derive(base, 'agent-vault/server-auth/v1');
+}
+
+/** The key a server MACs its audit records with: the owner hands it over at creation and can re-derive it. */
+export function serverAuditKey(rootKey: Uint8Array): Uint8Array {
+  return derive(rootKey, 'agent-vault/server-audit/v1');
 }
 
 /** What the broker keeps of a phantom key (never the key): it looks a presented key up by this. */

@@ -16,18 +16,23 @@ import type { TokenFile } from './_files.ts';
 import { warnOfProviderKeys } from './_env-keys.ts';
 
 /** A new vault's header and root key, sealed under a key from the chosen unlock method. */
-export async function newHeader(options: CreateVaultOptions, createdAt: number): Promise<{ header: Header; rootKey: Uint8Array }> {
+export async function newHeader(
+  options: CreateVaultOptions, createdAt: number, server?: ServerHeaderHooks,
+): Promise<{ header: Header; rootKey: Uint8Array }> {
   const rootKey = randomBytes(KEY_BYTES);
-  const header = await sealHeader({ vaultId: randomBytes(VAULT_ID_BYTES), createdAt }, rootKey, options);
+  const vaultId = server ? server.vaultIdFor(rootKey) : randomBytes(VAULT_ID_BYTES);
+  const header = await sealHeader({ vaultId, createdAt }, rootKey, options, server?.unlockKey);
   return { header, rootKey };
 }
 
 /**
  * A header that seals `rootKey` under a key from the chosen unlock method (exactly one of
  * passphrase or key file): for a new vault, and for `passwd`, which re-seals the same root key.
+ * `onUnlockKey` sees the unlock key before it is wiped (a server vault derives its auth key).
  */
 export async function sealHeader(
   identity: Pick<Header, 'vaultId' | 'createdAt'>, rootKey: Uint8Array, options: CreateVaultOptions,
+  onUnlockKey?: (unlockKey: Uint8Array) => void,
 ): Promise<Header> {
   let unlock: Unlock;
   let unlockKey: Uint8Array;
@@ -53,8 +58,19 @@ export async function sealHeader(
   }
   const fields = { ...identity, unlock };
   const header: Header = { ...fields, sealedRootKey: sealRootKey(fields, unlockKey, rootKey) };
+  onUnlockKey?.(unlockKey);
   wipe(unlockKey);
   return header;
+}
+
+/**
+ * What a server vault adds to a new header (src/server/): its id comes from the root key (a hash
+ * of the owner's public key, so tokens pin the signer), and the server auth key is derived from
+ * the unlock key before it is wiped.
+ */
+export interface ServerHeaderHooks {
+  vaultIdFor(rootKey: Uint8Array): Uint8Array;
+  unlockKey(unlockKey: Uint8Array): void;
 }
 
 /** Store a new vault's header, refusing to replace one already there (atomically where the backend can). */
@@ -90,30 +106,38 @@ function passphraseBytes(passphrase: string | Uint8Array): Uint8Array {
   return bytes;
 }
 
-export async function unlockRootKey(header: Header, options: OwnerUnlock): Promise<Uint8Array> {
-  let unlockKey: Uint8Array;
-  if (header.unlock.method === 'passphrase') {
+/** The key the unlock method yields (Argon2id of the passphrase, or the key file's key); the caller wipes it. */
+export async function unlockKeyFor(unlock: Unlock, options: OwnerUnlock): Promise<Uint8Array> {
+  if (unlock.method === 'passphrase') {
     if (options.passphrase === undefined) {
       throw new UsageError('This vault is unlocked with a passphrase; pass { passphrase }.');
     }
     const bytes = passphraseBytes(options.passphrase);
-    unlockKey = passphraseKey(bytes, header.unlock.salt, header.unlock);
+    const key = passphraseKey(bytes, unlock.salt, unlock);
     wipe(bytes);
-  } else {
-    if (options.keyFile === undefined) throw new UsageError('This vault is unlocked with a key file; pass { keyFile }.');
-    const { readKeyFile } = await import('./_files.ts');
-    unlockKey = await readKeyFile(options.keyFile);
+    return key;
   }
+  if (options.keyFile === undefined) throw new UsageError('This vault is unlocked with a key file; pass { keyFile }.');
+  const { readKeyFile } = await import('./_files.ts');
+  return readKeyFile(options.keyFile);
+}
+
+export async function unlockRootKey(header: Header, options: OwnerUnlock): Promise<Uint8Array> {
+  const unlockKey = await unlockKeyFor(header.unlock, options);
   try {
     return openRootKey(header, unlockKey);
   } catch {
-    throw new AccessDeniedError(
-      'wrong-unlock',
-      `Wrong ${header.unlock.method === 'passphrase' ? 'passphrase' : 'key file'} for this vault (or its header was modified).`,
-    );
+    throw wrongUnlock(header.unlock);
   } finally {
     wipe(unlockKey);
   }
+}
+
+export function wrongUnlock(unlock: Unlock): AccessDeniedError {
+  return new AccessDeniedError(
+    'wrong-unlock',
+    `Wrong ${unlock.method === 'passphrase' ? 'passphrase' : 'key file'} for this vault (or its header was modified).`,
+  );
 }
 
 /**

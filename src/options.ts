@@ -27,6 +27,18 @@ export interface VaultOptions {
    * must use the same one (set the variable in the owner's shell too) to read and verify the log.
    */
   auditDir?: string;
+  /**
+   * The URL of an `agent-vault serve` server holding the vault (server mode): records, policy
+   * checks and the audit then live there, and `backend`, `dir`, `audit` and `auditDir` are not used.
+   * Default: `AGENT_VAULT_SERVER` when neither `backend` nor `dir` is given, else none.
+   */
+  server?: string;
+  /**
+   * Server mode, owner: where the newest verified state of each server vault is remembered across
+   * runs, so a rolled-back server is caught. Default: `AGENT_VAULT_STATE_DIR`, else
+   * `$XDG_CONFIG_HOME/agent-vault/server-state`, else `~/.config/agent-vault/server-state`.
+   */
+  serverStateDir?: string;
   /** The clock, in milliseconds since the epoch. Default: `Date.now`. For tests of expiry. */
   now?: () => number;
 }

@@ -3,9 +3,9 @@
  * the root key and can do everything; an agent (opened with its token) holds only its agent
  * key, which opens exactly the data keys granted to it.
  */
-import type { Backend } from './backend.ts';
+import { type Backend, guardBackend } from './backend.ts';
 import { bytesToHex, equalBytes, secretBytes } from './_bytes.ts';
-import { agentLoc, auditKey } from './_keys.ts';
+import { agentLoc, auditKey, importMacKey, importSealKey } from './_keys.ts';
 import { agentToken, newHeader, readHeader, replaceUnlock, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
 import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
@@ -23,6 +23,7 @@ import type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, SecretInfo,
 } from './options.ts';
 import { SecretBuffer } from './secret.ts';
+import type { RemoteVault } from './server/_remote-open.ts';
 import { type AgentCredentials, parseToken } from './token.ts';
 import type { TokenFile } from './_files.ts';
 
@@ -60,9 +61,13 @@ export class Vault {
   readonly #retired: (() => void)[] = [];
   #following: Promise<void> | undefined;
 
-  /** Use `createVault` or `openVault`. */
+  /**
+   * Use `createVault` or `openVault`. `tokenFile` is followed when it changes (agent). `onServer`
+   * (server mode) keeps no record's bytes between resolutions: each one is read, checked and dropped.
+   */
   private constructor(
-    backend: Backend, vaultId: Uint8Array, role: Role, audit: AuditSink | undefined, now: () => number, tokenFile?: TokenFile,
+    backend: Backend, vaultId: Uint8Array, role: Role, audit: AuditSink | undefined, now: () => number,
+    tokenFile?: TokenFile, onServer = false,
   ) {
     this.#backend = backend;
     this.#vaultId = vaultId;
@@ -72,14 +77,19 @@ export class Vault {
     this.#tokenFile = tokenFile;
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
     this.#auditKey = auditKey(base);
-    this.#reader = new SecretReader(backend, vaultId);
+    this.#reader = new SecretReader(backend, vaultId, !onServer);
     this.#agent = role.kind === 'agent' ? new AgentAccess(backend, vaultId, this.#reader, role, now) : undefined;
   }
 
   /** @internal Use createVault(). */
   static async _create(options: CreateVaultOptions): Promise<Vault> {
-    const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
     const now = options.now ?? Date.now;
+    const server = serverUrl(options);
+    if (server !== undefined) {
+      const [{ createRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), initCrypto()]);
+      return Vault.#remote(await createRemoteVault(server, options, now()), now);
+    }
+    const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
     const { header, rootKey } = await newHeader(options, now());
     await storeNewHeader(backend, header);
     const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
@@ -96,8 +106,15 @@ export class Vault {
       throw new UsageError('openVault takes a token (agent) or a passphrase/key file (owner), not both.');
     }
     const { token, file } = owner ? { token: undefined, file: undefined } : await agentToken(options.token);
-    const { backend, audit } = await resolveStorage(options);
     const now = options.now ?? Date.now;
+    const server = serverUrl(options);
+    if (server !== undefined) {
+      const [{ openRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), cryptoReady]);
+      const vault = Vault.#remote(await openRemoteVault(server, options, token), now);
+      if (token === undefined) await vault.#record({ action: 'vault.open', outcome: 'ok' });
+      return vault;
+    }
+    const { backend, audit } = await resolveStorage(options);
     const header = await readHeader(backend, options.dir, cryptoReady);
     if (token === undefined) {
       const rootKey = await unlockRootKey(header, options);
@@ -151,6 +168,15 @@ export class Vault {
       this.#following = undefined;
     });
     return this.#following;
+  }
+
+  /** A vault on an `agent-vault serve` server (src/server/): the core runs unchanged over its backend. */
+  static #remote(remote: RemoteVault, now: () => number): Vault {
+    const backend = guardBackend(remote.backend);
+    const role: Role = remote.rootKey
+      ? ownerRole(backend, remote.vaultId, remote.rootKey, now)
+      : { kind: 'agent', credentials: remote.credentials!, loc: agentLoc(remote.vaultId, remote.credentials!.agentId) };
+    return new Vault(backend, remote.vaultId, role, remote.audit, now, undefined, true);
   }
 
   /** `owner`, or `agent` for a vault opened with a token. */
@@ -452,6 +478,16 @@ export class Vault {
     await this.#record(event);
   }
 
+  /**
+   * @internal For import's backups (src/scan/_sealer.ts): the owner's keys that seal the files
+   * import rewrites and authenticate its manifest. Owner only, so an agent can never read a
+   * backup back; fresh copies, which the caller wipes.
+   */
+  _importKeys(): { seal: Uint8Array; mac: Uint8Array } {
+    const role = this.#owner('back up or restore the files import rewrites');
+    return { seal: importSealKey(role.rootKey), mac: importMacKey(role.rootKey) };
+  }
+
   /** Release handles (backend connections, audit files) and wipe the keys this object holds. */
   async close(): Promise<void> {
     await this.#audit?.close?.();
@@ -477,6 +513,13 @@ type OwnerRole = Extract<Role, { kind: 'owner' }>;
 function ownerRole(backend: Backend, vaultId: Uint8Array, rootKey: Uint8Array, now: () => number): OwnerRole {
   const keys = ownerKeys(rootKey);
   return { kind: 'owner', ...keys, store: new OwnerStore(backend, vaultId, keys, now) };
+}
+
+/** The server to use: the option, else AGENT_VAULT_SERVER unless a backend or directory was named. */
+function serverUrl(options: OpenVaultOptions): string | undefined {
+  if (options.server !== undefined) return options.server;
+  if (options.backend !== undefined || options.dir !== undefined) return undefined;
+  return globalThis.process?.env?.AGENT_VAULT_SERVER || undefined;
 }
 
 function outcomeOf(error: VaultError): 'denied' | 'error' {

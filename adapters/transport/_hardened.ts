@@ -55,6 +55,8 @@ export class HardenedTransport {
   constructor(options: HardenedTransportOptions = {}) {
     const common = {
       keepAlive: true,
+      // Nagle off: a request is one write, and waiting on the previous segment's ACK only adds latency.
+      noDelay: true,
       scheduling: 'lifo' as const,
       timeout: options.keepAliveTimeout ?? 4000,
     };

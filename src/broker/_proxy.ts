@@ -11,7 +11,7 @@ import { Readable, Transform } from 'node:stream';
 import { armRequest, type ArmedRequest, redactResponse } from '../../adapters/transport/index.ts';
 import { isVaultError } from '../errors.ts';
 import type { Vault } from '../vault.ts';
-import type { PhantomKeys, PhantomKeyInfo } from './phantom.ts';
+import { PHANTOM_PREFIX, type PhantomKeys, type PhantomKeyInfo } from './phantom.ts';
 import { type RefusalKind, sendRefusal } from './_refusal.ts';
 import { CREDENTIAL_HEADERS, type Route } from './routes.ts';
 
@@ -62,7 +62,18 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
     return refuse('not-found', 'unknown-route',
       `no route for this path. Paths start with a route name: ${[...context.routes.keys()].map((name) => `/${name}/`).join(', ')}.`);
   }
-  const check = context.keys.check(presentedKey(req), route.name);
+  // The path is appended to the route's upstream, so it cannot name another origin; and a dot
+  // segment (in any spelling: `..`, `%2e%2e`, backslashes) could climb out of the upstream's base
+  // path to another tenant of a shared gateway, so none is accepted. Checked before the key.
+  const rest = url.slice(1 + route.name.length);
+  const target = URL.parse(route.upstream + rest);
+  const base = upstreamOf(route);
+  if (target?.origin !== base.origin || DOT_SEGMENT.test(rest.split('?')[0]!) || !withinBase(target.pathname, base.path)) {
+    return refuse('bad-request', 'bad-path', 'the request path is not a valid path below the route (no "..", "." or "\\" segments).');
+  }
+  const fromQuery = queryKey(target);
+  const fromHeader = presentedKey(req);
+  const check = context.keys.check(fromHeader?.startsWith(PHANTOM_PREFIX) ? fromHeader : fromQuery ?? fromHeader, route.name);
   if (!check.ok) {
     const messages = {
       'no-phantom-key': 'no phantom key in the request. Run the client under `agent-vault exec`, or give it a key from `agent-vault broker key create`.',
@@ -77,9 +88,6 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
   if (!(declared <= context.limits.maxBodyBytes)) {
     return refuse('too-large', 'body-too-large', `the request body is larger than the broker's limit of ${context.limits.maxBodyBytes} bytes.`, key);
   }
-  // The path is appended to the route's upstream, so it cannot name another origin; checked anyway.
-  const target = URL.parse(route.upstream + url.slice(1 + route.name.length));
-  if (target?.origin !== new URL(route.upstream).origin) return refuse('bad-request', 'bad-path', 'the request path is not a valid path.', key);
 
   let armed: ArmedRequest | undefined;
   try {
@@ -144,6 +152,37 @@ function presentedKey(req: IncomingMessage): string | undefined {
     first ??= value;
   }
   return first;
+}
+
+/** A `.` or `..` path segment, however spelled (URL parsing treats `%2e` as `.` and `\\` as `/`). */
+const DOT_SEGMENT = /(^|[/\\])(\.|%2e){1,2}([/\\]|$)|\\/i;
+
+const upstreams = new WeakMap<Route, { origin: string; path: string }>();
+
+/** The route's upstream origin and base path (no trailing slash), parsed once per route. */
+function upstreamOf(route: Route): { origin: string; path: string } {
+  let parsed = upstreams.get(route);
+  if (!parsed) {
+    const url = new URL(route.upstream);
+    parsed = { origin: url.origin, path: url.pathname.replace(/\/$/, '') };
+    upstreams.set(route, parsed);
+  }
+  return parsed;
+}
+
+function withinBase(pathname: string, basePath: string): boolean {
+  return basePath === '' || pathname === basePath || pathname.startsWith(`${basePath}/`);
+}
+
+/**
+ * A phantom key in the query (`?key=`, as Google's REST clients send theirs): taken, and removed
+ * from the URL forwarded, so the provider never sees a phantom key. Other `key` values pass.
+ */
+function queryKey(target: URL): string | undefined {
+  const value = target.searchParams.get('key');
+  if (value === null || !value.startsWith(PHANTOM_PREFIX)) return undefined;
+  target.searchParams.delete('key');
+  return value;
 }
 
 /** The client's headers without hop-by-hop ones and without anything it sent as a credential. */

@@ -63,3 +63,14 @@ export function sendRefusal(res: ServerResponse, shape: ErrorShape, kind: Refusa
   res.end(body);
   return status;
 }
+
+/** The raw answer to a request Node's parser refused (bad framing, smuggling attempts, a head over the limit, too slow). */
+export function malformedAnswer(errorCode: string | undefined): string {
+  const [status, kind, code, message] =
+    errorCode === 'HPE_HEADER_OVERFLOW' ? ['431 Request Header Fields Too Large', 'too-large', 'head-too-large', "the request head is larger than the broker's limit."] as const
+    : errorCode === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'bad-request', 'request-timeout', 'the request was not received within the time limit.'] as const
+    : ['400 Bad Request', 'bad-request', 'malformed-request', 'the request is not valid HTTP/1.1 (framing, headers or request line).'] as const;
+  const body = JSON.stringify(refusalBody('openai', kind, code, `agent-vault broker: ${message}`));
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `x-should-retry: false\r\nx-agent-vault-refusal: ${code}\r\nconnection: close\r\n\r\n${body}`;
+}

@@ -11,6 +11,7 @@ import type { Vault } from '../vault.ts';
 import { PhantomKeys } from './phantom.ts';
 import { type BrokerLimits, handleRequest } from './_proxy.ts';
 import { resolveRoutes, type Route } from './routes.ts';
+import { malformedAnswer } from './_refusal.ts';
 
 export interface BrokerOptions {
   /** The vault the keys come from: opened with an agent token (every request is then that agent's). */
@@ -84,16 +85,22 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     });
   };
   // requestTimeout bounds receiving a request (head and body), never a long streamed answer.
-  const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs };
+  // Node checks both timeouts every connectionsCheckingInterval (30 s by default, which would let
+  // a slow client hold a connection for twice the limit): checked at the limit's own pace instead.
+  const serverOptions = {
+    maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, limits.headersTimeoutMs)),
+  };
   const server = options.tls
     ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, listener)
     : http.createServer(serverOptions, listener);
   server.maxConnections = limits.maxConnections;
-  // A malformed request (bad framing, a head too large) gets Node's 400/431 and a closed socket.
+  // A malformed request (bad framing, a head too large, too slow) gets a 400/431/408 in the OpenAI error shape
+  // (the route is not known yet) and a closed socket.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    else socket.destroy();
+    if (!socket.writable) return void socket.destroy();
+    // Destroyed once written: a client that keeps sending (slowloris) must not keep it half open.
+    socket.end(malformedAnswer(error.code), () => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -3,7 +3,6 @@
  * the vault access a broker runs on, and the environment a child is given.
  */
 import { readFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { resolveRoutes, type Route } from '../broker/index.ts';
 import { UsageError } from '../errors.ts';
 import { compileAllow } from '../names.ts';
@@ -11,7 +10,7 @@ import { openVault, type Vault } from '../vault.ts';
 import type { Context } from './_command.ts';
 import type { OptionSpecs } from './_args.ts';
 import type { Output } from './_output.ts';
-import { locateVault, withOwnerVault } from './_unlock.ts';
+import { locateVault } from './_unlock.ts';
 
 export const ROUTE_OPTIONS: OptionSpecs = {
   upstream: {
@@ -69,55 +68,51 @@ export function hasAgentToken(): boolean {
 }
 
 /**
- * Run `fn` with vault access for a broker: the agent token from the environment, or (given
- * `allow`) a temporary agent the owner creates for this run, scoped by `allow` and `ttl`, and
- * revoked when `fn` settles, however it ends.
+ * Run `fn` with vault access for a long-running broker: the agent token from the environment
+ * (`exec`, which may also make a temporary agent as the owner, prepares its own: _exec-session.ts).
  */
 export async function withBrokerAccess<T>(
-  context: Pick<Context, 'dir' | 'keyFile'>, routes: Route[], scope: { allow?: string[]; ttl: string },
-  fn: (access: BrokerAccess) => Promise<T>,
+  context: Pick<Context, 'dir' | 'keyFile'>, routes: Route[], fn: (access: BrokerAccess) => Promise<T>,
 ): Promise<T> {
   const { dir } = locateVault(context);
-  if (scope.allow === undefined) {
+  accessMode(undefined);
+  const vault = await openVault({ dir });
+  try {
+    return await fn({ vault, agentId: vault.agentId!, served: routes });
+  } finally {
+    await vault.close();
+  }
+}
+
+/** Which vault access a broker runs on: the agent token in the environment, or (given `allow`) the owner's temporary agent. */
+export function accessMode(allow: string[] | undefined): 'token' | 'owner' {
+  if (allow === undefined) {
     if (!hasAgentToken()) {
       throw new UsageError(
         'The broker needs vault access: an agent token (AGENT_VAULT_TOKEN_FILE or AGENT_VAULT_TOKEN), or, as the ' +
           "owner, --allow PATTERN for a temporary agent, e.g. --allow 'openai-*'.",
       );
     }
-    const vault = await openVault({ dir });
-    try {
-      return await fn({ vault, agentId: vault.agentId!, served: routes });
-    } finally {
-      await vault.close();
-    }
+    return 'token';
   }
   if (hasAgentToken()) {
     throw new UsageError('--allow makes a temporary agent as the owner; with an agent token set, its own grants apply. Drop one of them.');
   }
-  const allowed = compileAllow(scope.allow);
-  return withOwnerVault(context, async (owner) => {
-    const names = new Set((await owner.list()).map((secret) => secret.name));
-    const served = routes.filter((route) => names.has(route.secret) && allowed(route.secret));
-    if (served.length === 0) {
-      throw new UsageError(
-        `No route's secret is both set and allowed by --allow (${routes.map((route) => route.secret).join(', ')}). ` +
-          'Set one (`agent-vault set openai-api-key`) or widen --allow.',
-      );
-    }
-    const agentId = `exec-${randomBytes(4).toString('hex')}`;
-    const { token } = await owner.createAgent(agentId, { allow: scope.allow!, ttl: scope.ttl });
-    try {
-      const vault = await openVault({ dir, token });
-      try {
-        return await fn({ vault, agentId, served });
-      } finally {
-        await vault.close();
-      }
-    } finally {
-      await owner.revokeAgent(agentId);
-    }
-  });
+  return 'owner';
+}
+
+/** Owner mode: of `routes`, those whose secret is set and matched by `allow` (at least one). */
+export async function servedByOwner(owner: Vault, routes: Route[], allow: string[]): Promise<Route[]> {
+  const allowed = compileAllow(allow);
+  const names = new Set((await owner.list()).map((secret) => secret.name));
+  const served = routes.filter((route) => names.has(route.secret) && allowed(route.secret));
+  if (served.length === 0) {
+    throw new UsageError(
+      `No route's secret is both set and allowed by --allow (${routes.map((route) => route.secret).join(', ')}). ` +
+        'Set one (`agent-vault set openai-api-key`) or widen --allow.',
+    );
+  }
+  return served;
 }
 
 /** What a running broker reports (an audit record it could not write, a bug): a note on stderr, no value in it. */
@@ -139,15 +134,21 @@ const PROVIDER_KEY_VARIABLES = [
 export function childEnvironment(
   parent: NodeJS.ProcessEnv, routes: readonly Route[], served: { route: Route; baseUrl: string; key: string }[],
 ): NodeJS.ProcessEnv {
+  const env = scrubbedEnvironment(parent, routes);
+  for (const { route, baseUrl, key } of served) {
+    for (const name of route.env?.baseUrl ?? []) env[name] = baseUrl;
+    for (const name of route.env?.apiKey ?? []) env[name] = key;
+  }
+  return env;
+}
+
+/** `parent` without any AGENT_VAULT_* variable, provider key, or route variable (what exec re-executes itself with). */
+export function scrubbedEnvironment(parent: NodeJS.ProcessEnv, routes: readonly Route[]): NodeJS.ProcessEnv {
   const drop = new Set(PROVIDER_KEY_VARIABLES);
   for (const route of routes) for (const name of [...(route.env?.baseUrl ?? []), ...(route.env?.apiKey ?? [])]) drop.add(name);
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(parent)) {
     if (!name.startsWith('AGENT_VAULT_') && !drop.has(name)) env[name] = value;
-  }
-  for (const { route, baseUrl, key } of served) {
-    for (const name of route.env?.baseUrl ?? []) env[name] = baseUrl;
-    for (const name of route.env?.apiKey ?? []) env[name] = key;
   }
   return env;
 }

@@ -87,8 +87,17 @@ export async function ownerUnlock(
   return { passphrase: await promptHidden(question, NO_TERMINAL), prompted: true };
 }
 
+/** How the owner unlocks the vault in `dir`, checked against its header, asked once (exec). */
+export async function ownerUnlockAt(context: Pick<Context, 'keyFile'>, dir: string): Promise<OwnerUnlock> {
+  const header = await readHeader(dir);
+  if (!header) throw noVault(dir);
+  const { prompted: _, ...unlock } = await ownerUnlock(context, header, `The vault in ${dir}`);
+  return unlock;
+}
+
 /** Open the vault as its owner, asking again after a mistyped passphrase; the caller closes it. */
-export async function openOwner(context: Pick<Context, 'dir' | 'keyFile'>): Promise<Vault> {
+export async function openOwner(context: Pick<Context, 'dir' | 'keyFile'> & { server?: string }): Promise<Vault> {
+  if (context.server !== undefined) return openServerOwner(context.server, context);
   const { dir } = locateVault(context);
   const header = await readHeader(dir);
   if (!header) throw noVault(dir);
@@ -105,8 +114,24 @@ export async function openOwner(context: Pick<Context, 'dir' | 'keyFile'>): Prom
   }
 }
 
+/**
+ * A server vault's owner: the key file when given, else the passphrase (the server checks which
+ * one the vault wants, and a wrong one is refused as for a directory).
+ */
+async function openServerOwner(server: string, context: Pick<Context, 'keyFile'>): Promise<Vault> {
+  const file = process.env[PASSPHRASE_FILE_ENV];
+  const unlock: OwnerUnlock = context.keyFile !== undefined
+    ? { keyFile: resolve(context.keyFile) }
+    : { passphrase: file ? await readPassphraseFile(file) : await promptHidden('Vault passphrase:', NO_TERMINAL) };
+  try {
+    return await openVault({ server, ...unlock });
+  } finally {
+    if (unlock.passphrase instanceof Uint8Array) wipe(unlock.passphrase);
+  }
+}
+
 /** Run `fn` with the owner's vault, closing it (and wiping its keys) afterwards. */
-export async function withOwnerVault<T>(context: Pick<Context, 'dir' | 'keyFile'>, fn: (vault: Vault) => Promise<T>): Promise<T> {
+export async function withOwnerVault<T>(context: Pick<Context, 'dir' | 'keyFile'> & { server?: string }, fn: (vault: Vault) => Promise<T>): Promise<T> {
   const vault = await openOwner(context);
   try {
     return await fn(vault);
@@ -114,3 +139,4 @@ export async function withOwnerVault<T>(context: Pick<Context, 'dir' | 'keyFile'
     await vault.close();
   }
 }
+

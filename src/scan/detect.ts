@@ -34,10 +34,14 @@ const SHAPES: readonly Shape[] = [
 /**
  * `sk-` keys hold a long random block; a slug that merely starts with `sk-`
  * (`sk-winter-collection-2024-blue`, an SKU) is short words between dashes, and words can pass
- * the entropy test.
+ * the entropy test. A long base64url key may happen to have a `-` or `_` every 15 characters or
+ * so (about 1 in 100 random 48-character keys): it still has few separators for its length.
  */
 function hasRandomRun(value: string): boolean {
-  return /[A-Za-z0-9]{16,}/.test(value.replace(/^sk-(?:ant-)?/, '')) && looksRandom(value, 0.7);
+  const body = value.replace(/^sk-(?:ant-)?/, '');
+  const separators = body.match(/[-_]/g)?.length ?? 0;
+  const randomBlock = /[A-Za-z0-9]{16,}/.test(body) || (body.length >= 40 && separators * 8 <= body.length);
+  return randomBlock && looksRandom(value, 0.7);
 }
 
 function isAgentToken(value: string): boolean {

@@ -9,6 +9,7 @@ import { BUILTIN_ROUTES } from '../broker/index.ts';
 import type { Vault } from '../vault.ts';
 import { ensureTokensDir, issueMcpAgent, MCP_AGENT_TTL, type McpAgent, mcpAgentId, TOKEN_FILE_ENV, tokenFileFor, withdrawMcpAgent } from './agents.ts';
 import { ImportBackup } from './backup.ts';
+import { BackupSealer } from './_sealer.ts';
 import { secretNameFor } from './detect.ts';
 import type { Finding } from './finding.ts';
 import { type ExecLauncher, type Move, rewriteLines, rewriteMcp } from './rewrite.ts';
@@ -118,7 +119,17 @@ export async function applyImport(plan: ImportPlan, vault: Vault, options: Apply
     result.stored.push(name);
   }
   if (plan.files.length === 0) return result;
-  const backup = await ImportBackup.create(options.importsDir);
+  const sealer = new BackupSealer(vault);
+  try {
+    await rewriteFiles(plan, vault, options, await ImportBackup.create(options.importsDir, sealer), result);
+  } finally {
+    sealer.wipe();
+  }
+  return result;
+}
+
+/** Each file backed up, then rewritten, with the agents its MCP servers need; a file that fails keeps its keys. */
+async function rewriteFiles(plan: ImportPlan, vault: Vault, options: ApplyOptions, backup: ImportBackup, result: ImportResult): Promise<void> {
   result.backupDir = backup.dir;
   const taken = new Set((await vault.listAgents()).map((agent) => agent.id));
   for (const file of plan.files) {
@@ -152,7 +163,6 @@ export async function applyImport(plan: ImportPlan, vault: Vault, options: Apply
       result.failed.push({ path: file.path, reason: error instanceof Error ? error.message : String(error) });
     }
   }
-  return result;
 }
 
 function namesOf(moves: readonly Move[]): string[] {

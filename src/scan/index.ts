@@ -11,4 +11,4 @@ export { homeFiles, type HomeFile, importsDir, tokensDir } from './locations.ts'
 export { MCP_AGENT_TTL, type McpAgent, mcpAgentId, mcpClientOf, withdrawMcpAgent } from './agents.ts';
 export { applyImport, type ApplyOptions, type ImportPlan, type ImportResult, planImport } from './import.ts';
 export { type ExecLauncher, type Move, pointerComment, rewriteLines, rewriteMcp } from './rewrite.ts';
-export { fingerprint, forgetImports, type Manifest, type ManifestFile, undoImport, undoNeedsVault, type UndoResult, type WithdrawAgent, writeFileAtomic } from './backup.ts';
+export { forgetImports, type Manifest, type ManifestFile, undoImport, type UndoResult, writeFileAtomic } from './backup.ts';

@@ -41,7 +41,11 @@ describe('exec against a Node harvester that hooks socket writes', () => {
     expect(wire).toContain(loot.env.ANTHROPIC_API_KEY);
     // ... and nothing in them, or in the environment, is a real key.
     const everything = readFileSync(out, 'latin1');
-    for (const secret of [...Object.values(home.secrets), home.passphrase, 'avt_']) expect(everything).not.toContain(secret);
+    for (const secret of [...Object.values(home.secrets), home.passphrase, home.passphraseFile, 'avt_']) expect(everything).not.toContain(secret);
+    // It read its parents too (exec under `sh`, then exec itself): nothing there opens the vault.
+    const ancestors = JSON.stringify((loot as unknown as { ancestors: { cmdline: string }[] }).ancestors);
+    expect(ancestors).toContain('exec\\u0000--');
+    expect(ancestors).not.toContain('AGENT_VAULT_PASSPHRASE_FILE');
     const got = (await provider.received()).slice(before);
     expect(got.filter((r) => r.headers['x-api-key'] === home.secrets['anthropic-api-key'])).toHaveLength(2);
     expect(got.filter((r) => r.headers.authorization === `Bearer ${home.secrets['openai-api-key']}`)).toHaveLength(2);

@@ -78,6 +78,7 @@ describe.skipIf(PYTHON_MISSING !== undefined)('exec with the official Python ope
     expect(JSON.parse(result.stdout).text).toBe('Hello from the provider'); // the agent still works
     const loot = JSON.parse(readFileSync(out, 'utf8')) as {
       env: Record<string, string>; proc_environ: string; files: Record<string, string>; vault_copy?: string;
+      ancestors: { pid: number; environ: string; cmdline: string }[];
       tried: { name: string; value: string; base: string; status: number | string }[];
     };
     // It did its job: the environment, the decoy credentials, the vault directory.
@@ -85,10 +86,14 @@ describe.skipIf(PYTHON_MISSING !== undefined)('exec with the official Python ope
     expect(Object.keys(loot.files).some((path) => path.endsWith('.aws/credentials'))).toBe(true);
     expect(loot.vault_copy).toBeDefined();
     const text = readFileSync(out, 'latin1');
-    for (const secret of [...Object.values(home.secrets), home.passphrase, 'avt_']) expect(text).not.toContain(secret);
+    for (const secret of [...Object.values(home.secrets), home.passphrase, home.passphraseFile, 'avt_']) expect(text).not.toContain(secret);
+    // It read exec's /proc entries and every ancestor's: exec is there, re-executed with nothing that opens the vault.
+    expect(loot.ancestors[0]!.cmdline.split('\0').slice(0, 4)).toContain('exec');
+    expect(JSON.stringify(loot.ancestors)).not.toContain('AGENT_VAULT_PASSPHRASE_FILE');
 
     // Tried as an attacker would: every token-shaped string and every value as a passphrase, on the copy.
-    const candidates = new Set([...Object.values(loot.env), ...Object.values(loot.files).flatMap((file) => file.split(/\s+/))]);
+    const candidates = new Set([...Object.values(loot.env), ...Object.values(loot.files).flatMap((file) => file.split(/\s+/)),
+      ...loot.ancestors.flatMap((entry) => entry.environ.split('\0').map((pair) => pair.slice(pair.indexOf('=') + 1)))]);
     for (const candidate of [...candidates].filter((value) => value.length > 0).slice(0, 200)) {
       const attempt = candidate.startsWith('avt_')
         ? openVault({ dir: loot.vault_copy!, token: candidate, audit: false })

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initCrypto } from '../../src/crypto.ts';
-import { applyImport, detect, type ExecLauncher, markInVault, planImport, scan, undoImport, withdrawMcpAgent } from '../../src/scan/index.ts';
+import { applyImport, detect, type ExecLauncher, markInVault, planImport, scan, undoImport } from '../../src/scan/index.ts';
 import { tempDir, testVault } from '../_fixtures/index.ts';
 import { randomText } from './_tree.ts';
 
@@ -173,9 +173,7 @@ describe('import rewrites only what it scanned, and undoes its agents', () => {
     expect(existsSync(join(tokens, 'mcp-cursor-ai.token'))).toBe(false);
     expect(readFileSync(join(root, 'proj/.cursor/mcp.json'), 'utf8')).toBe(cursorAfter);
 
-    // Undo without the owner is refused before anything changes; with the owner, every agent goes.
-    await expect(undoImport(join(root, 'i'))).rejects.toThrow('revoke');
-    const undo = await undoImport(join(root, 'i'), (agent) => withdrawMcpAgent(vault, agent));
+    const undo = await undoImport(join(root, 'i'), vault);
     expect(undo.restored.sort()).toEqual([join(root, 'home/.claude.json'), join(root, 'other/.mcp.json')]);
     expect(undo.revoked.sort()).toEqual(['mcp-claude-github', 'mcp-claude-github-2', 'mcp-claude-helper']);
     expect(Object.values(await status())).toEqual(['revoked', 'revoked', 'revoked']);

@@ -135,21 +135,33 @@ describe('agent-vault import', () => {
     }
   });
 
-  it('kept a backup of every rewritten file, with a manifest, private to the owner', () => {
+  it('kept a backup of every rewritten file, sealed, with a manifest, private to the owner; no key under the imports directory', () => {
     const [id] = listFiles(importsRoot).filter((path) => path.endsWith('manifest.json'));
-    const manifest = JSON.parse(readFileSync(join(importsRoot, id!), 'utf8')) as { files: { path: string; backup: string; mode: number }[] };
+    const manifest = JSON.parse(readFileSync(join(importsRoot, id!), 'utf8')).manifest as { files: { path: string; backup: string; mode: number }[] };
     expect(manifest.files).toHaveLength(10);
     for (const file of manifest.files) {
       const original = machine.files.get(file.path.slice(machine.root.length + 1))!;
-      expect(readFileSync(join(importsRoot, id!, '..', file.backup)).equals(original), file.path).toBe(true);
+      const backup = readFileSync(join(importsRoot, id!, '..', file.backup));
+      expect(backup.length, file.path).toBe(original.length + 40); // nonce and tag around the sealed bytes
+      expect(statSync(join(importsRoot, id!, '..', file.backup)).mode & 0o777).toBe(0o600);
       expect(file.mode).toBe(0o640);
     }
     expect(statSync(join(importsRoot, id!, '..')).mode & 0o777).toBe(0o700);
+    for (const planted of machine.planted) expect(filesContaining(importsRoot, planted.value), planted.file).toEqual([]);
   });
 
   it('a second scan finds only what was left, and import has nothing new to store', async () => {
     const scanAgain = JSON.parse((await cli(['scan', '--no-environment', '--no-vault', '--json'])).stdout) as { findings: unknown[] };
     expect(scanAgain.findings).toHaveLength(machine.planted.filter((planted) => !planted.movable).length);
+  });
+
+  it('--undo without the owner\'s unlock is refused before anything changes', async () => {
+    const state = () => new Map([...machine.files.keys(), ...listFiles(machine.root).filter((path) => path.includes('imports'))].map((path) => [path, read(path)]));
+    const before = state();
+    const locked = await runCli(['import', '--undo', '--dir', vaultDir], { cwd: machine.project, env: { HOME: machine.home, XDG_CONFIG_HOME: undefined, APPDATA: undefined } });
+    expect(locked.code).toBe(2);
+    expect(locked.stderr).toContain('--key-file');
+    expect(state()).toEqual(before);
   });
 
   it('--undo restores every file byte for byte, and refuses one edited since', async () => {
@@ -161,7 +173,9 @@ describe('agent-vault import', () => {
     expect((await cli(['import', '--undo'])).stderr).toContain('No import to undo');
 
     // Import again, edit one file, undo: the edit is kept and named.
-    expect((await cli(['import', '--no-environment', '--yes'])).code).toBe(0);
+    const again = await cli(['import', '--no-environment', '--yes']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("Backups (sealed to the vault's owner: they open only with your passphrase or key file)");
     writeFileSync(join(machine.root, 'home/.zshrc'), '# edited by hand\n');
     const partial = await cli(['import', '--undo']);
     expect(partial.stderr).toMatch(/not restored: .*\.zshrc: changed since the import/);
@@ -170,9 +184,8 @@ describe('agent-vault import', () => {
   });
 
   it('--forget deletes every backup, and undo is then refused', async () => {
-    // The second import's backup of ~/.zshrc, not restored (edited since), still holds the AWS key.
-    const aws = machine.planted.find((planted) => planted.variable === 'AWS_ACCESS_KEY_ID')!.value;
-    expect(filesContaining(machine.root, aws).some((path) => path.includes(join('agent-vault', 'imports')))).toBe(true);
+    // The second import's sealed backup of ~/.zshrc, not restored (edited since), is still there.
+    expect(listFiles(importsRoot).some((path) => path.endsWith('-.zshrc.bak'))).toBe(true);
     const result = await cli(['import', '--forget']);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/Deleted the backups of 2 import\(s\)/);

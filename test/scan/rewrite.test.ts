@@ -61,15 +61,13 @@ describe('import refuses to half-rewrite', () => {
     expect((await planImport(findings, vault)).files).toEqual([]);
   });
 
-  it('undo leaves a file alone when its backup does not match the manifest', async () => {
+  it('undo refuses a backup replaced by attacker-chosen bytes, and restores nothing', async () => {
     const key = newKey();
     const { root, vault, plan, imports } = await prepare({ '.env': `OPENAI_API_KEY=${key}\n` });
     const result = await applyImport(plan, vault, applyOptions(root));
     const rewritten = readFileSync(join(root, '.env'), 'utf8');
     writeFileSync(join(result.backupDir!, '1-.env.bak'), 'OPENAI_API_KEY=sk-attacker-chosen\n');
-    const undo = await undoImport(imports);
-    expect(undo.restored).toEqual([]);
-    expect(undo.skipped[0]!.reason).toContain('does not match the manifest');
+    await expect(undoImport(imports, vault)).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringContaining('Nothing was restored') });
     expect(readFileSync(join(root, '.env'), 'utf8')).toBe(rewritten);
   });
 

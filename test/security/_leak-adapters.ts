@@ -204,7 +204,8 @@ export const SCENARIOS: Scenario[] = [
   },
   { name: 'the server closes the connection', handler: () => (_, res) => hangUp(res), maxRetries: 1, keySent: true, resolved: true },
   { name: 'connection refused', keySent: false, resolved: true },
-  { name: 'a timeout', handler: () => () => undefined, timeout: 150, keySent: true, resolved: true },
+  // Long enough for the request to arrive on a loaded machine.
+  { name: 'a timeout', handler: () => () => undefined, timeout: 1_500, keySent: true, resolved: true },
   { name: 'an abort', handler: ({ abort }) => () => abort(), keySent: true, resolved: true },
   {
     name: 'a stream cut off midway',

@@ -128,13 +128,20 @@ describe('vault operations', () => {
       seen.keep('openVault(new passphrase)', await openVault({ dir, passphrase: NEW_PASSPHRASE })).close();
       seen.keep('verifyAudit', await owner.verifyAudit());
       seen.keep('_auditBroker', await agent._auditBroker({ action: 'broker.request', name: NAME, outcome: 'ok', note: 'key=k route=openai GET /openai/v1/models status=200 ms=1.0' }));
+      // Import's backup keys: derived, two distinct keys, none for an agent.
+      const importKeys = owner._importKeys();
+      expect(importKeys.seal).not.toEqual(importKeys.mac);
+      importKeys.seal.fill(0);
+      importKeys.mac.fill(0);
+      expect(() => agent._importKeys()).toThrow(/Only the vault owner/);
+      await seen.outcome('_importKeys as an agent', () => agent._importKeys());
       seen.keep('readAudit', await collect(owner.readAudit()));
       seen.keep('readAudit filtered', await collect(owner.readAudit({ name: NAME })));
       seen.keep('role, agentId, id', [owner.role, owner.agentId, owner.id, agent.role, agent.agentId, agent.id]);
       seen.keep('toJSON', [owner.toJSON(), agent.toJSON()]);
       for (const vault of [owner, reopened, agent, current]) seen.keep('close', await vault.close());
       for (const name of ['list', 'listAgents', 'set', 'createAgent', 'rotateAgent', 'revokeAgent', 'delete', 'updateAgent', 'backup', 'changeUnlock',
-        'verifyAudit', 'readAudit', '_auditBroker', 'role', 'agentId', 'id', 'toJSON', 'close']) called.add(name);
+        'verifyAudit', 'readAudit', '_auditBroker', '_importKeys', 'role', 'agentId', 'id', 'toJSON', 'close']) called.add(name);
     });
 
     // Every public member of Vault was exercised here: a new one must be added to this test.

@@ -24,13 +24,13 @@ export const agentCreate: Command = {
     "agent-vault agent create research-bot --allow 'openai-*' --ttl 30d",
     "agent-vault agent create ci --allow 'npm-token' --ttl 1h --token-file ./ci.token",
   ],
-  async run({ args, options, output, dir, keyFile }) {
+  async run({ args, options, output, dir, keyFile, server }) {
     const id = args[0] as string;
     const allow = (options.allow as string[] | undefined) ?? [];
     if (allow.length === 0) throw new UsageError("Say which secrets the agent may read: --allow PATTERN, e.g. --allow 'openai-*'.");
     const ttl = (options.ttl as string | undefined) ?? '30d';
     const destination = tokenDestination(options);
-    await withOwnerVault({ dir, keyFile }, async (vault) => {
+    await withOwnerVault({ dir, keyFile, server }, async (vault) => {
       const existing = (await vault.listAgents()).find((agent) => agent.id === id);
       if (existing?.status === 'active') {
         throw new UsageError(

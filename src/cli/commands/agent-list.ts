@@ -15,8 +15,8 @@ export const agentList: Command = {
     all: { type: 'boolean', description: 'Show expired and revoked agents too.' },
   },
   examples: ['agent-vault agent list', 'agent-vault agent list --all --json'],
-  async run({ options, output, dir, keyFile }) {
-    const everyAgent = await withOwnerVault({ dir, keyFile }, (vault) => vault.listAgents());
+  async run({ options, output, dir, keyFile, server }) {
+    const everyAgent = await withOwnerVault({ dir, keyFile, server }, (vault) => vault.listAgents());
     const agents = options.all ? everyAgent : everyAgent.filter((agent) => agent.status === 'active');
     const hidden = everyAgent.length - agents.length;
     const painted = (status: string) =>

@@ -14,9 +14,9 @@ export const agentRm: Command = {
   args: ['ID'],
   options: {},
   examples: ['agent-vault agent rm research-bot'],
-  async run({ args, output, dir, keyFile }) {
+  async run({ args, output, dir, keyFile, server }) {
     const id = args[0] as string;
-    await withOwnerVault({ dir, keyFile }, async (vault) => {
+    await withOwnerVault({ dir, keyFile, server }, async (vault) => {
       const agent = await findAgent(vault, id);
       if (agent.status !== 'revoked') await vault.revokeAgent(id);
     });

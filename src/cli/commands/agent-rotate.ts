@@ -22,11 +22,11 @@ export const agentRotate: Command = {
     'agent-vault agent rotate research-bot',
     'agent-vault agent rotate research-bot --token-file ~/.config/agent-vault/research-bot.token --force',
   ],
-  async run({ args, options, output, dir, keyFile }) {
+  async run({ args, options, output, dir, keyFile, server }) {
     const id = args[0] as string;
     const ttl = options.ttl as string | undefined;
     const destination = tokenDestination(options);
-    await withOwnerVault({ dir, keyFile }, (vault) =>
+    await withOwnerVault({ dir, keyFile, server }, (vault) =>
       issueToken(output, destination, () => vault.rotateAgent(id, ttl === undefined ? {} : { ttl })));
   },
 };

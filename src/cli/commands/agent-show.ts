@@ -17,9 +17,9 @@ export const agentShow: Command = {
   args: ['ID'],
   options: {},
   examples: ['agent-vault agent show research-bot', 'agent-vault agent show research-bot --json'],
-  async run({ args, output, dir, keyFile }) {
+  async run({ args, output, dir, keyFile, server }) {
     const id = args[0] as string;
-    await withOwnerVault({ dir, keyFile }, async (vault) => {
+    await withOwnerVault({ dir, keyFile, server }, async (vault) => {
       const agent = await findAgent(vault, id);
       const secrets = (await vault.list()).filter((secret) => secret.agents.includes(id)).map((secret) => secret.name);
       output.result({ ...agentJson(agent), secrets }, [

@@ -23,14 +23,14 @@ export const agentUpdate: Command = {
     "agent-vault agent update research-bot --allow 'openai-*' --allow 'anthropic-*'",
     'agent-vault agent update research-bot --ttl 90d',
   ],
-  async run({ args, options, output, dir, keyFile }) {
+  async run({ args, options, output, dir, keyFile, server }) {
     const id = args[0] as string;
     const allow = options.allow as string[] | undefined;
     const ttl = options.ttl as string | undefined;
     if (allow === undefined && ttl === undefined) {
       throw new UsageError("Say what to change: --allow PATTERN (repeatable) and/or --ttl DURATION. See: agent-vault agent update --help");
     }
-    await withOwnerVault({ dir, keyFile }, async (vault) => {
+    await withOwnerVault({ dir, keyFile, server }, async (vault) => {
       await findAgent(vault, id);
       const agent = await vault.updateAgent(id, { ...(allow ? { allow } : {}), ...(ttl ? { ttl } : {}) });
       const reads = (await vault.list()).filter((secret) => secret.agents.includes(id)).map((secret) => secret.name);

@@ -45,7 +45,7 @@ export const broker: Command = {
       throw new UsageError('The broker runs as an agent: set AGENT_VAULT_TOKEN_FILE (or AGENT_VAULT_TOKEN) to a token from `agent-vault agent create`.');
     }
     const adminPath = (options.admin as string | undefined) ?? (config.admin as string | undefined) ?? defaultAdminSocket();
-    await withBrokerAccess({ dir, keyFile }, routes, { ttl: '1h' }, async ({ vault, agentId }) => {
+    await withBrokerAccess({ dir, keyFile }, routes, async ({ vault, agentId }) => {
       const running = await startBroker({
         vault, routes, host, port, ...(tls ? { tls } : {}),
         onError: brokerNotes(output, 'broker'),

@@ -1,8 +1,7 @@
-import { PhantomKeys, startBroker } from '../../broker/index.ts';
-import { parseDuration } from '../../duration.ts';
 import type { Command } from '../_command.ts';
-import { brokerNotes, childEnvironment, readConfigFile, ROUTE_OPTIONS, routesFrom, withBrokerAccess } from '../_broker-setup.ts';
-import { runChild } from '../_child.ts';
+import { readConfigFile, ROUTE_OPTIONS, routesFrom, scrubbedEnvironment } from '../_broker-setup.ts';
+import { reexecWith, takeHandoff } from '../_exec-handoff.ts';
+import { prepareSession, revokeTemporary, runSession } from '../_exec-session.ts';
 
 const DEFAULT_TTL = '12h';
 
@@ -20,7 +19,14 @@ export const exec: Command = {
     '\n' +
     'Vault access: the agent token in AGENT_VAULT_TOKEN_FILE or AGENT_VAULT_TOKEN; or, as the owner,\n' +
     '--allow PATTERN: a temporary agent allowed PATTERN for --ttl is created, and revoked when COMMAND\n' +
-    'exits. Signals are passed to COMMAND; the exit code is its own.',
+    'exits. Signals are passed to COMMAND; the exit code is its own.\n' +
+    '\n' +
+    'COMMAND runs as your OS user. exec re-executes itself before starting it, so its own environment\n' +
+    'and command line (/proc/PID/environ, cmdline) no longer hold the token or a credential path. What\n' +
+    'the same user can still reach: a token, key or passphrase FILE that stays readable (COMMAND can\n' +
+    'read it as you can), the environment of the processes that started exec (a shell, npx), and\n' +
+    "exec's memory (ptrace, /proc/PID/mem) unless kernel.yama.ptrace_scope is 1 or more. Against code\n" +
+    'that looks for those, run the long-running `agent-vault broker` as another OS user.',
   args: [],
   takesCommand: true,
   options: {
@@ -34,24 +40,20 @@ export const exec: Command = {
     "agent-vault exec --allow 'openai-*' -- curl -s \"$OPENAI_BASE_URL/models\" -H \"Authorization: Bearer $OPENAI_API_KEY\"",
   ],
   async run({ options, command, dir, keyFile, output }) {
+    // The second image: everything comes from the session file the first one wrote.
+    const resumed = takeHandoff();
+    if (resumed) return runSession(resumed, command, output);
     const ttl = (options.ttl as string | undefined) ?? DEFAULT_TTL;
-    const ttlMs = parseDuration(ttl, '--ttl');
     const routes = routesFrom(await readConfigFile(options.routes as string | undefined), options.upstream as string[] | undefined);
     const allow = options.allow as string[] | undefined;
-    return withBrokerAccess({ dir, keyFile }, routes, { ttl, ...(allow ? { allow } : {}) }, async ({ vault, served }) => {
-      const keys = new PhantomKeys();
-      const broker = await startBroker({
-        vault, routes: served, keys,
-        onError: brokerNotes(output, 'exec'),
-      });
-      try {
-        const session = served.map((route) => ({
-          route, baseUrl: broker.baseUrl(route), key: keys.mint(`exec-${process.pid}-${route.name}`, route.name, ttlMs).key,
-        }));
-        return await runChild(command, childEnvironment(process.env, routes, session));
-      } finally {
-        await broker.close();
-      }
-    });
+    const session = await prepareSession({ dir, keyFile }, routes, { ttl, ...(allow ? { allow } : {}) });
+    try {
+      if (reexecWith(session, command, scrubbedEnvironment(process.env, routes))) return 1; // not reached
+    } catch (error) {
+      if (session.temporary) await revokeTemporary(session.dir, session.temporary);
+      throw error;
+    }
+    output.note('agent-vault exec: this runtime cannot re-execute itself, so COMMAND can read the token from exec\'s environment.');
+    return runSession(session, command, output);
   },
 };

@@ -4,7 +4,7 @@ import { initCrypto } from '../../crypto.ts';
 import { UsageError } from '../../errors.ts';
 import {
   applyImport, type ExecLauncher, forgetImports, importsDir, type ImportPlan, type ImportResult, markInVault, MCP_AGENT_TTL, planImport,
-  tokensDir, undoImport, undoNeedsVault, withdrawMcpAgent,
+  tokensDir, undoImport,
 } from '../../scan/index.ts';
 import type { Command, Context } from '../_command.ts';
 import { findingsTable, noteProblems, scanFor, WHERE_OPTIONS } from '../_moving-in.ts';
@@ -26,15 +26,16 @@ export const importCommand: Command = {
     "owner's config directory, the entry names: never the owner's key file or passphrase. Keys the tool\n" +
     'cannot move cleanly (inside arguments or headers, in a JSONC file, with no broker route) are left\n' +
     'and named. Asks before changing anything, unless --yes. Every file is backed up first (in the\n' +
-    "owner's config directory, with a manifest; the backups hold the old values) and rewritten\n" +
-    'atomically, its mode kept. --undo restores the files of the last import byte for byte (the keys\n' +
-    'stay in the vault) and revokes its MCP agents; --forget deletes the backups once you have checked.',
+    "owner's config directory, with a manifest; each backup sealed to the vault's owner, so it opens\n" +
+    'only with your unlock) and rewritten atomically, its mode kept. --undo (which unlocks the vault)\n' +
+    'restores the files of the last import byte for byte (the keys stay in the vault) and revokes its\n' +
+    'MCP agents; --forget deletes the backups once you have checked.',
   args: [],
   rest: 'PATH',
   options: {
     yes: { type: 'boolean', short: 'y', description: 'Do not ask for confirmation.' },
     undo: { type: 'boolean', description: 'Restore the files the last import rewrote, from its backups.' },
-    forget: { type: 'boolean', description: 'Delete the backups of every import (they hold the old values); undo is then impossible.' },
+    forget: { type: 'boolean', description: 'Delete the backups of every import; undo is then impossible.' },
     ...WHERE_OPTIONS,
   },
   examples: ['agent-vault import', 'agent-vault import ~/code/app --no-environment --yes', 'agent-vault import --undo', 'agent-vault import --forget'],
@@ -103,7 +104,10 @@ function describeResult(output: Output, plan: ImportPlan, result: ImportResult):
     );
   }
   if (result.backupDir) {
-    output.note(`Backups (they hold the old values, readable by any process running as you): ${result.backupDir}\nUndo: agent-vault import --undo; once you have checked, delete the backups: agent-vault import --forget`);
+    output.note(
+      `Backups (sealed to the vault's owner: they open only with your passphrase or key file): ${result.backupDir}\n` +
+        'Undo (needs your unlock): agent-vault import --undo; once you have checked, delete the backups: agent-vault import --forget',
+    );
   }
   if (plan.environment.length) {
     output.note(`Also unset ${plan.environment.map((move) => move.finding.variable).join(', ')} where your environment sets them.`);
@@ -127,10 +131,8 @@ function leftJson(plan: ImportPlan): { where: string; masked: string; reason: st
 
 async function undo(context: Context): Promise<void> {
   const { output, dir, keyFile } = context;
-  // The agents the import made are revoked by the owner; an import without any needs no unlock.
-  const result = undoNeedsVault(importsDir())
-    ? await withOwnerVault({ dir, keyFile }, (vault) => undoImport(importsDir(), (agent) => withdrawMcpAgent(vault, agent)))
-    : await undoImport(importsDir());
+  // The backups are sealed to the owner (and the import's agents are the owner's to revoke).
+  const result = await withOwnerVault({ dir, keyFile }, (vault) => undoImport(importsDir(), vault));
   output.result(result);
   if (output.json) return;
   output.note(`Undid import ${result.id}: restored ${result.restored.length} file(s).`);

@@ -21,13 +21,14 @@ import { init } from './init.ts';
 import { list } from './list.ts';
 import { passwd } from './passwd.ts';
 import { rm } from './rm.ts';
+import { serve } from './serve.ts';
 import { scan } from './scan.ts';
 import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
   init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentUpdate, agentRotate, agentRevoke, agentRm, audit, auditVerify, exec,
-  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand, passwd, backup, restore, doctor, completion,
+  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand, passwd, backup, restore, doctor, completion, serve,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */

@@ -10,23 +10,28 @@ import { locateNewVault } from '../_unlock.ts';
 export const init: Command = {
   name: 'init',
   summary: 'Create a vault (passphrase, or --key-file for CI)',
-  usage: 'init [--key-file PATH] [--dir PATH]',
+  usage: 'init [--key-file PATH] [--dir PATH | --server URL]',
   description:
     'Create a new vault in --dir, else AGENT_VAULT_DIR, else .agent-vault/ in the working directory.\n' +
     `Its root key is locked with a passphrase, asked twice on the terminal (or read from the file named by\n` +
     `${PASSPHRASE_FILE_ENV}), hardened with Argon2id calibrated to about half a second. With --key-file PATH\n` +
     'it is locked with a random key file instead (created with mode 0600 if missing), for CI and tests;\n' +
     'every later command then needs the same --key-file. A .gitignore in the vault directory keeps it out\n' +
-    'of git: a token and a copy of the directory together open everything the token was granted.',
+    'of git: a token and a copy of the directory together open everything the token was granted. With\n' +
+    '--server URL the vault is created on an `agent-vault serve` server (the first owner to create one\n' +
+    'claims that server).',
   args: [],
   options: {},
-  examples: ['agent-vault init', 'agent-vault init --key-file ~/.config/agent-vault/ci.key --dir ./vault'],
-  async run({ dir: dirOption, keyFile, output }) {
-    const { dir } = locateNewVault({ dir: dirOption });
+  examples: [
+    'agent-vault init', 'agent-vault init --key-file ~/.config/agent-vault/ci.key --dir ./vault',
+    'agent-vault init --server https://vault.internal:8443',
+  ],
+  async run({ dir: dirOption, keyFile, server, output }) {
+    const { dir } = server !== undefined ? { dir: server } : locateNewVault({ dir: dirOption });
     const unlock = keyFile !== undefined ? { keyFile: resolve(keyFile) } : { passphrase: await newPassphrase('created') };
     let vault;
     try {
-      vault = await createVault({ dir, ...unlock });
+      vault = await createVault(server !== undefined ? { server, ...unlock } : { dir, ...unlock });
     } catch (error) {
       if (isVaultError(error) && error.code === 'VAULT_EXISTS') {
         throw new VaultExistsError(`A vault already exists in ${dir}; nothing was changed. See it with \`agent-vault status\`, or choose another --dir.`);
@@ -37,7 +42,8 @@ export const init: Command = {
     }
     const id = vault.id;
     await vault.close();
-    await writeGitignore(dir);
+    // A server vault has no directory here to keep out of git.
+    if (server === undefined) await writeGitignore(dir);
     const method = unlock.keyFile !== undefined ? 'key-file' : 'passphrase';
     output.result({ dir, id, unlock: method, ...(unlock.keyFile !== undefined ? { keyFile: unlock.keyFile } : {}) });
     output.note(`Created a vault in ${dir} (unlocked with ${method === 'key-file' ? `the key file ${unlock.keyFile}` : 'your passphrase'}).`);

