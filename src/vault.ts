@@ -57,6 +57,7 @@ export class Vault {
   readonly #reader: SecretReader;
   #agent: AgentAccess | undefined;
   readonly #tokenFile: TokenFile | undefined;
+  readonly #onServer: boolean;
   /** Keys of tokens followed away from, wiped at close (a request in flight may still hold them). */
   readonly #retired: (() => void)[] = [];
   #following: Promise<void> | undefined;
@@ -77,6 +78,7 @@ export class Vault {
     this.#tokenFile = tokenFile;
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
     this.#auditKey = auditKey(base);
+    this.#onServer = onServer;
     this.#reader = new SecretReader(backend, vaultId, !onServer);
     this.#agent = role.kind === 'agent' ? new AgentAccess(backend, vaultId, this.#reader, role, now) : undefined;
   }
@@ -387,6 +389,8 @@ export class Vault {
    */
   async changeUnlock(next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>): Promise<void> {
     const role = this.#owner('change how the vault is unlocked');
+    // The server keeps a verifier of the unlock key from creation: a new header alone would lock the owner out.
+    this.#directoryOnly('change how the vault is unlocked');
     await replaceUnlock(this.#backend, role.rootKey, next);
     await this.#record({ action: 'vault.rekey', outcome: 'ok' });
   }
@@ -397,9 +401,16 @@ export class Vault {
    */
   async backup(): Promise<Uint8Array> {
     const role = this.#owner('back up the vault');
+    this.#directoryOnly('back up the vault');
     const bytes = await this.#locked(() => exportBackup(this.#backend, role.rootKey, this.#now()));
     await this.#record({ action: 'vault.backup', outcome: 'ok' });
     return bytes;
+  }
+
+  /** Refuse what server mode does not do yet (passwd, backup), before anything is read or written. */
+  #directoryOnly(what: string): void {
+    if (!this.#onServer) return;
+    throw new UsageError(`A vault on an agent-vault server cannot ${what} yet; nothing was changed. Use a vault directory for it.`);
   }
 
   // ---- owner: audit ----

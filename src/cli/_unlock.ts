@@ -140,3 +140,14 @@ export async function withOwnerVault<T>(context: Pick<Context, 'dir' | 'keyFile'
   }
 }
 
+/**
+ * Refuse `--server` for a command that works on a vault directory only (passwd, backup, restore):
+ * quietly using a local directory instead would change or copy another vault than the one named.
+ */
+export function refuseServer(server: string | undefined, command: string): void {
+  if (server === undefined) return;
+  throw new UsageError(
+    `\`agent-vault ${command}\` works on a vault directory, not a server vault yet; nothing was changed. ` +
+      'Drop --server (and unset AGENT_VAULT_SERVER) to use it on a directory.',
+  );
+}

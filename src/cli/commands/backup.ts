@@ -6,7 +6,7 @@ import { backupHeader } from '../../_backup.ts';
 import { writeNewPrivateFile } from '../../_fs.ts';
 import { restoreVault } from '../../backup.ts';
 import type { Command } from '../_command.ts';
-import { locateNewVault, ownerUnlock, withOwnerVault } from '../_unlock.ts';
+import { locateNewVault, ownerUnlock, refuseServer, withOwnerVault } from '../_unlock.ts';
 
 export const backup: Command = {
   name: 'backup',
@@ -20,7 +20,8 @@ export const backup: Command = {
   args: ['FILE'],
   options: {},
   examples: ['agent-vault backup ~/backups/agent-vault-$(date +%F).avb'],
-  async run({ args, output, dir, keyFile }) {
+  async run({ args, output, dir, keyFile, server }) {
+    refuseServer(server, 'backup');
     const path = resolve(args[0] as string);
     const bytes = await writeNewPrivateFile(path, async () => {
       const made = await withOwnerVault({ dir, keyFile }, (vault) => vault.backup());
@@ -47,7 +48,8 @@ export const restore: Command = {
   args: ['FILE'],
   options: {},
   examples: ['agent-vault restore ~/backups/agent-vault-2026-03-01.avb --dir ~/.agent-vault'],
-  async run({ args, output, dir: dirOption, keyFile }) {
+  async run({ args, output, dir: dirOption, keyFile, server }) {
+    refuseServer(server, 'restore');
     const path = resolve(args[0] as string);
     const bytes = await readFile(path).catch((cause) => {
       throw new UsageError(`Cannot read ${path} (${(cause as NodeJS.ErrnoException).code}). Check the path.`);

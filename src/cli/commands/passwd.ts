@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { wipe } from '../../crypto.ts';
 import type { Command } from '../_command.ts';
 import { newPassphrase, PASSPHRASE_FILE_ENV } from '../_passphrase.ts';
-import { withOwnerVault } from '../_unlock.ts';
+import { refuseServer, withOwnerVault } from '../_unlock.ts';
 
 export const passwd: Command = {
   name: 'passwd',
@@ -19,7 +19,8 @@ export const passwd: Command = {
     'new-key-file': { type: 'string', value: 'PATH', description: 'Lock the vault with this key file instead of a passphrase.' },
   },
   examples: ['agent-vault passwd', 'agent-vault passwd --key-file ci.key --new-key-file ci-2026.key'],
-  async run({ options, output, dir, keyFile }) {
+  async run({ options, output, dir, keyFile, server }) {
+    refuseServer(server, 'passwd');
     await withOwnerVault({ dir, keyFile }, async (vault) => {
       const newKeyFile = options['new-key-file'] as string | undefined;
       const next = newKeyFile !== undefined
