@@ -5,16 +5,19 @@
  */
 import type { Backend } from './backend.ts';
 import { bytesToHex, equalBytes } from './_bytes.ts';
-import { agentLoc, auditKey } from './_keys.ts';
+import { verifyHeader } from './_header.ts';
+import { auditKey } from './_keys.ts';
 import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
-import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
+import { agentInfo } from './_owner-store.ts';
+import { anchoredHead, checkOwnerState, type OwnerRole, ownerRole } from './_owner-role.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
+import { processFloor, StateGuard } from './_state.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit/index.ts';
 import { initCrypto, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
-import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';
+import { AccessDeniedError, AuditError, IntegrityError, UsageError, VaultError } from './errors.ts';
 import { canonicalName, checkAgentId, compileAllow } from './names.ts';
 import { AgentAccess, type SealedValue, SecretReader } from './_secret-access.ts';
 import type {
@@ -25,9 +28,7 @@ import { type AgentCredentials, parseToken } from './token.ts';
 
 const DEFAULT_TTL = '30d';
 
-type Role =
-  | ({ kind: 'owner'; store: OwnerStore } & OwnerKeys)
-  | { kind: 'agent'; credentials: AgentCredentials; loc: Uint8Array };
+type Role = OwnerRole | { kind: 'agent'; credentials: AgentCredentials; guard: StateGuard };
 
 /**
  * @internal A secret checked and audited but not decrypted (see `Vault._prepare`): its length,
@@ -61,8 +62,9 @@ export class Vault {
     this.#now = now;
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
     this.#auditKey = auditKey(base);
-    this.#reader = new SecretReader(backend, vaultId);
-    this.#agent = role.kind === 'agent' ? new AgentAccess(backend, vaultId, this.#reader, role, now) : undefined;
+    const publicKey = role.kind === 'owner' ? role.signer.publicKey : role.credentials.ownerKey;
+    this.#reader = new SecretReader(role.guard, vaultId, publicKey);
+    this.#agent = role.kind === 'agent' ? new AgentAccess(role.guard, vaultId, this.#reader, role.credentials, now) : undefined;
   }
 
   /** @internal Use createVault(). */
@@ -70,8 +72,10 @@ export class Vault {
     const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
     const now = options.now ?? Date.now;
     const { header, rootKey } = await newHeader(options, now());
-    await storeNewHeader(backend, header);
-    const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
+    const role = await ownerRole({ backend, vaultId: header.vaultId, rootKey, now, audit, configDir: options.configDir });
+    await storeNewHeader(backend, header, role.signer);
+    await role.store.createState();
+    const vault = new Vault(backend, header.vaultId, role, audit, now);
     await vault.#record({ action: 'vault.create', outcome: 'ok' });
     return vault;
   }
@@ -89,8 +93,17 @@ export class Vault {
     const now = options.now ?? Date.now;
     const header = await readHeader(backend, options.dir, cryptoReady);
     if (token === undefined) {
+      if (header.format === 1) throw formatOne();
       const rootKey = await unlockRootKey(header, options);
-      const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
+      const role = await ownerRole({ backend, vaultId: header.vaultId, rootKey, now, audit, configDir: options.configDir });
+      try {
+        verifyHeader(header, role.signer.publicKey);
+        await checkOwnerState(role, backend);
+      } catch (error) {
+        wipeOwner(role);
+        throw error;
+      }
+      const vault = new Vault(backend, header.vaultId, role, audit, now);
       await vault.#record({ action: 'vault.open', outcome: 'ok' });
       return vault;
     }
@@ -103,7 +116,15 @@ export class Vault {
           'Point AGENT_VAULT_DIR (or the backend) at the vault that issued it.',
       );
     }
-    return new Vault(backend, header.vaultId, { kind: 'agent', credentials, loc: agentLoc(header.vaultId, credentials.agentId) }, audit, now);
+    try {
+      if (header.format === 1) throw new IntegrityError('The vault header is format 1 but this token is format 2: the header was replaced. Restore it from a backup.');
+      verifyHeader(header, credentials.ownerKey);
+    } catch (error) {
+      wipe(credentials.agentKey);
+      throw error;
+    }
+    const guard = new StateGuard(backend, { vaultId: header.vaultId, publicKey: credentials.ownerKey }, processFloor(bytesToHex(header.vaultId)));
+    return new Vault(backend, header.vaultId, { kind: 'agent', credentials, guard }, audit, now);
   }
 
   /** `owner`, or `agent` for a vault opened with a token. */
@@ -233,7 +254,8 @@ export class Vault {
    * in full (its value is opened and wiped at once), so no tampered metadata is ever listed.
    */
   async list(): Promise<SecretInfo[]> {
-    return this.#owner('list secrets').store.listSecrets();
+    const role = this.#owner('list secrets');
+    return this.#locked(() => role.store.listSecrets());
   }
 
   /** Delete `name` and every grant of it. */
@@ -241,10 +263,7 @@ export class Vault {
     const role = this.#owner('delete a secret');
     const canonical = canonicalName(name);
     const nameId = this.#reader.nameId(canonical, role.nameKey);
-    await this.#locked(async () => {
-      await this.#reader.read(nameId, canonical);
-      await this.#backend.delete(`s/${nameId}`);
-    });
+    await this.#locked(() => role.store.deleteSecret(canonical, nameId));
     await this.#record({ action: 'secret.delete', name: canonical, outcome: 'ok' });
   }
 
@@ -265,7 +284,8 @@ export class Vault {
   async listAgents(): Promise<AgentInfo[]> {
     const role = this.#owner('list agents');
     const now = this.#now();
-    return (await role.store.loadAgents()).map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const agents = await this.#locked(() => role.store.listAgents());
+    return agents.map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   /** Revoke an agent: its token stops working on its next request and its grants are removed. */
@@ -293,15 +313,18 @@ export class Vault {
 
   /**
    * Check the audit log: the hash chain and every writer's MAC (the owner re-derives each agent's
-   * audit key), trimming a torn last line and recording that. Owner only. Removal of the newest
-   * records is invisible without `{ anchor }`: keep `report.last` somewhere the writers cannot reach.
+   * audit key), trimming a torn last line and recording that. Owner only. The log must extend the
+   * head the vault's signed state anchored at the last owner operation (or `{ anchor }`, when
+   * given): records cut or rewritten up to there are reported; ones after it can still be removed
+   * unseen by a writer of the log, so keep `report.last` somewhere the writers cannot reach too.
    */
   async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditReport> {
     const role = this.#owner('verify the audit log');
     const sink = this.#auditSink('verify');
+    const anchor = options.anchor ?? (await anchoredHead(role, this.#backend));
     const keys = auditKeyring(role.rootKey);
     try {
-      return await sink.verify!({ vaultId: this.id, macKey: this.#auditKey, now: this.#now(), keys }, options);
+      return await sink.verify!({ vaultId: this.id, macKey: this.#auditKey, now: this.#now(), keys }, { ...options, anchor });
     } finally {
       keys.wipe();
     }
@@ -357,9 +380,8 @@ export class Vault {
   async close(): Promise<void> {
     await this.#audit?.close?.();
     await this.#backend.close?.();
-    if (this.#role.kind === 'owner') wipe(this.#role.rootKey, this.#role.ownerKey, this.#role.nameKey);
+    if (this.#role.kind === 'owner') wipeOwner(this.#role);
     else wipe(this.#role.credentials.agentKey);
-    this.#agent?.wipe();
     wipe(this.#auditKey);
   }
 
@@ -372,11 +394,17 @@ export class Vault {
   }
 }
 
-type OwnerRole = Extract<Role, { kind: 'owner' }>;
+function wipeOwner(role: OwnerRole): void {
+  wipe(role.rootKey, role.ownerKey, role.nameKey);
+  role.signer.wipe();
+}
 
-function ownerRole(backend: Backend, vaultId: Uint8Array, rootKey: Uint8Array, now: () => number): OwnerRole {
-  const keys = ownerKeys(rootKey);
-  return { kind: 'owner', ...keys, store: new OwnerStore(backend, vaultId, keys, now) };
+function formatOne(): UsageError {
+  return new UsageError(
+    'This vault is format 1, from before its records were owner-signed. Upgrade it once, in place: ' +
+      '`agent-vault migrate` (or migrateVault() with the same unlock options); it prints a new token for ' +
+      'each active agent, since format-1 tokens stop working.',
+  );
 }
 
 function outcomeOf(error: VaultError): 'denied' | 'error' {

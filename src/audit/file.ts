@@ -239,6 +239,25 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
       }
     },
 
+    async head(context) {
+      // Read-only and without the lock: the last complete line is a record already written.
+      let handle: number;
+      try {
+        handle = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw ioError(error, 'read', path);
+      }
+      try {
+        const stats = fs.fstatSync(handle);
+        if (!stats.isFile()) throw notAFile(path, stats, 'read');
+        const found = readTail(handle, stats.size, context.vaultId, path);
+        return found.seq === 0 ? undefined : { seq: found.seq, hash: found.hash };
+      } finally {
+        fs.closeSync(handle);
+      }
+    },
+
     async *read(filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {
       const matcher = auditMatcher(filter);
       if (matcher.limit === 0) return;

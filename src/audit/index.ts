@@ -176,6 +176,11 @@ export interface AuditSink {
   append(event: AuditEvent, context: AuditContext): Promise<void>;
   /** Optional: records matching `filter`, newest first, streamed. No verification. */
   read?(filter?: AuditFilter): AsyncIterable<AuditRecord>;
+  /**
+   * Optional: the log's last record now (undefined for an empty log). The owner records it in
+   * the vault's signed state at every operation, and `verifyAudit` checks the log still extends it.
+   */
+  head?(context: { vaultId: string }): Promise<{ seq: number; hash: string } | undefined>;
   /** Optional: check the chain and every MAC; see AuditReport. */
   verify?(context: AuditVerifyContext, options?: AuditVerifyOptions): Promise<AuditReport>;
   close?(): Promise<void>;
