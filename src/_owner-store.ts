@@ -84,6 +84,22 @@ interface Snapshot {
   stored: Set<LoadedAgent>;
 }
 
+export interface ImportedAgent {
+  id: string;
+  generation: number;
+  status: number;
+  policy: Omit<AgentPolicy, 'names'>;
+}
+
+export interface ImportedSecret {
+  name: string;
+  nameId: string;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  value: Uint8Array;
+}
+
 const granteeOf = (loc: Uint8Array, generation: number) => `${bytesToHex(loc)}:${generation}`;
 
 export interface OwnerStoreOptions {
@@ -142,6 +158,28 @@ export class OwnerStore {
   async createState(): Promise<void> {
     const state: VaultState = { counter: 0, audit: undefined, entries: new Map() };
     await this.#commit({ state, seq: 1, agents: [], secrets: new Map(), entries: new Map(), stored: new Set() });
+  }
+
+  /**
+   * Write another format's contents as signed records, in one operation (the migration,
+   * src/_migrate.ts): each agent keeps its id, patterns, dates and status at the generation
+   * given, each secret its name, version and dates, granted as `set` would grant it.
+   */
+  async importRecords(agents: ImportedAgent[], secrets: ImportedSecret[], state: VaultState): Promise<LoadedAgent[]> {
+    const snap: Snapshot = {
+      state, seq: nextCounter(state.counter, 'vault state counter'), agents: [], secrets: new Map(), entries: new Map(), stored: new Set(),
+    };
+    snap.agents = agents.map((a) => this.agentAt(a.id, a.generation, a.status, { ...a.policy, names: {} }));
+    for (const secret of secrets) {
+      const granted = snap.agents.filter((agent) => this.shouldGrant(agent, secret.name));
+      const bytes = this.buildSecret(
+        snap.seq, secret.name, secret.nameId, secret.version, secret.createdAt, secret.updatedAt, secret.value, granted,
+      );
+      await this.#put(snap, `s/${secret.nameId}`, bytes, secret.version);
+      snap.secrets.set(secret.nameId, { name: secret.name, record: undefined, grantees: new Set(granted.map((a) => granteeOf(a.loc, a.generation))) });
+    }
+    await this.#commit(snap);
+    return snap.agents;
   }
 
   // ---- loading ----

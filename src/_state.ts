@@ -48,18 +48,9 @@ export interface StateFloor {
   hash?: string;
 }
 
-/** Where a floor is kept, shared by reference: by every agent vault of one vault in a process. */
+/** Where a floor is kept, shared by reference. */
 export interface FloorCell {
   floor: StateFloor;
-}
-
-const processFloors = new Map<string, FloorCell>();
-
-/** This process's floor for a vault (hex id): an agent never accepts an older state while it runs. */
-export function processFloor(vaultHex: string): FloorCell {
-  let cell = processFloors.get(vaultHex);
-  if (!cell) processFloors.set(vaultHex, (cell = { floor: { counter: 0 } }));
-  return cell;
 }
 
 export function recordHash(bytes: Uint8Array): Uint8Array {

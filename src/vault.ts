@@ -11,7 +11,7 @@ import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader, unlo
 import { agentInfo } from './_owner-store.ts';
 import { anchoredHead, checkOwnerState, type OwnerRole, ownerRole } from './_owner-role.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
-import { processFloor, StateGuard } from './_state.ts';
+import { StateGuard } from './_state.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit/index.ts';
@@ -123,7 +123,9 @@ export class Vault {
       wipe(credentials.agentKey);
       throw error;
     }
-    const guard = new StateGuard(backend, { vaultId: header.vaultId, publicKey: credentials.ownerKey }, processFloor(bytesToHex(header.vaultId)));
+    // The floor lives as long as this vault object (an agent process's): it never accepts a state
+    // older than one it saw, so a directory rolled back under a running agent is refused.
+    const guard = new StateGuard(backend, { vaultId: header.vaultId, publicKey: credentials.ownerKey });
     return new Vault(backend, header.vaultId, { kind: 'agent', credentials, guard }, audit, now);
   }
 

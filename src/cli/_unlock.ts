@@ -98,7 +98,7 @@ export async function newPassphrase(): Promise<Uint8Array | string> {
 }
 
 /** How the owner unlocks the vault in `dir`, checked against its header. */
-async function ownerUnlock(context: Pick<Context, 'keyFile'>, dir: string): Promise<OwnerUnlock> {
+export async function ownerUnlock(context: Pick<Context, 'keyFile'>, dir: string): Promise<OwnerUnlock> {
   const header = await readHeader(dir);
   if (!header) throw noVault(dir);
   if (header.unlock.method === 'key-file') {

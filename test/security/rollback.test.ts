@@ -40,15 +40,20 @@ describe('rollback of the vault directory', () => {
     expect(await (await openVault({ dir, token, audit: false })).get('api-key')).toBe('old-value');
   });
 
-  it('DETECTED within one agent process: a copy from before a revocation, once the revocation was seen', async () => {
+  it('DETECTED by a running agent and by the owner: a copy from before a revocation', async () => {
     const { dir, owner, token, restore } = await setup();
+    const running = await openVault({ dir, token, audit: false });
+    expect(await running.get('api-key')).toBe('old-value');
     await owner.revokeAgent('bot');
-    await expect((await openVault({ dir, token, audit: false })).get('api-key')).rejects.toMatchObject({ reason: 'revoked' });
+    await expect(running.get('api-key')).rejects.toMatchObject({ reason: 'revoked' });
     restore();
-    // The process remembers the newest signed state it saw; a fresh process that never saw the
-    // revocation is fooled by the copy (server mode closes that), the owner never is.
-    await expect((await openVault({ dir, token, audit: false })).get('api-key')).rejects.toBeInstanceOf(IntegrityError);
+    // The running agent remembers the newest signed state it saw, the owner too (across runs, in
+    // its config directory); a fresh agent process that never saw the revocation is fooled by the
+    // copy: only server mode closes that.
+    await expect(running.get('api-key')).rejects.toBeInstanceOf(IntegrityError);
     await expect(owner.list()).rejects.toBeInstanceOf(IntegrityError);
+    await expect(openVault({ dir, keyFile: join(dir, '..', 'key') })).rejects.toBeInstanceOf(IntegrityError);
+    expect(await (await openVault({ dir, token, audit: false })).get('api-key')).toBe('old-value');
   });
 
   it('DETECTED: mixing records of two different vaults', async () => {

@@ -9,12 +9,13 @@ import { auditVerify } from './audit-verify.ts';
 import { get } from './get.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
+import { migrate } from './migrate.ts';
 import { rm } from './rm.ts';
 import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
-  init, status, set, get, list, rm, agentCreate, agentList, agentRevoke, agentRotate, audit, auditVerify,
+  init, status, set, get, list, rm, agentCreate, agentList, agentRevoke, agentRotate, audit, auditVerify, migrate,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */
