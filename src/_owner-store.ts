@@ -82,6 +82,11 @@ interface Snapshot {
   entries: Map<string, StateEntry>;
   /** Agents whose record in storage is exactly as the object says. */
   stored: Set<LoadedAgent>;
+  /**
+   * The secrets this operation loaded (all of them when undefined): the only ones whose place
+   * in agents' name lists it decides. A `set` of one name need not read ten thousand records.
+   */
+  only: string | undefined;
 }
 
 export interface ImportedAgent {
@@ -157,7 +162,7 @@ export class OwnerStore {
   /** The first state of a new vault: counter 1, nothing in it. */
   async createState(): Promise<void> {
     const state: VaultState = { counter: 0, audit: undefined, entries: new Map() };
-    await this.#commit({ state, seq: 1, agents: [], secrets: new Map(), entries: new Map(), stored: new Set() });
+    await this.#commit({ state, seq: 1, agents: [], secrets: new Map(), entries: new Map(), stored: new Set(), only: undefined });
   }
 
   /**
@@ -167,7 +172,8 @@ export class OwnerStore {
    */
   async importRecords(agents: ImportedAgent[], secrets: ImportedSecret[], state: VaultState): Promise<LoadedAgent[]> {
     const snap: Snapshot = {
-      state, seq: nextCounter(state.counter, 'vault state counter'), agents: [], secrets: new Map(), entries: new Map(), stored: new Set(),
+      state, seq: nextCounter(state.counter, 'vault state counter'), agents: [], secrets: new Map(), entries: new Map(),
+      stored: new Set(), only: undefined,
     };
     snap.agents = agents.map((a) => this.agentAt(a.id, a.generation, a.status, { ...a.policy, names: {} }));
     for (const secret of secrets) {
@@ -184,8 +190,11 @@ export class OwnerStore {
 
   // ---- loading ----
 
-  /** Every record, verified and checked against the state. Call under the vault's lock. */
-  async #snapshot(): Promise<Snapshot> {
+  /**
+   * Every agent record and every secret record (or, with `only`, that one secret's), each
+   * verified and checked against the state. Call under the vault's lock.
+   */
+  async #snapshot(only?: string): Promise<Snapshot> {
     const state = await this.#startingState();
     const entries = new Map(state.entries);
     const agents: LoadedAgent[] = [];
@@ -209,7 +218,7 @@ export class OwnerStore {
     }
     const secrets = new Map<string, SnapshotSecret>();
     const present = new Set<string>();
-    for (const key of await this.#backend.list('s/')) {
+    for (const key of only === undefined ? await this.#backend.list('s/') : [`s/${only}`]) {
       const bytes = await this.#backend.get(key);
       if (!bytes) continue;
       const nameId = key.slice(2);
@@ -222,8 +231,10 @@ export class OwnerStore {
     }
     // A secret the state lists but storage lacks was deleted (by an interrupted delete, or destroyed):
     // it leaves the manifest, so its old record can never be put back. Agents stay, for their generation.
-    for (const key of entries.keys()) if (key.startsWith('s/') && !present.has(key)) entries.delete(key);
-    return { state, seq: nextCounter(state.counter, 'vault state counter'), agents, secrets, entries, stored };
+    for (const key of entries.keys()) {
+      if (key.startsWith('s/') && !present.has(key) && (only === undefined || key === `s/${only}`)) entries.delete(key);
+    }
+    return { state, seq: nextCounter(state.counter, 'vault state counter'), agents, secrets, entries, stored, only };
   }
 
   /** The stored state, or for a vault that has none and no records yet, an empty one. */
@@ -258,11 +269,14 @@ export class OwnerStore {
    */
   async #commit(snap: Snapshot, agents: LoadedAgent[] = snap.agents): Promise<void> {
     for (const agent of agents) {
-      const names: Record<string, string> = Object.create(null);
       const me = granteeOf(agent.loc, agent.generation);
-      for (const [nameId, secret] of [...snap.secrets].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        if (secret.grantees.has(me)) names[secret.name] = nameId;
-      }
+      const granted = [...snap.secrets].filter(([, secret]) => secret.grantees.has(me)).map(([id, secret]) => [secret.name, id]);
+      // Names of secrets this operation did not load stay as the agent's record had them.
+      const kept = snap.only === undefined ? [] : Object.entries(agent.policy.names)
+        .filter(([, id]) => id !== snap.only && snap.entries.has(`s/${id}`));
+      const names: Record<string, string> = Object.assign(Object.create(null), Object.fromEntries(
+        [...kept, ...granted].sort(([a], [b]) => (a! < b! ? -1 : 1)),
+      ));
       if (snap.stored.has(agent) && sameNames(names, agent.policy.names)) continue;
       agent.policy = { ...agent.policy, names };
       await this.#writeAgent(snap, agent);
@@ -282,7 +296,7 @@ export class OwnerStore {
 
   /** Store a new version of `name` under `nameId`, granted to every agent that should have it. */
   async setSecret(name: string, nameId: string, value: Uint8Array): Promise<number> {
-    const snap = await this.#snapshot();
+    const snap = await this.#snapshot(nameId);
     const previous = snap.secrets.get(nameId)?.record;
     const version = nextCounter(previous?.version ?? 0, `version of secret "${name}"`);
     const now = this.#now();
@@ -295,7 +309,7 @@ export class OwnerStore {
   }
 
   async deleteSecret(name: string, nameId: string): Promise<void> {
-    const snap = await this.#snapshot();
+    const snap = await this.#snapshot(nameId);
     if (!snap.secrets.has(nameId)) throw notFound(name);
     await this.#backend.delete(`s/${nameId}`);
     snap.secrets.delete(nameId);
