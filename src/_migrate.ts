@@ -15,9 +15,9 @@ import { ByteReader, bytesToHex, equalBytes, malformed } from './_bytes.ts';
 import { encodeHeader, HEADER_KEY } from './_header.ts';
 import { agentKey, agentLocV1, LOC_BYTES } from './_keys.ts';
 import { readHeader, resolveStorage, unlockRootKey } from './_open.ts';
-import { agentInfo, type ImportedAgent, type ImportedSecret } from './_owner-store.ts';
+import { agentInfo, type ImportedAgent, type ImportedSecret } from './_owner-records.ts';
 import { ownerRole } from './_owner-role.ts';
-import { AGENT_REVOKED, ad, decodeAgent, decodeSecret, nextCounter } from './_records.ts';
+import { AGENT_REVOKED, ad, type AgentRecord, decodeAgent, decodeSecret, nextCounter, openPolicy } from './_records.ts';
 import { decodeState, STATE_KEY, type VaultState } from './_state.ts';
 import { encodeParts, initCrypto, KEY_BYTES, open, SEAL_OVERHEAD, utf8, wipe } from './crypto.ts';
 import { UsageError } from './errors.ts';
@@ -90,7 +90,7 @@ async function readAgents(
     const record = v2 ? decodeAgent(bytes, { vaultId, key, publicKey }) : decodeAgentV1(bytes);
     const id = utf8.decode(open(ownerKey, record.sealedId, ad.agentId(vaultId, key.slice(2)), WHAT_AGENT));
     const secret = agentKey(rootKey, id, record.generation);
-    const policy = v2 ? openPolicyV2(vaultId, id, record, secret) : openPolicyV1(vaultId, id, record, secret);
+    const policy = v2 ? openPolicy(vaultId, id, record as AgentRecord, secret, WHAT_AGENT) : openPolicyV1(vaultId, id, record, secret);
     wipe(secret);
     // Format 1 moves to its next generation; a format-2 record from an interrupted run stays.
     const generation = v2 ? record.generation : nextCounter(record.generation, `generation of agent "${id}"`);
@@ -144,10 +144,6 @@ function openPolicyV1(vaultId: Uint8Array, id: string, record: V1Agent, key: Uin
   return policyFields(JSON.parse(utf8.decode(plain)));
 }
 
-function openPolicyV2(vaultId: Uint8Array, id: string, record: V1Agent, key: Uint8Array): ImportedAgent['policy'] {
-  const plain = open(key, record.sealedPolicy, ad.policy(vaultId, id, record.generation, record.prefix), WHAT_AGENT);
-  return policyFields(JSON.parse(utf8.decode(plain)));
-}
 
 function policyFields(policy: { allow?: unknown; createdAt?: unknown; expiresAt?: unknown }): ImportedAgent['policy'] {
   const { allow, createdAt, expiresAt } = policy;

@@ -6,8 +6,14 @@
 import type { Backend } from './backend.ts';
 import type { AuditSink } from './audit/index.ts';
 import { bytesToHex } from './_bytes.ts';
+import { type StoredHeader, verifyHeader } from './_header.ts';
+import { unlockRootKey } from './_open.ts';
+import { wipe } from './crypto.ts';
+import { UsageError } from './errors.ts';
+import type { OpenVaultOptions } from './options.ts';
 import type { LocalStates } from './_local-state.ts';
-import { type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
+import { type OwnerKeys, ownerKeys } from './_owner-records.ts';
+import { OwnerStore } from './_owner-store.ts';
 import { StateGuard, STATE_KEY } from './_state.ts';
 
 export type OwnerRole = { kind: 'owner'; store: OwnerStore; guard: StateGuard } & OwnerKeys;
@@ -37,9 +43,36 @@ export async function ownerRole(options: OwnerRoleOptions): Promise<OwnerRole> {
   return { kind: 'owner', ...keys, store, guard };
 }
 
-/** Refuse at once a vault whose state is older than the newest this owner has seen. */
-export async function checkOwnerState(role: OwnerRole, backend: Backend): Promise<void> {
-  if (await backend.get(STATE_KEY)) await role.guard.current();
+/**
+ * Unlock an existing vault as its owner: refuse format 1 (naming the upgrade), check the header
+ * is the one this root key signed, and refuse at once a state older than this owner has seen.
+ */
+export async function openOwnerRole(
+  header: StoredHeader, options: OpenVaultOptions, { backend, audit, now }: Pick<OwnerRoleOptions, 'backend' | 'audit' | 'now'>,
+): Promise<OwnerRole> {
+  if (header.format === 1) {
+    throw new UsageError(
+      'This vault is format 1, from before its records were owner-signed. Upgrade it once, in place: ' +
+        '`agent-vault migrate` (or migrateVault() with the same unlock options); it prints a new token for ' +
+        'each active agent, since format-1 tokens stop working.',
+    );
+  }
+  const rootKey = await unlockRootKey(header, options);
+  const role = await ownerRole({ backend, vaultId: header.vaultId, rootKey, now, audit, configDir: options.configDir });
+  try {
+    verifyHeader(header, role.signer.publicKey);
+    if (await backend.get(STATE_KEY)) await role.guard.current();
+    return role;
+  } catch (error) {
+    wipeOwner(role);
+    throw error;
+  }
+}
+
+/** Wipe every key an owner role holds. */
+export function wipeOwner(role: OwnerRole): void {
+  wipe(role.rootKey, role.ownerKey, role.nameKey);
+  role.signer.wipe();
 }
 
 /** The audit head the vault's signed state anchors (the last owner operation's), if any. */

@@ -10,58 +10,23 @@
  */
 import type { Backend } from './backend.ts';
 import { bytesToHex } from './_bytes.ts';
-import { agentKey, agentLoc, nameKey, ownerKey } from './_keys.ts';
+import { agentKey, agentLoc } from './_keys.ts';
 import {
-  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, encodeSecret, type Grant,
-  MAX_TIME, nextCounter, openPolicy, openValue, type SecretRecord,
+  agentInfo, type ImportedAgent, type ImportedSecret, type LoadedAgent, type OwnerKeys, OwnerSeals,
+} from './_owner-records.ts';
+import {
+  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, MAX_TIME, nextCounter, openPolicy,
+  type SecretRecord,
 } from './_records.ts';
-import { ownerSigner, type Signer } from './_signed.ts';
 import {
-  encodeState, recordHash, replayed, STATE_KEY, type StateEntry, StateGuard, type VaultState, vouches,
+  encodeState, recordHash, replayed, STATE_KEY, type StateEntry, type StateGuard, type VaultState, vouches,
 } from './_state.ts';
-import { KEY_BYTES, open, randomBytes, seal, utf8, wipe } from './crypto.ts';
+import { open, seal, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
 import { IntegrityError, SecretNotFoundError, UsageError } from './errors.ts';
 import { checkAgentId, compileAllow } from './names.ts';
 import { encodeToken } from './token.ts';
 import type { AgentInfo, SecretInfo } from './options.ts';
-
-/** The keys an owner holds: the root key and what is derived from it. */
-export interface OwnerKeys {
-  rootKey: Uint8Array;
-  /** Seals names, agent ids and the owner's copy of every data key. */
-  ownerKey: Uint8Array;
-  /** Turns names into backend keys (`s/<nameId>`); never given to agents. */
-  nameKey: Uint8Array;
-  /** Signs every record, the state and the header. */
-  signer: Signer;
-}
-
-export function ownerKeys(rootKey: Uint8Array): OwnerKeys {
-  return { rootKey, ownerKey: ownerKey(rootKey), nameKey: nameKey(rootKey), signer: ownerSigner(rootKey) };
-}
-
-/** An agent as the owner sees it, with its derived key. */
-export interface LoadedAgent {
-  id: string;
-  loc: Uint8Array;
-  generation: number;
-  status: number;
-  policy: AgentPolicy;
-  key: Uint8Array;
-  allows: (name: string) => boolean;
-}
-
-export function agentInfo(agent: LoadedAgent, now: number): AgentInfo {
-  return {
-    id: agent.id,
-    status: agent.status === AGENT_REVOKED ? 'revoked' : agent.policy.expiresAt <= now ? 'expired' : 'active',
-    allow: [...agent.policy.allow],
-    generation: agent.generation,
-    createdAt: new Date(agent.policy.createdAt),
-    expiresAt: new Date(agent.policy.expiresAt),
-  };
-}
 
 interface SnapshotSecret {
   name: string;
@@ -89,21 +54,6 @@ interface Snapshot {
   only: string | undefined;
 }
 
-export interface ImportedAgent {
-  id: string;
-  generation: number;
-  status: number;
-  policy: Omit<AgentPolicy, 'names'>;
-}
-
-export interface ImportedSecret {
-  name: string;
-  nameId: string;
-  version: number;
-  createdAt: number;
-  updatedAt: number;
-  value: Uint8Array;
-}
 
 const granteeOf = (loc: Uint8Array, generation: number) => `${bytesToHex(loc)}:${generation}`;
 
@@ -127,6 +77,7 @@ export class OwnerStore {
   readonly #guard: StateGuard;
   readonly #options: OwnerStoreOptions;
   readonly #locs = new Map<string, Uint8Array>();
+  readonly #seals: OwnerSeals;
 
   constructor(options: OwnerStoreOptions) {
     this.#options = options;
@@ -135,6 +86,7 @@ export class OwnerStore {
     this.#keys = options.keys;
     this.#now = options.now;
     this.#guard = options.guard;
+    this.#seals = new OwnerSeals(options.vaultId, options.keys);
   }
 
   place(key: string) {
@@ -178,7 +130,7 @@ export class OwnerStore {
     snap.agents = agents.map((a) => this.agentAt(a.id, a.generation, a.status, { ...a.policy, names: {} }));
     for (const secret of secrets) {
       const granted = snap.agents.filter((agent) => this.shouldGrant(agent, secret.name));
-      const bytes = this.buildSecret(
+      const bytes = this.#seals.buildSecret(
         snap.seq, secret.name, secret.nameId, secret.version, secret.createdAt, secret.updatedAt, secret.value, granted,
       );
       await this.#put(snap, `s/${secret.nameId}`, bytes, secret.version);
@@ -225,7 +177,7 @@ export class OwnerStore {
       const record = decodeSecret(bytes, this.place(key));
       if (!vouches(state, key, bytes, record.seq)) throw replayed('A stored secret');
       const grantees = new Set(record.grants.map((g) => granteeOf(g.agentLoc, g.generation)));
-      secrets.set(nameId, { name: this.openName(nameId, record), record, grantees });
+      secrets.set(nameId, { name: this.#seals.openName(nameId, record), record, grantees });
       entries.set(key, { number: record.version, hash: recordHash(bytes) });
       present.add(key);
     }
@@ -301,7 +253,7 @@ export class OwnerStore {
     const version = nextCounter(previous?.version ?? 0, `version of secret "${name}"`);
     const now = this.#now();
     const agents = snap.agents.filter((agent) => this.shouldGrant(agent, name));
-    const bytes = this.buildSecret(snap.seq, name, nameId, version, previous?.createdAt ?? now, now, value, agents);
+    const bytes = this.#seals.buildSecret(snap.seq, name, nameId, version, previous?.createdAt ?? now, now, value, agents);
     await this.#put(snap, `s/${nameId}`, bytes, version);
     snap.secrets.set(nameId, { name, record: undefined, grantees: new Set(agents.map((a) => granteeOf(a.loc, a.generation))) });
     await this.#commit(snap);
@@ -323,7 +275,7 @@ export class OwnerStore {
     const ids = new Map(snap.agents.map((agent) => [granteeOf(agent.loc, agent.generation), agent.id]));
     const out: SecretInfo[] = [];
     for (const [nameId, { name, record, grantees }] of snap.secrets) {
-      wipe(this.openValue(nameId, record!));
+      wipe(this.#seals.openValue(nameId, record!));
       out.push({
         name,
         version: record!.version,
@@ -395,9 +347,9 @@ export class OwnerStore {
       const wanted = agents.filter((agent) => this.shouldGrant(agent, secret.name));
       const grantees = new Set(wanted.map((a) => granteeOf(a.loc, a.generation)));
       if (grantees.size === secret.grantees.size && [...grantees].every((g) => secret.grantees.has(g))) continue;
-      const value = this.openValue(nameId, record);
+      const value = this.#seals.openValue(nameId, record);
       try {
-        const bytes = this.buildSecret(snap.seq, secret.name, nameId, record.version, record.createdAt, record.updatedAt, value, wanted);
+        const bytes = this.#seals.buildSecret(snap.seq, secret.name, nameId, record.version, record.createdAt, record.updatedAt, value, wanted);
         await this.#put(snap, `s/${nameId}`, bytes, record.version);
         secret.grantees = grantees;
       } finally {
@@ -406,48 +358,6 @@ export class OwnerStore {
     }
   }
 
-  buildSecret(
-    seq: number, name: string, nameId: string, version: number, createdAt: number, updatedAt: number,
-    value: Uint8Array, agents: LoadedAgent[],
-  ): Uint8Array {
-    const dek = randomBytes(KEY_BYTES);
-    try {
-      const grants: Grant[] = agents.map((agent) => ({
-        agentLoc: agent.loc,
-        generation: agent.generation,
-        wrappedKey: seal(agent.key, dek, ad.grant(this.#vaultId, nameId, version, agent.id, agent.generation)),
-      }));
-      return encodeSecret({
-        vaultId: this.#vaultId,
-        nameId,
-        seq,
-        version,
-        createdAt,
-        updatedAt,
-        sealedName: seal(this.#keys.ownerKey, utf8.encode(name), ad.name(this.#vaultId, nameId)),
-        ownerWrap: seal(this.#keys.ownerKey, dek, ad.ownerWrap(this.#vaultId, nameId, version)),
-        grants,
-        dek,
-        value,
-      }, this.#keys.signer);
-    } finally {
-      wipe(dek);
-    }
-  }
-
-  openName(nameId: string, record: SecretRecord): string {
-    return utf8.decode(open(this.#keys.ownerKey, record.sealedName, ad.name(this.#vaultId, nameId), 'A stored secret'));
-  }
-
-  /** Open a record's value with the owner's wrap of its data key; the caller wipes the result. */
-  openValue(nameId: string, record: SecretRecord): Uint8Array {
-    const dek = open(this.#keys.ownerKey, record.ownerWrap, ad.ownerWrap(this.#vaultId, nameId, record.version), 'A stored secret');
-    try {
-      return openValue(this.#vaultId, nameId, record, dek, 'A stored secret');
-    } finally {
-      wipe(dek);
-    }
-  }
 }
 
 /** `now + ttl`, refused when a Date could not hold it (so `agent list` can always print it). */

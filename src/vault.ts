@@ -4,31 +4,29 @@
  * key, which opens exactly the data keys granted to it.
  */
 import type { Backend } from './backend.ts';
-import { bytesToHex, equalBytes } from './_bytes.ts';
-import { verifyHeader } from './_header.ts';
+import { bytesToHex } from './_bytes.ts';
 import { auditKey } from './_keys.ts';
-import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
-import { agentInfo } from './_owner-store.ts';
-import { anchoredHead, checkOwnerState, type OwnerRole, ownerRole } from './_owner-role.ts';
+import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader } from './_open.ts';
+import { agentInfo } from './_owner-records.ts';
+import { type AgentRole, agentRole } from './_agent-role.ts';
+import { anchoredHead, openOwnerRole, type OwnerRole, ownerRole, wipeOwner } from './_owner-role.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
-import { StateGuard } from './_state.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit/index.ts';
 import { initCrypto, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
-import { AccessDeniedError, AuditError, IntegrityError, UsageError, VaultError } from './errors.ts';
+import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';
 import { canonicalName, checkAgentId, compileAllow } from './names.ts';
 import { AgentAccess, type SealedValue, SecretReader } from './_secret-access.ts';
 import type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, SecretInfo,
 } from './options.ts';
 import { SecretBuffer } from './secret.ts';
-import { type AgentCredentials, parseToken } from './token.ts';
 
 const DEFAULT_TTL = '30d';
 
-type Role = OwnerRole | { kind: 'agent'; credentials: AgentCredentials; guard: StateGuard };
+type Role = OwnerRole | AgentRole;
 
 /**
  * @internal A secret checked and audited but not decrypted (see `Vault._prepare`): its length,
@@ -93,40 +91,12 @@ export class Vault {
     const now = options.now ?? Date.now;
     const header = await readHeader(backend, options.dir, cryptoReady);
     if (token === undefined) {
-      if (header.format === 1) throw formatOne();
-      const rootKey = await unlockRootKey(header, options);
-      const role = await ownerRole({ backend, vaultId: header.vaultId, rootKey, now, audit, configDir: options.configDir });
-      try {
-        verifyHeader(header, role.signer.publicKey);
-        await checkOwnerState(role, backend);
-      } catch (error) {
-        wipeOwner(role);
-        throw error;
-      }
+      const role = await openOwnerRole(header, options, { backend, audit, now });
       const vault = new Vault(backend, header.vaultId, role, audit, now);
       await vault.#record({ action: 'vault.open', outcome: 'ok' });
       return vault;
     }
-    const credentials = parseToken(token);
-    if (!equalBytes(credentials.vaultId, header.vaultId)) {
-      wipe(credentials.agentKey);
-      throw new AccessDeniedError(
-        'wrong-vault',
-        `This agent token belongs to another vault than the one in this ${backend.name} backend. ` +
-          'Point AGENT_VAULT_DIR (or the backend) at the vault that issued it.',
-      );
-    }
-    try {
-      if (header.format === 1) throw new IntegrityError('The vault header is format 1 but this token is format 2: the header was replaced. Restore it from a backup.');
-      verifyHeader(header, credentials.ownerKey);
-    } catch (error) {
-      wipe(credentials.agentKey);
-      throw error;
-    }
-    // The floor lives as long as this vault object (an agent process's): it never accepts a state
-    // older than one it saw, so a directory rolled back under a running agent is refused.
-    const guard = new StateGuard(backend, { vaultId: header.vaultId, publicKey: credentials.ownerKey });
-    return new Vault(backend, header.vaultId, { kind: 'agent', credentials, guard }, audit, now);
+    return new Vault(backend, header.vaultId, agentRole(header, token, backend), audit, now);
   }
 
   /** `owner`, or `agent` for a vault opened with a token. */
@@ -396,18 +366,6 @@ export class Vault {
   }
 }
 
-function wipeOwner(role: OwnerRole): void {
-  wipe(role.rootKey, role.ownerKey, role.nameKey);
-  role.signer.wipe();
-}
-
-function formatOne(): UsageError {
-  return new UsageError(
-    'This vault is format 1, from before its records were owner-signed. Upgrade it once, in place: ' +
-      '`agent-vault migrate` (or migrateVault() with the same unlock options); it prints a new token for ' +
-      'each active agent, since format-1 tokens stop working.',
-  );
-}
 
 function outcomeOf(error: VaultError): 'denied' | 'error' {
   return error.code === 'ACCESS_DENIED' || error.code === 'TOKEN_EXPIRED' ? 'denied' : 'error';
