@@ -239,3 +239,27 @@ async function readdirEntries(dir: string): Promise<string[]> {
   const { readdirSync } = await import('node:fs');
   return readdirSync(dir).filter((name) => /^[0-9a-f]{64}$/.test(name));
 }
+
+describe('the header and the audit log', () => {
+  it('a header re-signed by another key (another owner) is refused by the agent and the owner', async () => {
+    const v = await setup();
+    const header = JSON.parse(new TextDecoder().decode((await v.backend.get('header'))!));
+    const { ownerSigner } = await import('../../src/_signed.ts');
+    const { randomBytes, toBase64Url } = await import('../../src/crypto.ts');
+    const forged = { ...header, ownerKey: toBase64Url(ownerSigner(randomBytes(32)).publicKey) };
+    await v.backend.set('header', new TextEncoder().encode(`${JSON.stringify(forged, null, 2)}\n`));
+    await expect(openVault({ dir: v.dir, token: v.token })).rejects.toBeInstanceOf(IntegrityError);
+    await expect(openVault({ dir: v.dir, keyFile: v.keyFile })).rejects.toBeInstanceOf(IntegrityError);
+  });
+
+  it("records an agent cuts from before the owner's last operation are reported by verifyAudit", async () => {
+    const v = await setup();
+    expect(await v.bot.get('openai-api-key')).toBe('sk-real');
+    await v.owner.set('later', 'anchors the head, which is the agent\'s read');
+    const log = join(v.dir, 'audit.jsonl');
+    const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const read = lines.findIndex((line) => line.includes('"actor":"agent:bot"'));
+    writeFileSync(log, lines.slice(0, read).map((line) => `${line}\n`).join(''));
+    expect(await v.owner.verifyAudit()).toMatchObject({ ok: false, problem: { kind: 'truncated', seq: read + 1 } });
+  });
+});
