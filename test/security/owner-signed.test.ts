@@ -30,11 +30,6 @@ async function setup(now: () => number = Date.now) {
   return { root, dir, keyFile, owner, token, bot, backend, evil: attacker(token, backend), now };
 }
 
-/** Every stored file's bytes, to show an attack left nothing of the owner's changed. */
-function snapshotOf(dir: string, names: string[]) {
-  return names.map((name) => readFileSync(join(dir, name)));
-}
-
 describe('1. expiry is not a suggestion', () => {
   it('a policy re-sealed with a later expiry is refused, and agent list does not show the forged date', async () => {
     let clock = Date.now();
