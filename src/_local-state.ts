@@ -52,10 +52,11 @@ export function localStates(dir: string): LocalStates {
       try {
         await mkdir(join(dir, 'state'), { recursive: true, mode: 0o700 });
         const temp = `${pathOf(vaultHex)}.tmp-${process.pid}-${bytesToHex(randomBytes(6))}`;
+        // No fsync: the file is only a lower bound, so losing its last write to a power cut weakens
+        // the rollback check by one operation and never makes it wrong; the rename keeps it whole.
         const handle = await open(temp, 'wx', 0o600);
         try {
           await handle.writeFile(`agent-vault-state/1 ${floor.counter} ${floor.hash}\n`);
-          await handle.sync();
         } finally {
           await handle.close();
         }

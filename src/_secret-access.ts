@@ -10,7 +10,7 @@ import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, type AgentRecord, decodeAgent, decodeSecret, type Grant, openPolicy,
   type SecretRecord,
 } from './_records.ts';
-import type { StateGuard } from './_state.ts';
+import type { Checked, StateGuard } from './_state.ts';
 import { KEY_BYTES, openInto, sealedLength, wipe } from './crypto.ts';
 import { AccessDeniedError, IntegrityError, SecretNotFoundError, TokenExpiredError } from './errors.ts';
 import { compileAllow } from './names.ts';
@@ -47,7 +47,7 @@ export class SecretReader {
    * same; and which of those already opened (same bytes, same keys: the same answer), so the
    * per-request path verifies signatures and does its checking opens once per stored record.
    */
-  readonly #checked = new Map<string, { bytes: Uint8Array; value: SecretRecord }>();
+  readonly #checked = new Map<string, Checked<SecretRecord>>();
   readonly #verified = new WeakSet<SecretRecord>();
   readonly #valueAds = new WeakMap<SecretRecord, Uint8Array>();
 
@@ -60,7 +60,10 @@ export class SecretReader {
   async read(nameId: string, name: string): Promise<SecretRecord> {
     const key = `s/${nameId}`;
     const place = { vaultId: this.#vaultId, key, publicKey: this.#publicKey };
-    const found = await this.#guard.read(key, (bytes) => decodeSecret(bytes, place), 'A stored secret', this.#checked.get(nameId));
+    const cached = this.#checked.get(nameId);
+    // Dropped before the read: a refused record must not leave an older one cached behind it.
+    this.#checked.delete(nameId);
+    const found = await this.#guard.read(key, (bytes) => decodeSecret(bytes, place), 'A stored secret', cached);
     if (!found) throw secretNotFound(name);
     if (this.#checked.size >= 1_024) this.#checked.clear();
     this.#checked.set(nameId, found);
@@ -111,7 +114,7 @@ export class AgentAccess {
   readonly #credentials: AgentCredentials;
   readonly #key: string;
   readonly #now: () => number;
-  #own: { bytes: Uint8Array; value: AgentRecord } | undefined;
+  #own: Checked<AgentRecord> | undefined;
   #view: AgentView | undefined;
   /** This agent's verified grant in each record seen (see SecretReader's record reuse). */
   readonly #grants = new WeakMap<SecretRecord, { grant: Grant; ad: Uint8Array }>();
@@ -189,6 +192,9 @@ export class AgentAccess {
       );
     }
     if (own === this.#own && this.#view) return this.#view;
+    // Forget the last view first: if these new bytes are refused, the old ones must not be reused.
+    this.#own = undefined;
+    this.#view = undefined;
     const record = own.value;
     if (record.generation > credentials.generation) {
       const revoked = record.status === AGENT_REVOKED;

@@ -48,6 +48,13 @@ export interface StateFloor {
   hash?: string;
 }
 
+/** A record read and checked: its bytes, what they decode to, and the state that vouched for them. */
+export interface Checked<T> {
+  bytes: Uint8Array;
+  value: T;
+  vouchedBy: VaultState | undefined;
+}
+
 /** Where a floor is kept, shared by reference. */
 export interface FloorCell {
   floor: StateFloor;
@@ -116,6 +123,7 @@ export class StateGuard {
   readonly #place: Omit<SignedPlace, 'key'>;
   readonly #cell: FloorCell;
   #last: { bytes: Uint8Array; state: VaultState } | undefined;
+  #inflight: Promise<VaultState> | undefined;
 
   constructor(backend: Backend, place: Omit<SignedPlace, 'key'>, cell: FloorCell = { floor: { counter: 0 } }) {
     this.#backend = backend;
@@ -127,8 +135,18 @@ export class StateGuard {
     return this.#cell.floor;
   }
 
-  /** The stored state, checked against the floor (which it raises). */
-  async current(): Promise<VaultState> {
+  /**
+   * The stored state, checked against the floor (which it raises). Calls while a read is in
+   * flight share it: a resolution checks two records (the agent's and the secret's) at once.
+   */
+  current(): Promise<VaultState> {
+    this.#inflight ??= this.#readCurrent().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async #readCurrent(): Promise<VaultState> {
     const bytes = await this.#backend.get(STATE_KEY);
     if (!bytes) {
       throw new IntegrityError(
@@ -165,7 +183,8 @@ export class StateGuard {
     if (vouches(await this.current(), key, bytes, seq)) return true;
     const again = await this.#backend.get(key);
     if (!again || !equalBytes(again, bytes)) return false;
-    if (vouches(await this.current(), key, bytes, seq)) return true;
+    // A state read that starts after the record was read again (not one already in flight).
+    if (vouches(await this.#readCurrent(), key, bytes, seq)) return true;
     throw replayed(what);
   }
 
@@ -179,14 +198,22 @@ export class StateGuard {
     key: string,
     decode: (bytes: Uint8Array) => T,
     what: string,
-    cached?: { bytes: Uint8Array; value: T },
-  ): Promise<{ bytes: Uint8Array; value: T } | undefined> {
+    cached?: Checked<T>,
+  ): Promise<Checked<T> | undefined> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const bytes = await this.#backend.get(key);
       if (!bytes) return undefined;
-      if (cached && equalBytes(cached.bytes, bytes)) return cached;
+      if (cached && equalBytes(cached.bytes, bytes)) {
+        // Unchanged bytes need no second signature check, but they must still be what the state
+        // (read again: a small file) lists, or a superseded record put back would be served.
+        const state = await this.current();
+        if (cached.vouchedBy === state || vouches(state, key, bytes, cached.value.seq)) {
+          cached.vouchedBy = state;
+          return cached;
+        }
+      }
       const value = decode(bytes);
-      if (await this.check(key, bytes, value.seq, what)) return { bytes, value };
+      if (await this.check(key, bytes, value.seq, what)) return { bytes, value, vouchedBy: this.#last?.state };
     }
     throw new BackendError(`${what} kept changing while it was read (owner operations in progress). Try again.`);
   }

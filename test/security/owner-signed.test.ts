@@ -181,6 +181,19 @@ describe('nothing comes back: a rolled-back state', () => {
   });
 });
 
+describe('a running agent and the records it has cached', () => {
+  it('a superseded value put back, byte for byte what the agent last read, is refused', async () => {
+    const v = await setup();
+    expect(await v.bot.get('openai-api-key')).toBe('sk-real');
+    const keys = await v.backend.list('s/');
+    const before = await Promise.all(keys.map((key) => v.backend.get(key)));
+    await v.owner.set('openai-api-key', 'sk-rotated-after-a-leak');
+    for (const [i, key] of keys.entries()) await v.backend.set(key, before[i]!);
+    await expect(v.bot.get('openai-api-key')).rejects.toBeInstanceOf(IntegrityError);
+    await expect(v.owner.get('openai-api-key')).rejects.toBeInstanceOf(IntegrityError);
+  });
+});
+
 describe('versions never wrap', () => {
   it('2^32 − 1 + 1 is refused with a clear error, and the stored version is kept', async () => {
     const { nextCounter } = await import('../../src/_records.ts');
