@@ -47,6 +47,8 @@ interface Snapshot {
   entries: Map<string, StateEntry>;
   /** Agents whose record in storage is exactly as the object says. */
   stored: Set<LoadedAgent>;
+  /** Whether this operation has written the pending marker (and so must remove it). */
+  begun: boolean;
   /**
    * The secrets this operation loaded (all of them when undefined): the only ones whose place
    * in agents' name lists it decides. A `set` of one name need not read ten thousand records.
@@ -54,6 +56,13 @@ interface Snapshot {
   only: string | undefined;
 }
 
+
+/**
+ * Present while an owner operation is writing: records first, then the state, then this is
+ * removed. Not signed, because it only ever makes the next operation do more (load every record);
+ * one deleted by an attacker can only make a crashed operation's records unreadable (destroy).
+ */
+const PENDING_KEY = 'pending';
 
 const granteeOf = (loc: Uint8Array, generation: number) => `${bytesToHex(loc)}:${generation}`;
 
@@ -114,7 +123,7 @@ export class OwnerStore {
   /** The first state of a new vault: counter 1, nothing in it. */
   async createState(): Promise<void> {
     const state: VaultState = { counter: 0, audit: undefined, entries: new Map() };
-    await this.#commit({ state, seq: 1, agents: [], secrets: new Map(), entries: new Map(), stored: new Set(), only: undefined });
+    await this.#commit({ state, seq: 1, agents: [], secrets: new Map(), entries: new Map(), stored: new Set(), only: undefined, begun: false });
   }
 
   /**
@@ -125,7 +134,7 @@ export class OwnerStore {
   async importRecords(agents: ImportedAgent[], secrets: ImportedSecret[], state: VaultState): Promise<LoadedAgent[]> {
     const snap: Snapshot = {
       state, seq: nextCounter(state.counter, 'vault state counter'), agents: [], secrets: new Map(), entries: new Map(),
-      stored: new Set(), only: undefined,
+      stored: new Set(), only: undefined, begun: false,
     };
     snap.agents = agents.map((a) => this.agentAt(a.id, a.generation, a.status, { ...a.policy, names: {} }));
     for (const secret of secrets) {
@@ -148,6 +157,9 @@ export class OwnerStore {
    */
   async #snapshot(only?: string): Promise<Snapshot> {
     const state = await this.#startingState();
+    // An operation that died before its state leaves records no state lists yet: load them all,
+    // so this operation's state adopts them instead of listing their older hashes.
+    if (only !== undefined && (await this.#backend.get(PENDING_KEY))) only = undefined;
     const entries = new Map(state.entries);
     const agents: LoadedAgent[] = [];
     const stored = new Set<LoadedAgent>();
@@ -186,7 +198,7 @@ export class OwnerStore {
     for (const key of entries.keys()) {
       if (key.startsWith('s/') && !present.has(key) && (only === undefined || key === `s/${only}`)) entries.delete(key);
     }
-    return { state, seq: nextCounter(state.counter, 'vault state counter'), agents, secrets, entries, stored, only };
+    return { state, seq: nextCounter(state.counter, 'vault state counter'), agents, secrets, entries, stored, only, begun: false };
   }
 
   /** The stored state, or for a vault that has none and no records yet, an empty one. */
@@ -199,7 +211,15 @@ export class OwnerStore {
 
   // ---- writing ----
 
+  /** Mark an operation under way before its first write (see PENDING_KEY). */
+  async #begin(snap: Snapshot): Promise<void> {
+    if (snap.begun) return;
+    await this.#backend.set(PENDING_KEY, utf8.encode(String(snap.seq)));
+    snap.begun = true;
+  }
+
   async #put(snap: Snapshot, key: string, bytes: Uint8Array, number: number): Promise<void> {
+    await this.#begin(snap);
     await this.#backend.set(key, bytes);
     snap.entries.set(key, { number, hash: recordHash(bytes) });
   }
@@ -240,6 +260,7 @@ export class OwnerStore {
     };
     const bytes = encodeState(state, this.#vaultId, this.#keys.signer);
     await this.#backend.set(STATE_KEY, bytes);
+    if (snap.begun) await this.#backend.delete(PENDING_KEY);
     this.#guard.accept(state, bytes);
     await this.#options.committed();
   }
@@ -263,6 +284,7 @@ export class OwnerStore {
   async deleteSecret(name: string, nameId: string): Promise<void> {
     const snap = await this.#snapshot(nameId);
     if (!snap.secrets.has(nameId)) throw notFound(name);
+    await this.#begin(snap);
     await this.#backend.delete(`s/${nameId}`);
     snap.secrets.delete(nameId);
     snap.entries.delete(`s/${nameId}`);
