@@ -261,7 +261,7 @@ export class OwnerStore {
     const bytes = encodeState(state, this.#vaultId, this.#keys.signer);
     await this.#backend.set(STATE_KEY, bytes);
     if (snap.begun) await this.#backend.delete(PENDING_KEY);
-    this.#guard.accept(state, bytes);
+    this.#guard.wrote(state, bytes);
     await this.#options.committed();
   }
 

@@ -162,6 +162,12 @@ export class StateGuard {
     return this.accept(state, bytes);
   }
 
+  /** A state this owner just wrote: accepted, and kept so the next read need not verify it again. */
+  wrote(state: VaultState, bytes: Uint8Array): void {
+    this.accept(state, bytes);
+    this.#last = { bytes, state };
+  }
+
   /** Check a state (just read or just written) against the floor, and raise the floor to it. */
   accept(state: VaultState, bytes: Uint8Array): VaultState {
     const floor = this.#cell.floor;
