@@ -106,20 +106,23 @@ export function installVaultFetch(client: object, prepared: PreparedClient<unkno
 
 /**
  * SDK options for a client the caller constructs: a placeholder `apiKey` and a vault fetch bound
- * to `origin` (default: `options.baseURL`, else `defaultBaseURL()`).
+ * to `origin` (default: `options.baseURL`, else `defaultBaseURL()`). `refusals`: `'respond'` (a
+ * synthetic 403, for SDKs that retry a rejected fetch) or `'reject'` (the fetch rejects with the
+ * VaultError, for SDKs that pass such a rejection through unretried, as the Vercel AI SDK does).
  */
 export function vaultOptions<O extends SdkOptions>(
   options: O,
   binding: WithVaultBinding,
   className: string,
   defaultBaseURL: () => string,
+  refusals: 'reject' | 'respond' = 'respond',
 ): Omit<O, 'apiKey' | 'fetch'> & { apiKey: string; fetch: VaultFetch } {
   const prepared = prepareClient<O>({ ...options, vault: binding?.vault, secret: binding?.secret, transport: binding?.transport }, className);
   const origin = binding.origin ?? prepared.sdkOptions.baseURL ?? defaultBaseURL();
   const fetch = buildVaultFetch(
     prepared.binding.vault,
     { secret: prepared.binding.secret, origin, fetch: prepared.binding.userFetch, transport: prepared.binding.transport },
-    { placeholder: prepared.placeholder, refusals: 'respond' },
+    { placeholder: prepared.placeholder, refusals },
   );
   bindings.set(fetch, prepared.binding);
   return { ...prepared.sdkOptions, apiKey: prepared.placeholder, fetch } as never;

@@ -18,9 +18,10 @@ export { isPlaceholder } from './transport/index.ts';
  * no header carries it. The decrypted bytes are wiped when the response headers arrive (for an
  * error status, once its body has been read and searched, see below).
  *
- * What the server echoes of the key is replaced with `[redacted by agent-vault]` before the
- * response is returned: in header values and the status text always, and in the body of any
- * non-2xx response, of which at most the first MiB is kept. A 2xx body streams through as sent.
+ * What the server echoes of the key (as sent, or JSON-escaped) is replaced with `[redacted by
+ * agent-vault]` before the response is returned: in header values and the status text always,
+ * in the body of any non-2xx response, of which at most the first MiB is kept, and in a 2xx
+ * event stream as it streams (an in-band error event). Any other 2xx body streams through as sent.
  *
  * Requests to any other origin, and redirects that leave `origin`, go out without the key and
  * without the placeholder. Redirects are followed by hand, each hop checked.

@@ -36,7 +36,10 @@ export async function copyToDirectory(source: Backend, dir: string): Promise<voi
 
 /** An agent vault on the file backend, with or without the default file audit sink. */
 export async function fileAgent(dir: string, token: string, audit: boolean): Promise<Vault> {
+  if (!audit) return openVault({ dir, token, audit: false });
   const auditDir = join(dir, '..', `audit-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(auditDir, { recursive: true });
-  return openVault({ dir, token, audit: audit ? fileAuditSink({ dir: auditDir }) : false });
+  mkdirSync(auditDir, { recursive: true, mode: 0o700 });
+  // Only the owner starts a log: its vault.open is the first record, as in any real vault.
+  await (await openVault({ dir, passphrase: 'bench', audit: fileAuditSink({ dir: auditDir }) })).close();
+  return openVault({ dir, token, audit: fileAuditSink({ dir: auditDir }) });
 }

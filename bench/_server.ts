@@ -1,5 +1,6 @@
 /**
- * A minimal OpenAI- and Anthropic-compatible server on 127.0.0.1 for the request benchmarks. It
+ * A minimal OpenAI-, Anthropic- and Gemini-compatible server on 127.0.0.1 for the request
+ * benchmarks (a path with `/stream` answers with server-sent events). It
  * runs in a child process of its own, as a real provider would be, so the client's CPU time is
  * not also charged to the server's replies (they would share one event loop otherwise).
  */
@@ -15,14 +16,24 @@ const message = JSON.stringify({
   id: 'msg_bench', type: 'message', role: 'assistant', model: 'bench', content: [{ type: 'text', text: 'ok' }],
   stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 },
 });
+const gemini = JSON.stringify({
+  candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] }, finishReason: 'STOP', index: 0 }],
+  usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 1, totalTokenCount: 2 },
+});
 
 /** In the child: serve until the parent disconnects. */
 function serve(): void {
   const server = createServer((request, response) => {
     request.resume();
     request.on('end', () => {
+      if (request.url?.includes('/stream')) {
+        // Three server-sent events at once: the benchmark times the first one's arrival.
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        return void response.end(`data: ${chat}\n\ndata: ${chat}\n\ndata: [DONE]\n\n`);
+      }
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(request.url?.includes('/messages') ? message : chat);
+      const url = request.url ?? '';
+      response.end(url.includes('/messages') ? message : url.includes(':generateContent') ? gemini : chat);
     });
   });
   server.keepAliveTimeout = 60_000;

@@ -8,7 +8,7 @@ export async function resolution(): Promise<Record<string, Stats>> {
   const { backend, token } = await memoryVault(10);
   const dir = join(tempDir('resolution'), 'vault');
   await copyToDirectory(backend, dir);
-  const memoryAgent = await openVault({ backend, token });
+  const memoryAgent = await openVault({ backend, token, audit: false });
   const fileNoAudit = await fileAgent(dir, token, false);
   const fileAudit = await fileAgent(dir, token, true);
   const use = (vault: typeof memoryAgent) => () => vault.use('openai-api-key', (secret) => secret.length);

@@ -7,12 +7,15 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { ratio, type Stats, us } from './_measure.ts';
+import { brokerBench } from './broker.ts';
 import { coldStart } from './cold-start.ts';
 import { ownerOps } from './owner-ops.ts';
 import { peers } from './peers.ts';
 import { requests } from './requests.ts';
 import { resolution } from './resolution.ts';
 import { scale } from './scale.ts';
+import { scanBench } from './scan.ts';
+import { sdks } from './sdks.ts';
 
 const only = process.argv.slice(2);
 const wanted = (section: string) => only.length === 0 || only.includes(section);
@@ -50,6 +53,21 @@ if (wanted('requests')) {
   results.requests = r;
   for (const [title, stats] of Object.entries(r)) table(`Request overhead: ${title}`, statsRows(stats, Object.keys(stats)[0]));
 }
+if (wanted('broker')) {
+  const r = await brokerBench();
+  results.broker = r;
+  for (const [title, stats] of Object.entries(r.latency)) table(`Broker: direct vs through the broker, ${title}`, statsRows(stats, 'direct'));
+  table('Broker: added by the broker (median and p99 differences)', [
+    ['load', 'added median', 'added p99'],
+    ...Object.entries(r.added).map(([load, a]) => [load, us(a.median), us(a.p99)]),
+    ['time to first SSE event', us(r.firstEvent.addedMedian), us(r.firstEvent.broker.p99 - r.firstEvent.direct.p99)],
+  ]);
+}
+if (wanted('sdks')) {
+  const r = await sdks();
+  results.sdks = r;
+  for (const [title, stats] of Object.entries(r)) table(`Request overhead (sequential): ${title}`, statsRows(stats, 'plain'));
+}
 if (wanted('resolution')) {
   const r = await resolution();
   results.resolution = r;
@@ -86,6 +104,15 @@ if (wanted('scale')) {
   table('Scale (memory backend): resolution stays flat; list grows with the vault', [
     ['secrets', 'resolve median', 'resolve p99', 'list'],
     ...r.map((row) => [row.secrets.toLocaleString('en'), us(row.resolveMedianUs), us(row.resolveP99Us), `${row.listMs.toFixed(0)} ms`]),
+  ]);
+}
+if (wanted('scan')) {
+  const r = await scanBench();
+  results.scan = r;
+  table(`Scan: a tree of ${r.files.toLocaleString('en')} files (${r.planted} keys planted, ${r.found} found)`, [
+    ['run', 'time'],
+    ['first (cold directory cache)', `${r.firstMs.toFixed(0)} ms`],
+    ['then, median of 5', `${r.medianMs.toFixed(0)} ms (${r.rangeMs[0].toFixed(0)}–${r.rangeMs[1].toFixed(0)} ms)`],
   ]);
 }
 

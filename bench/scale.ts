@@ -14,7 +14,7 @@ export async function scale(sizes = [10, 100, 1_000, 10_000, 100_000]): Promise<
   const rows: ScaleRow[] = [];
   for (const secrets of sizes) {
     const { backend, owner, token } = await memoryVault(secrets);
-    const agent = await openVault({ backend, token });
+    const agent = await openVault({ backend, token, audit: false });
     const stats = await compare({ resolve: () => agent.use('openai-api-key', (s) => s.length) }, { rounds: 3, perRound: 500 });
     const started = performance.now();
     const listed = await owner.list();

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Backend, createVault, openVault } from 'agent-vault';
+import { fileAuditSink } from 'agent-vault/audit-file';
 import { backendConformance } from 'agent-vault/testing';
 
 export function jsonDirectoryBackend(dir: string): Backend {
@@ -57,10 +58,12 @@ backendConformance({ describe, it }, () => jsonDirectoryBackend(join(root, `conf
 describe('a vault on the custom backend', () => {
   it('stores, grants and resolves a secret', async () => {
     const backend = jsonDirectoryBackend(join(root, 'vault'));
-    const owner = await createVault({ backend, keyFile: join(root, 'owner.key') });
+    // This backend brings no audit sink of its own, so the vault needs one (or `audit: false`).
+    const audit = fileAuditSink({ dir: join(root, 'vault') });
+    const owner = await createVault({ backend, audit, keyFile: join(root, 'owner.key') });
     await owner.set('openai-api-key', 'sk-example-key');
     const { token } = await owner.createAgent('research-bot', { allow: ['openai-*'], ttl: '1h' });
-    const agent = await openVault({ backend, token });
+    const agent = await openVault({ backend, audit, token });
     const length = await agent.use('openai-api-key', (secret) => secret.length);
     if (length !== 'sk-example-key'.length) throw new Error(`resolved ${length} bytes`);
   });

@@ -5,6 +5,8 @@
  *   env        the usual setup: OPENAI_API_KEY in the environment, the plain SDK
  *   standard   agent-vault, the key written into a copy of the request headers (a JS string)
  *   hardened   agent-vault, the key written into the request head at the socket (never a string)
+ *   broker     the plain SDK from its environment, as under `agent-vault exec`: a broker URL and a
+ *              phantom key; the key is put in by the broker, another process
  *
  * Commands (from the harness): `request` (resolves with `done`), `work` (ms of unrelated
  * allocation), `idle` (ms of nothing), `heap` (a heap snapshot after forced GC, to a path).
@@ -14,7 +16,7 @@ import OpenAIBase from 'openai';
 import { openVault } from '../src/index.ts';
 import { OpenAI } from '../adapters/openai.ts';
 
-export type Mode = 'env' | 'standard' | 'hardened';
+export type Mode = 'env' | 'standard' | 'hardened' | 'broker';
 
 export type Command =
   | { id: number; cmd: 'request' }
@@ -33,19 +35,32 @@ const mode = process.env.EXPOSURE_MODE as Mode;
 const baseURL = process.env.EXPOSURE_BASE_URL!;
 
 async function makeClient(): Promise<{ chat: OpenAIBase['chat'] }> {
-  if (mode === 'env') return new OpenAIBase({ baseURL, maxRetries: 0 });
+  // Azure-style: every request carries an api-version query, so response URLs are long.
+  const common = { maxRetries: 0, defaultQuery: { 'api-version': '2024-10-21' } };
+  if (mode === 'env') return new OpenAIBase({ baseURL, ...common });
+  if (mode === 'broker') return new OpenAIBase(common); // OPENAI_BASE_URL and OPENAI_API_KEY
   const vault = await openVault();
-  return new OpenAI({ vault, secret: 'openai-api-key', baseURL, maxRetries: 0, transport: mode });
+  return new OpenAI({ vault, secret: process.env.EXPOSURE_SECRET!, baseURL, ...common, transport: mode });
 }
 
 const client = await makeClient();
 
+const messages = [{ role: 'user' as const, content: 'Say ok.' }];
+
+/**
+ * One unit of an agent's traffic: a completion, a streamed completion, and a call the provider
+ * rejects with a 401 quoting the key (the SDK's error is caught, as an agent would).
+ */
 async function request(): Promise<void> {
-  const completion = await client.chat.completions.create({
-    model: 'gpt-exposure',
-    messages: [{ role: 'user', content: 'Say ok.' }],
-  });
+  const completion = await client.chat.completions.create({ model: 'gpt-exposure', messages });
   if (completion.choices[0]?.message.content !== 'ok') throw new Error('unexpected completion');
+  let streamed = '';
+  for await (const chunk of await client.chat.completions.create({ model: 'gpt-exposure', messages, stream: true })) {
+    streamed += chunk.choices[0]?.delta.content ?? '';
+  }
+  if (streamed !== 'ok') throw new Error('unexpected streamed completion');
+  const rejected = await client.chat.completions.create({ model: 'echo-401', messages }).then(() => undefined, (error: unknown) => error);
+  if ((rejected as { status?: number } | undefined)?.status !== 401) throw new Error('the echo request was not rejected');
 }
 
 /**

@@ -13,6 +13,7 @@ import { parseToken } from '../src/token.ts';
 import type { Command, Mode, Reply } from './_agent.ts';
 import { bytesNeedle, type Copies, countAll, countCopies, type Needle, stringNeedles } from './_count.ts';
 import { type DumpMethod, dumpMemory } from './_dump.ts';
+import { type BrokerProcess, startBrokerProcess } from './_broker.ts';
 import { type Provider, startProvider } from './_provider.ts';
 import { type SelfSigned, selfSignedCertificate } from './_tls.ts';
 
@@ -33,8 +34,12 @@ export interface ExposureOptions {
   dump?: DumpMethod | 'none';
   /** Memory-dump moments to take (the timeline stops after the last). Default: all. */
   moments?: readonly Moment[];
+  /** Take the heap snapshots (after the memory dumps). Default true. */
+  heap?: boolean;
   /** Runs at once. Default 3. */
   concurrency?: number;
+  /** Lengths of the provider key, in characters, each measured in every mode and protocol. Default [51]. */
+  keyLengths?: readonly number[];
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -53,12 +58,15 @@ export interface DumpCounts {
 }
 
 export interface RunResult {
+  keyLength: number;
   mode: Mode;
   protocol: Protocol;
   dump: DumpMethod | 'none';
   memory: Partial<Record<Moment, DumpCounts>>;
-  /** Reachable copies of the key (strings) in a heap snapshot. */
-  heap: Record<HeapMoment, Copies>;
+  /** Broker mode: the same dumps of the broker process (which holds the token and resolves the key). */
+  brokerMemory?: Partial<Record<Moment, DumpCounts>>;
+  /** Reachable copies of the key (strings) in a heap snapshot; empty with `heap: false`. */
+  heap: Partial<Record<HeapMoment, Copies>>;
   /** Every request reached the server with the real key. */
   keyDelivered: boolean;
   seconds: number;
@@ -67,47 +75,53 @@ export interface RunResult {
 export interface ExposureReport {
   node: string;
   platform: string;
-  keyLength: number;
+  keyLengths: readonly number[];
   date: string;
   runs: RunResult[];
 }
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-/** A key of OpenAI's legacy shape (51 characters), random, so every copy found is one of ours. */
-function fakeKey(): string {
-  return 'sk-' + Array.from(randomBytes(48), (byte) => ALPHANUMERIC[byte % 62]).join('');
+/** Key lengths of real providers: 16 (the hardened minimum), 32 (Azure OpenAI), 39 (Google), 51 (legacy OpenAI), 108 (Anthropic), 164 (OpenAI project keys). */
+export const KEY_LENGTHS = [16, 32, 39, 51, 108, 164] as const;
+
+/** A random key of `length` characters (`sk-` and letters and digits), so every copy found is one of ours. */
+function fakeKey(length: number): string {
+  return 'sk-' + Array.from(randomBytes(length - 3), (byte) => ALPHANUMERIC[byte % 62]).join('');
 }
 
 export async function measureExposure(options: ExposureOptions = {}): Promise<ExposureReport> {
-  const modes = options.modes ?? ['env', 'standard', 'hardened'];
+  const modes = options.modes ?? ['env', 'standard', 'hardened', 'broker'];
   const protocols = options.protocols ?? ['http', 'https'];
+  const keyLengths = options.keyLengths ?? [51];
   const log = options.log ?? (() => undefined);
   const dir = mkdtempSync(join(tmpdir(), 'agent-vault-exposure-'));
   try {
     const tls = protocols.includes('https') ? selfSignedCertificate(dir) : undefined;
-    const key = fakeKey();
+    // One vault, one agent, one secret per key length.
+    const keys = new Map(keyLengths.map((length) => [length, fakeKey(length)]));
     const vaultDir = join(dir, 'vault');
     const owner = await createVault({ dir: vaultDir, keyFile: join(dir, 'owner.key') });
-    await owner.set('openai-api-key', key);
+    for (const [length, key] of keys) await owner.set(secretName(length), key);
     const { token } = await owner.createAgent('exposure-agent', { allow: ['openai-*'], ttl: '1h' });
     await owner.close();
     const tokenFile = join(dir, 'agent.token');
     writeFileSync(tokenFile, token, { mode: 0o600 });
-    const needles = {
-      key: stringNeedles('provider key', key),
-      token: stringNeedles('agent token', token, 4),
-      agentKey: bytesNeedle('agent key', parseToken(token).agentKey),
-    };
-    const jobs = protocols.flatMap((protocol) => modes.map((mode) => ({ mode, protocol })));
+    const credentials = { token: stringNeedles('agent token', token, 4), agentKey: bytesNeedle('agent key', parseToken(token).agentKey) };
+    const jobs = keyLengths.flatMap((keyLength) => protocols.flatMap((protocol) => modes.map((mode) => ({ keyLength, mode, protocol }))));
+    const order = (run: { keyLength: number; mode: Mode; protocol: Protocol }) =>
+      jobs.findIndex((job) => job.keyLength === run.keyLength && job.mode === run.mode && job.protocol === run.protocol);
     const runs: RunResult[] = [];
     const queue = [...jobs];
     const worker = async () => {
       for (let job = queue.shift(); job; job = queue.shift()) {
-        log(`${job.mode} over ${job.protocol}: running`);
+        const name = `${job.keyLength}-character key, ${job.mode} over ${job.protocol}`;
+        log(`${name}: running`);
         try {
+          const key = keys.get(job.keyLength)!;
+          const needles = { key: stringNeedles('provider key', key), ...credentials };
           const result = await measureRun({ ...job, key, tls, dir, vaultDir, tokenFile, needles, options });
-          log(`${job.mode} over ${job.protocol}: done in ${result.seconds.toFixed(1)} s`);
+          log(`${name}: done in ${result.seconds.toFixed(1)} s`);
           runs.push(result);
         } catch (error) {
           queue.length = 0; // start nothing more; the runs under way finish before cleaning up
@@ -118,15 +132,20 @@ export async function measureExposure(options: ExposureOptions = {}): Promise<Ex
     const settled = await Promise.allSettled(Array.from({ length: options.concurrency ?? 3 }, worker));
     const failure = settled.find((outcome) => outcome.status === 'rejected');
     if (failure) throw failure.reason;
-    runs.sort((a, b) => jobs.findIndex((j) => j.mode === a.mode && j.protocol === a.protocol) -
-      jobs.findIndex((j) => j.mode === b.mode && j.protocol === b.protocol));
-    return { node: process.version, platform: `${process.platform}-${process.arch}`, keyLength: key.length, date: new Date().toISOString(), runs };
+    runs.sort((a, b) => order(a) - order(b));
+    return { node: process.version, platform: `${process.platform}-${process.arch}`, keyLengths, date: new Date().toISOString(), runs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** The vault secret holding the key of this length. */
+function secretName(length: number): string {
+  return `openai-api-key-${length}`;
+}
+
 interface RunContext {
+  keyLength: number;
   mode: Mode;
   protocol: Protocol;
   key: string;
@@ -149,14 +168,19 @@ async function measureRun(context: RunContext): Promise<RunResult> {
     throw error;
   });
   const memory: Partial<Record<Moment, DumpCounts>> = {};
-  const take = async (moment: Moment) => {
-    if (dump === 'none' || !moments.includes(moment)) return;
-    const regions = await dumpMemory(agent.pid, dump, context.dir);
+  const brokerMemory: Partial<Record<Moment, DumpCounts>> = {};
+  const count = async (pid: number): Promise<DumpCounts> => {
+    const regions = await dumpMemory(pid, dump as DumpMethod, context.dir);
     const [keyAscii, keyUtf16, tokenAscii, tokenUtf16, agentKey] = countAll(regions, [...needles.key, ...needles.token, needles.agentKey]);
-    memory[moment] = {
+    return {
       key: { ascii: keyAscii!, utf16: keyUtf16! },
       ...(mode === 'env' ? {} : { token: { ascii: tokenAscii!, utf16: tokenUtf16! }, agentKey: agentKey! }),
     };
+  };
+  const take = async (moment: Moment) => {
+    if (dump === 'none' || !moments.includes(moment)) return;
+    memory[moment] = await count(agent.pid);
+    if (agent.broker) brokerMemory[moment] = await count(agent.broker.pid);
   };
   try {
     const last = Math.max(...moments.map((moment) => MOMENTS.indexOf(moment)));
@@ -184,20 +208,24 @@ async function measureRun(context: RunContext): Promise<RunResult> {
       await take('5 s idle');
     }
     // 4. Heap snapshots (last, since their forced GC changes what later dumps would see).
-    const heap = {} as Record<HeapMoment, Copies>;
-    arrived = provider.holdNext();
-    reply = agent.send({ cmd: 'request' });
-    await arrived;
-    const snapshotPath = () => join(context.dir, `heap-${mode}-${protocol}-${Date.now()}.heapsnapshot`);
-    heap['in flight'] = await snapshot(agent, snapshotPath());
-    provider.release();
-    await reply;
-    heap.after = await snapshot(agent, snapshotPath());
+    let heap: Partial<Record<HeapMoment, Copies>> = {};
+    if (options.heap !== false) {
+      arrived = provider.holdNext();
+      reply = agent.send({ cmd: 'request' });
+      await arrived;
+      const snapshotPath = () => join(context.dir, `heap-${context.keyLength}-${mode}-${protocol}-${Date.now()}.heapsnapshot`);
+      heap = { 'in flight': await snapshot(agent, snapshotPath()) };
+      provider.release();
+      await reply;
+      heap.after = await snapshot(agent, snapshotPath());
+    }
     return {
+      keyLength: context.keyLength,
       mode,
       protocol,
       dump,
       memory,
+      ...(agent.broker ? { brokerMemory } : {}),
       heap,
       keyDelivered: provider.authorizations.length > 0 && provider.authorizations.every((value) => value === `Bearer ${key}`),
       seconds: (performance.now() - started) / 1000,
@@ -219,6 +247,8 @@ async function measureRun(context: RunContext): Promise<RunResult> {
 
 interface AgentProcess {
   pid: number;
+  /** Broker mode: the broker's process. */
+  broker?: BrokerProcess;
   send(command: DistributiveOmit<Command, 'id'>): Promise<void>;
   close(): void;
 }
@@ -226,15 +256,23 @@ interface AgentProcess {
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
 async function startAgent(context: RunContext, provider: Provider): Promise<AgentProcess> {
-  const { mode, key, tls, vaultDir, tokenFile } = context;
+  const { mode, key, tls, vaultDir, tokenFile, keyLength } = context;
+  const broker = mode === 'broker'
+    ? await startBrokerProcess({
+      upstream: provider.baseURL, secret: secretName(keyLength), tokenFile, vaultDir, dir: context.dir, ...(tls ? { caPath: tls.certPath } : {}),
+    })
+    : undefined;
   // A clean environment: only what this mode's agent is given.
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     EXPOSURE_MODE: mode,
     EXPOSURE_BASE_URL: provider.baseURL,
+    EXPOSURE_SECRET: secretName(keyLength),
     ...(tls ? { NODE_EXTRA_CA_CERTS: tls.certPath } : {}),
-    ...(mode === 'env' ? { OPENAI_API_KEY: key } : { AGENT_VAULT_TOKEN_FILE: tokenFile, AGENT_VAULT_DIR: vaultDir }),
+    ...(mode === 'env' ? { OPENAI_API_KEY: key }
+      : broker ? { OPENAI_BASE_URL: broker.baseURL, OPENAI_API_KEY: broker.key }
+      : { AGENT_VAULT_TOKEN_FILE: tokenFile, AGENT_VAULT_DIR: vaultDir }),
   };
   const child: ChildProcess = fork(join(import.meta.dirname, '_agent.ts'), [], {
     env,
@@ -258,6 +296,7 @@ async function startAgent(context: RunContext, provider: Provider): Promise<Agen
   });
   return {
     pid: child.pid!,
+    ...(broker ? { broker } : {}),
     send(command) {
       const id = next++;
       return new Promise<void>((resolve, reject) => {
@@ -267,6 +306,7 @@ async function startAgent(context: RunContext, provider: Provider): Promise<Agen
     },
     close() {
       child.kill('SIGKILL');
+      broker?.close();
     },
   };
 }

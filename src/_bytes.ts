@@ -145,3 +145,14 @@ export function hexToBytes(text: string): Uint8Array {
 function nibble(code: number): number {
   return code <= 0x39 ? code - 0x30 : code - 0x57;
 }
+
+/**
+ * A zeroed array for secret bytes (a key, a data key), whose memory stays where it is until it is
+ * wiped. `new Uint8Array(n)` keeps arrays of up to 64 bytes inside the V8 heap, where the garbage
+ * collector moves them (leaving the old bytes behind, unzeroed) and where the first `.buffer` or
+ * `subarray()` copies them out (leaving the original behind): each request then left one copy of
+ * a short key in the heap. An explicit ArrayBuffer is always allocated outside the heap.
+ */
+export function secretBytes(length: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(length));
+}

@@ -1,13 +1,14 @@
 /**
- * File-system helpers shared by the file backend (src/backends/) and the file audit sink
- * (src/audit/file.ts): errno codes and the advice a user acts on, process liveness, directory
- * fsync, and the one rule that says when another process's lock is abandoned.
+ * File-system helpers shared by the file backend (src/backends/), the file audit sink
+ * (src/audit/file.ts), import (src/scan/) and the CLI: errno codes and the advice a user acts
+ * on, process liveness, directory fsync, new private files, and the one rule that says when
+ * another process's lock is abandoned.
  *
- * Node-only. The core never imports it: only those two subsystems do, and each is loaded only
- * by its own subpath or by openVault's lazy import.
+ * Node-only. The core never imports it: only those subsystems do, and each is loaded only by
+ * its own subpath, by openVault's lazy import, or by the CLI.
  */
 import fs from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 export function errnoCode(error: unknown): string | undefined {
@@ -22,7 +23,22 @@ const COMMON_ADVICE: Record<string, string> = {
   EIO: 'The disk reported an I/O error: check the device.',
   EMFILE: 'Too many open files: raise the limit (ulimit -n) or lower concurrency.',
   ENFILE: 'Too many open files: raise the limit (ulimit -n) or lower concurrency.',
+  ELOOP: 'A symbolic link is in the place of a vault file (agent-vault never makes one): remove it.',
+  ENOTFILE: 'Something other than a file is in the place of a vault file: remove it.',
+  EFBIG: 'A vault file is far larger than any agent-vault writes: it was planted or damaged; move it aside.',
+  EUNSAFE: 'Make this user own it and remove group and other write access (chmod go-w), or remove it.',
 };
+
+/** Our own codes for planted files (see openPlanted); their message says what was found. */
+const PLANTED_CODES = new Set(['ENOTFILE', 'EFBIG', 'EUNSAFE']);
+
+/** `code`, and for a planted file what was found, for a message: `ENOTFILE: … is a FIFO`. */
+export function describeFsError(error: unknown): string {
+  const code = errnoCode(error) ?? 'UNKNOWN';
+  if (code === 'ELOOP') return 'ELOOP: it is a symbolic link';
+  if (PLANTED_CODES.has(code)) return `${code}: ${(error as Error).message}`;
+  return code;
+}
 
 /**
  * What to do about an fs error, by errno code: the part of the message a user acts on.
@@ -32,14 +48,44 @@ export function fsAdvice(code: string, specific: Record<string, string>): string
   return specific[code] ?? COMMON_ADVICE[code] ?? 'Check the vault directory and the disk, then retry.';
 }
 
+/** A pid a lock holder can have: process.kill(0 or negative) would signal a process group. */
+export function isHolderPid(pid: unknown): pid is number {
+  return Number.isSafeInteger(pid) && (pid as number) > 0 && (pid as number) <= 0x7fff_ffff;
+}
+
 /** True when a process with this pid exists on this host (EPERM: it exists, owned by another user). */
 export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (!isHolderPid(pid)) return false;
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
     return errnoCode(error) === 'EPERM';
+  }
+}
+
+/**
+ * Create `path` as a new file (mode 0600, never over an existing one) holding what `produce`
+ * returns. The file is made before `produce` runs, so a bad path fails before anything is issued
+ * (a token that exists nowhere else); if `produce` or the write fails, the file is removed.
+ * `openError` words the failure to create it, from its errno code.
+ */
+export async function writeNewPrivateFile<T>(
+  path: string, produce: () => Promise<{ content: string; result: T }>, openError: (code: string | undefined) => Error,
+): Promise<T> {
+  const handle = await open(path, 'wx', 0o600).catch((cause) => {
+    throw openError(errnoCode(cause));
+  });
+  try {
+    const { content, result } = await produce();
+    await handle.writeFile(content);
+    await handle.sync();
+    return result;
+  } catch (error) {
+    await fs.promises.unlink(path).catch(() => undefined);
+    throw error;
+  } finally {
+    await handle.close();
   }
 }
 
@@ -95,7 +141,130 @@ const UNREADABLE_STALE_MS = 2_000;
  * holder after UNREADABLE_STALE_MS. `heldMs` is how long ago the lock was taken or refreshed.
  */
 export function lockAbandoned(holder: LockHolder | undefined, heldMs: number, staleMs: number): boolean {
+  // A time further in the future than any refresh can be was forged (touch -d 2099) to hold the
+  // lock forever, or the clock jumped back: either way nobody is refreshing it now.
+  if (heldMs < -staleMs) return true;
   if (!holder) return heldMs > UNREADABLE_STALE_MS;
   if (holder.host === HOST && !pidAlive(holder.pid)) return true;
   return heldMs > staleMs;
+}
+
+// ---- Opening files an attacker may have planted ------------------------------------------------
+
+/*
+ * Every file under the vault directory may have been replaced by anyone who can write there (an
+ * agent running as the owner's user, say): with a symlink to /dev/zero, a FIFO (whose open blocks
+ * until a writer comes), a sparse file of gigabytes, or a file owned by someone else. So every
+ * read opens with O_NOFOLLOW (a symlink fails with ELOOP instead of being followed) and
+ * O_NONBLOCK (a FIFO's open returns at once), then fstat()s the handle it will read, and refuses
+ * anything but a regular file of a sane size owned by this user. Windows has neither flag (and no
+ * FIFO can sit at a file's path there), so they are 0 there.
+ */
+const { O_RDONLY, O_NOFOLLOW = 0, O_NONBLOCK = 0 } = fs.constants;
+/** Flags for reading a file that may be hostile. */
+export const SAFE_READ_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+/** O_NOFOLLOW for callers that open with other access modes (the audit log's append). */
+export const NO_FOLLOW = O_NOFOLLOW;
+export const NON_BLOCK = O_NONBLOCK;
+
+/** What a non-regular file is, for messages. */
+export function fileKind(stats: fs.Stats | fs.BigIntStats): string {
+  return stats.isFIFO() ? 'a FIFO (named pipe)'
+    : stats.isDirectory() ? 'a directory'
+    : stats.isSocket() ? 'a socket'
+    : stats.isCharacterDevice() ? 'a character device'
+    : stats.isBlockDevice() ? 'a block device'
+    : stats.isSymbolicLink() ? 'a symbolic link'
+    : 'not a regular file';
+}
+
+/** An Error with an errno-like code of our own, so callers word it as they word fs errors. */
+export function codedError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** This process's uid, or undefined where there are none (Windows). */
+const MY_UID = process.getuid?.();
+
+/**
+ * Why a file or directory is not safe to trust, or undefined: owned by another user (root may
+ * own it too), or writable by group or others, as OpenSSH's StrictModes refuses. For a regular
+ * file, also larger than `maxBytes`.
+ */
+export function unsafeBecause(stats: fs.Stats | fs.BigIntStats, maxBytes?: number): string | undefined {
+  if (maxBytes !== undefined && Number(stats.size) > maxBytes) {
+    return `it is ${Number(stats.size)} bytes, more than the ${maxBytes} any such file needs`;
+  }
+  if (MY_UID === undefined) return undefined;
+  const uid = Number(stats.uid);
+  if (uid !== MY_UID && uid !== 0) return `it is owned by uid ${uid}, not by this user (uid ${MY_UID})`;
+  if ((Number(stats.mode) & 0o022) !== 0) {
+    return `it is writable by ${(Number(stats.mode) & 0o002) !== 0 ? 'every user' : 'its group'} (mode ${(Number(stats.mode) & 0o777).toString(8)})`;
+  }
+  return undefined;
+}
+
+/** The checks of an open handle's fstat: a regular file, safe, at most `maxBytes`. Throws a coded error. */
+export function checkOpenedFile(stats: fs.Stats | fs.BigIntStats, path: string, maxBytes: number): void {
+  if (!stats.isFile()) throw codedError('ENOTFILE', `${path} is ${fileKind(stats)}, not a regular file`);
+  const why = unsafeBecause(stats, maxBytes);
+  if (why) throw codedError(Number(stats.size) > maxBytes ? 'EFBIG' : 'EUNSAFE', `${path}: ${why}`);
+}
+
+/**
+ * `path` opened for reading after the checks above, with its fstat, or undefined when it does not
+ * exist. Errors keep their errno code (ELOOP for a symlink, ENOTFILE, EFBIG, EUNSAFE) for the
+ * caller to word.
+ */
+export async function openPlanted(path: string, maxBytes: number): Promise<{ handle: FileHandle; stats: fs.BigIntStats } | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, SAFE_READ_FLAGS);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const stats = await handle.stat({ bigint: true });
+    checkOpenedFile(stats, path, maxBytes);
+    return { handle, stats };
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** openPlanted for callers that must not yield (the audit lock): the fd, or undefined when absent. */
+export function openPlantedSync(path: string, maxBytes: number): { fd: number; stats: fs.BigIntStats } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, SAFE_READ_FLAGS);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const stats = fs.fstatSync(fd, { bigint: true });
+    checkOpenedFile(stats, path, maxBytes);
+    return { fd, stats };
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+}
+
+/**
+ * At most `maxBytes` of a small planted file (a lock's holder), or undefined when it is absent.
+ * Anything openPlantedSync refuses throws, so a waiter fails fast rather than spinning on it.
+ */
+export function readSmallFileSync(path: string, maxBytes: number): { raw: string; stats: fs.BigIntStats } | undefined {
+  const opened = openPlantedSync(path, Number.MAX_SAFE_INTEGER);
+  if (!opened) return undefined;
+  try {
+    const buffer = Buffer.alloc(maxBytes);
+    const length = fs.readSync(opened.fd, buffer, 0, maxBytes, 0);
+    return { raw: buffer.toString('utf8', 0, length), stats: opened.stats };
+  } finally {
+    fs.closeSync(opened.fd);
+  }
 }

@@ -1,7 +1,8 @@
 /**
- * Every key and id derived from a vault's root key, each named once (FORMAT.md lists the
- * labels). Changing a label or the order of a derivation's parts makes every existing vault
- * unreadable, so each label carries a version and never changes.
+ * Every key and id derived from a vault's root key, and the one hash the broker keeps of a
+ * phantom key, each named once (FORMAT.md lists the labels). Changing a label or the order of a
+ * derivation's parts makes every existing vault unreadable, so each label carries a version and
+ * never changes.
  */
 import { bytesToHex } from './_bytes.ts';
 import { derive, digest, encodeParts, mac } from './crypto.ts';
@@ -63,4 +64,9 @@ export function agentLocV1(vaultId: Uint8Array, agentId: string): Uint8Array {
 /** The seed of the owner's Ed25519 signing key: every record agents trust is signed with it. */
 export function signingSeed(rootKey: Uint8Array): Uint8Array {
   return derive(rootKey, 'agent-vault/sign/v2');
+}
+
+/** What the broker keeps of a phantom key (never the key): it looks a presented key up by this. */
+export function phantomKeyHash(phantomKey: string): Uint8Array {
+  return digest(encodeParts('agent-vault/phantom/v1', [phantomKey]), 32);
 }

@@ -10,7 +10,7 @@ import {
 import type { Signer } from './_signed.ts';
 import type { AuditSink } from './audit/index.ts';
 import {
-  calibratePassphraseParams, KEY_BYTES, passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, utf8, wipe,
+  calibratePassphraseParams, KEY_BYTES, PASSPHRASE_BOUNDS, passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, utf8, wipe,
 } from './crypto.ts';
 import { AccessDeniedError, UsageError, VaultExistsError, VaultNotFoundError } from './errors.ts';
 import { VAULT_ID_BYTES } from './token.ts';
@@ -25,7 +25,7 @@ export async function newHeader(options: CreateVaultOptions, createdAt: number):
   if (options.passphrase !== undefined && options.keyFile === undefined) {
     const params = options.passphraseParams ?? calibratePassphraseParams();
     if (!passphraseParamsInBounds(params)) {
-      throw new UsageError('passphraseParams out of bounds: opslimit 1..20, memlimit 8 MiB..1 GiB (bytes).');
+      throw new UsageError(`passphraseParams out of bounds: ${PASSPHRASE_BOUNDS} (memlimit in bytes).`);
     }
     unlock = { method: 'passphrase', salt: randomBytes(SALT_BYTES), ...params };
     const bytes = passphraseBytes(options.passphrase);
@@ -67,7 +67,8 @@ export async function readHeader(backend: Backend, dir: string | undefined, read
   await ready;
   if (!bytes) {
     throw new VaultNotFoundError(
-      `No vault found in this ${backend.name} backend${dir ? ` (${dir})` : ''}. Create one with ` +
+      `No vault found in this ${backend.name} backend${dir ? ` (${dir})` : ''}` +
+        `${searchedPaths.has(backend) ? ` (looked at ${searchedPaths.get(backend)!.join(', ')})` : ''}. Create one with ` +
         '`npx agent-vault init`, or point AGENT_VAULT_DIR at the vault directory.',
     );
   }
@@ -113,6 +114,7 @@ export async function agentToken(explicit: string | undefined): Promise<string> 
   const fromEnv = env.AGENT_VAULT_TOKEN;
   // Deleted even when the file wins, so no child process inherits a token.
   delete env.AGENT_VAULT_TOKEN;
+  if (fromEnv) warnTokenInEnvironment();
   if (env.AGENT_VAULT_TOKEN_FILE) {
     const { readTokenFile } = await import('./_files.ts');
     return readTokenFile(env.AGENT_VAULT_TOKEN_FILE);
@@ -124,13 +126,52 @@ export async function agentToken(explicit: string | undefined): Promise<string> 
   );
 }
 
-export async function resolveStorage(options: VaultOptions): Promise<{ backend: Backend; audit: AuditSink | undefined }> {
-  if (options.backend) return { backend: guardBackend(options.backend), audit: options.audit || undefined };
-  const { fileBackend, defaultVaultDir } = await import('./backends/file.ts');
-  const dir = options.dir ?? defaultVaultDir();
-  const backend = guardBackend(fileBackend({ dir }));
-  if (options.audit !== undefined) return { backend, audit: options.audit || undefined };
-  const { fileAuditSink } = await import('./audit/file.ts');
-  return { backend, audit: fileAuditSink({ dir }) };
+let warnedTokenInEnvironment = false;
+
+/**
+ * Deleting AGENT_VAULT_TOKEN from process.env does not remove it from the environment block the
+ * kernel keeps for the process (/proc/<pid>/environ, readable by any process of the same user)
+ * for its whole life: said once per process, as a warning with a code that can be filtered.
+ */
+function warnTokenInEnvironment(): void {
+  if (warnedTokenInEnvironment) return;
+  warnedTokenInEnvironment = true;
+  const process = globalThis.process as Partial<NodeJS.Process> | undefined;
+  process?.emitWarning?.(
+    'agent-vault read the agent token from AGENT_VAULT_TOKEN. It stays readable in /proc/<pid>/environ for the life ' +
+      'of this process (by any process of the same user), even though agent-vault removed it from process.env. ' +
+      'Put the token in a file (mode 0600) and set AGENT_VAULT_TOKEN_FILE to its path instead.',
+    { code: 'AGENT_VAULT_TOKEN_IN_ENVIRONMENT' },
+  );
 }
 
+export async function resolveStorage(options: VaultOptions): Promise<{ backend: Backend; audit: AuditSink | undefined }> {
+  if (options.backend) {
+    const backend = guardBackend(options.backend);
+    return { backend, audit: chooseAudit(options.audit, backend) };
+  }
+  const { fileBackend, discoverVaultDir } = await import('./backends/file.ts');
+  const found = options.dir === undefined ? discoverVaultDir() : { dir: options.dir, searched: [] };
+  const backend = guardBackend(fileBackend({ dir: found.dir }));
+  if (found.searched.length > 0) searchedPaths.set(backend, found.searched);
+  return { backend, audit: chooseAudit(options.audit, backend) };
+}
+
+/**
+ * The sink a vault records to: the caller's, else the backend's own; `false` declines. A vault
+ * with neither is refused here, before it can release anything: auditing is never off by accident.
+ */
+function chooseAudit(audit: AuditSink | false | undefined, backend: Backend): AuditSink | undefined {
+  if (audit === false) return undefined;
+  if (audit !== undefined) return audit;
+  const own = backend.auditSink?.();
+  if (own) return own;
+  throw new UsageError(
+    `The ${backend.name} backend brings no audit sink, so nothing this vault released would be recorded. ` +
+      'Pass { audit: sink } (fileAuditSink from agent-vault/audit-file, or your own), or { audit: false } to ' +
+      'decline auditing explicitly.',
+  );
+}
+
+/** The directories discovery looked at for a backend it chose, for "no vault found". */
+const searchedPaths = new WeakMap<Backend, string[]>();

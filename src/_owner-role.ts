@@ -37,7 +37,10 @@ export async function ownerRole(options: OwnerRoleOptions): Promise<OwnerRole> {
   const guard = new StateGuard(backend, { vaultId, publicKey: keys.signer.publicKey }, cell);
   const store = new OwnerStore({
     backend, vaultId, keys, now: options.now, guard,
-    auditHead: async () => audit?.head?.({ vaultId: vaultHex }),
+    auditHead: async () => {
+      const head = await audit?.head?.(vaultHex);
+      return head && head.seq > 0 ? head : undefined;
+    },
     committed: async () => local?.write(vaultHex, guard.floor),
   });
   return { kind: 'owner', ...keys, store, guard };

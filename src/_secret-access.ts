@@ -4,7 +4,7 @@
  * before it may (AgentAccess): its own record (expiry, rotation, revocation, read afresh on every
  * call), its patterns, and its grant.
  */
-import { bytesToHex, equalBytes } from './_bytes.ts';
+import { bytesToHex, equalBytes, secretBytes } from './_bytes.ts';
 import { nameId } from './_keys.ts';
 import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, type AgentRecord, decodeAgent, decodeSecret, type Grant, openPolicy,
@@ -94,7 +94,7 @@ export class SecretReader {
       openInto: (target) => {
         // A check without a target is done once per record: the same bytes verify the same way.
         if (target === null && this.#verified.has(record)) return;
-        const dek = new Uint8Array(KEY_BYTES);
+        const dek = secretBytes(KEY_BYTES);
         try {
           openInto(wrap.key, wrap.wrapped, wrap.ad, dek, wrap.what);
           openInto(dek, record.sealedValue, valueAd, target, 'A stored secret');

@@ -1,3 +1,4 @@
+import type { AuditSink } from './audit/index.ts';
 import { BackendError, VaultError } from './errors.ts';
 
 /**
@@ -33,6 +34,13 @@ export interface Backend {
   withLock?<T>(fn: () => Promise<T>): Promise<T>;
   /** Optional: release connections and handles. */
   close?(): Promise<void>;
+  /**
+   * Optional: the audit sink that goes with this store (the file backend's `audit.jsonl`, a
+   * database's table), used by a vault opened on it without `{ audit }`. A vault on a backend
+   * without one must be given `{ audit: sink }` or `{ audit: false }`: it never runs unaudited
+   * by accident.
+   */
+  auditSink?(): AuditSink;
 }
 
 /**
@@ -69,5 +77,6 @@ export function guardBackend(backend: Backend): Backend {
     guarded.withLock = lock as Backend['withLock'];
   }
   if (backend.close) guarded.close = guard('close', () => backend.close!());
+  if (backend.auditSink) guarded.auditSink = () => backend.auditSink!();
   return guarded;
 }

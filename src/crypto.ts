@@ -193,13 +193,24 @@ export interface PassphraseParams {
   memlimit: number;
 }
 
-/** Bounds applied to parameters read from a vault header, so a hostile file cannot stall us. */
+/**
+ * Bounds on the Argon2id cost a vault header may ask for, so a planted header cannot make each
+ * unlock attempt take a minute and a gigabyte (20 passes over 1 GiB did). They sit at what init's
+ * calibration can choose: it uses 64 MiB and at most 20 passes, so no vault made here costs more
+ * than MAX_WORK; memory is allowed up to 4x that for vaults made with explicit parameters.
+ * On the machine this was tuned on, one pass over 64 MiB takes ~90 ms: the cap is ~2 s.
+ */
 const PASSPHRASE_LIMITS = {
   minOps: 1,
   maxOps: 20,
   minMem: 8 * 1024 * 1024,
-  maxMem: 1024 * 1024 * 1024,
+  maxMem: 256 * 1024 * 1024,
+  /** opslimit × memlimit: what calibration picks at most (20 passes over 64 MiB). */
+  maxWork: 20 * 64 * 1024 * 1024,
 } as const;
+
+/** The bounds above in words, for errors. */
+export const PASSPHRASE_BOUNDS = 'opslimit 1..20, memlimit 8 MiB..256 MiB, opslimit × memlimit at most 20 × 64 MiB';
 
 export const SALT_BYTES = 16;
 
@@ -207,8 +218,8 @@ export const SALT_BYTES = 16;
 export function passphraseKey(passphrase: Uint8Array, salt: Uint8Array, params: PassphraseParams): Uint8Array {
   if (!passphraseParamsInBounds(params) || salt.length !== SALT_BYTES) {
     throw new IntegrityError(
-      'The vault header has Argon2id parameters or a salt out of bounds (opslimit 1..20, memlimit ' +
-        '8 MiB..1 GiB, 16-byte salt): it is corrupt or hostile. Restore it from a backup.',
+      `The vault header has Argon2id parameters or a salt out of bounds (${PASSPHRASE_BOUNDS}, 16-byte ` +
+        'salt): it is corrupt or hostile. Restore it from a backup.',
     );
   }
   return sodium.crypto_pwhash(
@@ -219,7 +230,8 @@ export function passphraseKey(passphrase: Uint8Array, salt: Uint8Array, params: 
 export function passphraseParamsInBounds({ opslimit, memlimit }: PassphraseParams): boolean {
   return Number.isSafeInteger(opslimit) && Number.isSafeInteger(memlimit) &&
     opslimit >= PASSPHRASE_LIMITS.minOps && opslimit <= PASSPHRASE_LIMITS.maxOps &&
-    memlimit >= PASSPHRASE_LIMITS.minMem && memlimit <= PASSPHRASE_LIMITS.maxMem;
+    memlimit >= PASSPHRASE_LIMITS.minMem && memlimit <= PASSPHRASE_LIMITS.maxMem &&
+    opslimit * memlimit <= PASSPHRASE_LIMITS.maxWork;
 }
 
 /**

@@ -5,6 +5,7 @@ export type {
 } from './options.ts';
 export { SecretBuffer } from './secret.ts';
 export type { Backend } from './backend.ts';
+export { memoryAuditSink, type MemoryAuditSink } from './audit/memory.ts';
 export type {
   AuditAction, AuditContext, AuditEvent, AuditFilter, AuditKeyring, AuditOutcome, AuditProblem, AuditRecord, AuditReport,
   AuditSink, AuditVerifyContext, AuditVerifyOptions,

@@ -28,22 +28,72 @@ export function checkAgentId(id: unknown): string {
   return id;
 }
 
+/** An agent's allow list is a few patterns; a stored one with more was not written by us. */
+export const MAX_ALLOW_PATTERNS = 64;
+
 /**
  * Compile `allow` glob patterns: `*` matches any run of characters (including none), `?` one
- * character, everything else itself. Patterns are canonicalised like names.
+ * character, everything else itself. Patterns are canonicalised like names (so each is at most
+ * 256 bytes), and at most MAX_ALLOW_PATTERNS of them.
+ *
+ * Matching never backtracks (a pattern is never a regex: `'*?'` × 20 + `'!'` made one take
+ * minutes): the segments between stars are found leftmost, one after the other, which is exact
+ * for globs with only `*` and `?`, and costs at most name length × pattern length per pattern.
  */
 export function compileAllow(patterns: readonly string[]): (name: string) => boolean {
   if (!Array.isArray(patterns) || patterns.length === 0) {
     throw new UsageError("An agent needs at least one allow pattern, e.g. allow: ['openai-*'].");
   }
-  const regexes = patterns.map((pattern) => {
-    const canonical = canonicalName(pattern);
-    const source = [...canonical]
-      .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-      .join('');
-    return new RegExp(`^${source}$`, 'su');
-  });
-  return (name) => regexes.some((regex) => regex.test(name));
+  if (patterns.length > MAX_ALLOW_PATTERNS) {
+    throw new UsageError(`An agent takes at most ${MAX_ALLOW_PATTERNS} allow patterns; use wildcards to cover more names.`);
+  }
+  const globs = patterns.map((pattern) => segmentsOf(canonicalName(pattern)));
+  return (name) => {
+    const chars = [...name];
+    return globs.some((glob) => globMatch(glob, chars));
+  };
+}
+
+/** A pattern's runs between stars, as code points (`?` kept as a wildcard). */
+function segmentsOf(pattern: string): string[][] {
+  const segments: string[][] = [[]];
+  for (const char of pattern) {
+    if (char === '*') segments.push([]);
+    else segments.at(-1)!.push(char);
+  }
+  return segments;
+}
+
+/** Do the `segments` of a glob match all of `name` (code points)? */
+function globMatch(segments: readonly string[][], name: readonly string[]): boolean {
+  const first = segments[0]!;
+  if (segments.length === 1) return first.length === name.length && matchesAt(first, name, 0);
+  const last = segments.at(-1)!;
+  if (first.length + last.length > name.length) return false;
+  if (!matchesAt(first, name, 0) || !matchesAt(last, name, name.length - last.length)) return false;
+  // Middle segments, leftmost first, within what the first and last segments leave over.
+  let at = first.length;
+  const end = name.length - last.length;
+  for (let i = 1; i < segments.length - 1; i++) {
+    const segment = segments[i]!;
+    let found = -1;
+    for (let start = at; start + segment.length <= end; start++) {
+      if (matchesAt(segment, name, start)) {
+        found = start;
+        break;
+      }
+    }
+    if (found === -1) return false;
+    at = found + segment.length;
+  }
+  return true;
+}
+
+function matchesAt(segment: readonly string[], name: readonly string[], start: number): boolean {
+  for (let i = 0; i < segment.length; i++) {
+    if (segment[i] !== '?' && segment[i] !== name[start + i]) return false;
+  }
+  return true;
 }
 
 function badName(reason: string): UsageError {

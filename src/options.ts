@@ -15,8 +15,9 @@ export interface VaultOptions {
    */
   dir?: string;
   /**
-   * Where audit records go. Default: `audit.jsonl` in the vault directory when the default file
-   * backend is used; none for other backends unless given. `false` turns auditing off.
+   * Where audit records go. Default: the backend's own sink (`audit.jsonl` in the vault directory
+   * for the file backend, an in-memory log for the memory backend); a backend without one must be
+   * given a sink, or the vault refuses to open. `false` turns auditing off, explicitly.
    */
   audit?: AuditSink | false;
   /** The clock, in milliseconds since the epoch. Default: `Date.now`. For tests of expiry. */
@@ -40,7 +41,7 @@ export interface OwnerUnlock {
 export interface CreateVaultOptions extends VaultOptions, OwnerUnlock {
   /**
    * Argon2id cost for a passphrase. Default: calibrated here to about 0.5 s (64 MiB). Lower it only
-   * for tests; the bounds are opslimit 1..20, memlimit 8 MiB..1 GiB.
+   * for tests; the bounds are opslimit 1..20, memlimit 8 MiB..256 MiB, opslimit × memlimit ≤ 20 × 64 MiB.
    */
   passphraseParams?: PassphraseParams;
 }

@@ -4,7 +4,7 @@
  * key, which opens exactly the data keys granted to it.
  */
 import type { Backend } from './backend.ts';
-import { bytesToHex } from './_bytes.ts';
+import { bytesToHex, secretBytes } from './_bytes.ts';
 import { auditKey } from './_keys.ts';
 import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader } from './_open.ts';
 import { agentInfo } from './_owner-records.ts';
@@ -14,6 +14,7 @@ import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit/index.ts';
+import { openNames, sealName } from './audit/_names.ts';
 import { initCrypto, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
 import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';
@@ -139,7 +140,7 @@ export class Vault {
 
   async #resolve(name: string): Promise<Uint8Array> {
     return this.#release(name, (sealed) => {
-      const value = new Uint8Array(sealed.length);
+      const value = secretBytes(sealed.length);
       sealed.openInto(value);
       return { value, wipe: () => wipe(value) };
     });
@@ -304,8 +305,9 @@ export class Vault {
 
   /** Audit records matching `filter`, newest first, streamed. Owner only; does not verify (see verifyAudit). */
   readAudit(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
-    this.#owner('read the audit log');
-    return this.#auditSink('read').read!(filter);
+    const role = this.#owner('read the audit log');
+    const sink = this.#auditSink('read');
+    return openNames((sinkFilter) => sink.read!(sinkFilter), filter, auditKeyring(role.rootKey));
   }
 
   #auditSink(capability: 'read' | 'verify'): AuditSink {
@@ -338,7 +340,9 @@ export class Vault {
       ? ['owner', 0]
       : [`agent:${this.#role.credentials.agentId}`, this.#role.credentials.generation];
     try {
-      await this.#audit.append({ actor, generation, ...event }, { vaultId: this.id, macKey: this.#auditKey, now: this.#now() });
+      // Names are sealed to the owner before any sink sees them (audit/_names.ts).
+      const name = event.name === undefined ? undefined : sealName(event.name, this.#auditKey, this.id);
+      await this.#audit.append({ actor, generation, ...event, name }, { vaultId: this.id, macKey: this.#auditKey, now: this.#now() });
     } catch (cause) {
       throw new AuditError(
         'The audit record could not be written, so nothing was released. ' +
@@ -346,6 +350,15 @@ export class Vault {
         { cause },
       );
     }
+  }
+
+  /**
+   * @internal For the broker (src/broker/): one `broker.request` record (a proxied request) or
+   * `broker.key` record (a phantom key minted or revoked) in this vault's name, chained and MACed
+   * like every other; rejects (fail closed) when it cannot be written.
+   */
+  async _auditBroker(event: Pick<AuditEvent, 'name' | 'outcome' | 'reason' | 'note'> & { action: 'broker.request' | 'broker.key' }): Promise<void> {
+    await this.#record(event);
   }
 
   /** Release handles (backend connections, audit files) and wipe the keys this object holds. */

@@ -70,7 +70,7 @@ describe('package', () => {
     );
     const all = [...loadedCjs, ...(JSON.parse(esm) as string[])].join('\n');
     expect(all).toMatch(/libsodium/);
-    for (const forbidden of ['openai', '@anthropic-ai', 'anthropic-v0', 'pg', 'redis', 'better-sqlite3', 'undici']) {
+    for (const forbidden of ['openai', '@anthropic-ai', 'anthropic-v0', '@ai-sdk', '@google/genai', '@mistralai', 'groq-sdk', '@langchain', '@openai', '@modelcontextprotocol', 'pg', 'redis', 'better-sqlite3', 'undici']) {
       expect(all).not.toMatch(new RegExp(`node_modules/${forbidden}/`));
     }
   });

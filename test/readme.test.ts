@@ -5,38 +5,24 @@
  * `fragment` when it is deliberately not runnable.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalProvider } from '../examples/_local-provider.ts';
 import { tempDir } from './_fixtures/index.ts';
+import { readmeBlocks, root, scratch } from './_readme-blocks.ts';
 
-const root = join(import.meta.dirname, '..');
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const run = promisify(execFile);
 
-/** Marked blocks by name; throws on an unmarked ts/sh block. */
-function blocks(): Map<string, string> {
-  const found = new Map<string, string>();
-  const pattern = /(?:<!-- readme-test: ([^\s]+)[^>]*-->\n)?```(ts|sh)\n([\s\S]*?)```/g;
-  for (const match of readme.matchAll(pattern)) {
-    const [, name, lang, body] = match;
-    if (!name) throw new Error(`README has an unmarked \`\`\`${lang} block:\n${body!.slice(0, 200)}`);
-    if (name !== 'fragment') found.set(name, body!);
-  }
-  return found;
-}
-
-// Files that import 'agent-vault' must live inside the package to resolve it (self-reference).
-const scratch = join(root, 'test', '.readme-scratch');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('README', () => {
-  const code = blocks();
+  const code = readmeBlocks();
 
   it('marks every runnable block and has the ones this test runs', () => {
-    expect([...code.keys()].sort()).toEqual(['agent', 'api', 'owner']);
+    // The `sdk-*` recipes run in readme-sdks.test.ts.
+    expect([...code.keys()].filter((name) => !name.startsWith('sdk-')).sort()).toEqual(['agent', 'api', 'owner']);
   });
 
   it('the 30-second integration works as pasted: owner commands, then the agent code', async () => {
@@ -52,9 +38,12 @@ describe('README', () => {
       if (line.startsWith('npm install')) continue; // this checkout is the installed package
       const command = line.replace(/^npx agent-vault/, `"${process.execPath}" "${join(root, 'dist', 'cli', 'index.js')}"`);
       const stdout = execFileSync('bash', ['-c', command], { cwd, env, input: line.includes(' set ') ? apiKey : '', encoding: 'utf8' });
-      if (line.includes('agent create')) token = stdout.trim();
+      if (line.includes('agent create')) expect(stdout.trim()).toBe(''); // the token went to the file only
     }
+    const tokenFile = join(cwd, 'agent.token');
+    token = readFileSync(tokenFile, 'utf8').trim();
     expect(token).toMatch(/^avt_/);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
 
     const provider = await startLocalProvider({ apiKey });
     try {
@@ -63,7 +52,7 @@ describe('README', () => {
       writeFileSync(file, code.get('agent')!);
       const { stdout } = await run(process.execPath, [file], {
         cwd,
-        env: { ...inherited, AGENT_VAULT_TOKEN: token, OPENAI_BASE_URL: provider.openaiBaseURL },
+        env: { ...inherited, AGENT_VAULT_TOKEN_FILE: tokenFile, OPENAI_BASE_URL: provider.openaiBaseURL },
       });
       expect(stdout.trim()).toBe('Hello from the local stand-in provider.');
       expect(provider.stats).toEqual({ requests: 1, authorized: 1 });

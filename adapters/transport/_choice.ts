@@ -19,6 +19,7 @@ import type { PreparedSecret, Vault } from '../../src/vault.ts';
 // adapter works on runtimes without those modules.
 import type { ArmedKey, HardenedTransport } from './_hardened.ts';
 import { trimSpace } from './_key-bytes.ts';
+import { secretBytes } from '../../src/_bytes.ts';
 import type { KeyLender } from './_redact.ts';
 import { MIN_KEY_LENGTH } from './_injection.ts';
 
@@ -122,27 +123,51 @@ export async function armRequest(
     prepared.dispose();
     throw error;
   }
+  // The preparation ends once the request is released and every stream that kept the key is done.
+  let keeps = 0;
+  let released = false;
+  const endIfDone = () => {
+    if (released && keeps === 0) prepared.dispose();
+  };
+  const lend = <T>(use: (key: Uint8Array) => T): T => {
+    const scratch = secretBytes(prepared.length);
+    try {
+      prepared.decryptInto(scratch);
+      return use(trimSpace(scratch));
+    } finally {
+      scratch.fill(0);
+    }
+  };
+  const key: KeyLender = {
+    // Until the socket has placed it, its length without surrounding whitespace is not known.
+    get minLength() {
+      return armed.keyLength ?? 1;
+    },
+    lend,
+    keep() {
+      keeps++;
+      let dropped = false;
+      return {
+        minLength: key.minLength,
+        lend,
+        keep: key.keep,
+        drop() {
+          if (dropped) return;
+          dropped = true;
+          keeps--;
+          endIfDone();
+        },
+      };
+    },
+  };
   return {
     placeholder: armed.placeholder,
     fetch: transport.fetch,
-    key: {
-      // Until the socket has placed it, its length without surrounding whitespace is not known.
-      get minLength() {
-        return armed.keyLength ?? 1;
-      },
-      lend(use) {
-        const scratch = new Uint8Array(prepared.length);
-        try {
-          prepared.decryptInto(scratch);
-          return use(trimSpace(scratch));
-        } finally {
-          scratch.fill(0);
-        }
-      },
-    },
+    key,
     release() {
       armed.disarm();
-      prepared.dispose();
+      released = true;
+      endIfDone();
     },
   };
 }

@@ -15,6 +15,7 @@
  * records in place, so after the write no plaintext copy remains in the process.
  */
 import type { Socket } from 'node:net';
+import { secretBytes } from '../../src/_bytes.ts';
 import { UsageError } from '../../src/errors.ts';
 import { checkHeaderValue, trimSpace } from './_key-bytes.ts';
 
@@ -137,9 +138,13 @@ function byteLength({ chunk, encoding }: WriteChunk): number {
   return typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding as BufferEncoding) : chunk.length;
 }
 
-/** One Buffer with its own memory (not from the shared pool), holding every chunk in order. */
+/**
+ * One Buffer with its own memory, holding every chunk in order: not from the shared pool (whose
+ * slices outlive us), and outside the V8 heap whatever its size (see `secretBytes`).
+ */
 function concatOwned(chunks: WriteChunk[]): Buffer {
-  const buffer = Buffer.alloc(chunks.reduce((sum, chunk) => sum + byteLength(chunk), 0));
+  const owned = secretBytes(chunks.reduce((sum, chunk) => sum + byteLength(chunk), 0));
+  const buffer = Buffer.from(owned.buffer, owned.byteOffset, owned.length);
   let offset = 0;
   for (const { chunk, encoding } of chunks) {
     offset += typeof chunk === 'string' ? buffer.write(chunk, offset, encoding as BufferEncoding) : chunk.copy(buffer, offset);

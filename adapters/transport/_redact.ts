@@ -10,23 +10,30 @@
  * - in the body of every non-2xx response: its first `MAX_REDACTED_BODY` bytes are read and
  *   searched, and the rest is dropped (an error body that long is no message anyone reads).
  *
- * A 2xx body is passed through as it streams, unsearched: it is the API's answer to the caller's
- * own request (the caller asked for what it holds; credentials are echoed in rejections, not in
- * results), and searching a stream would keep the key decryptable for as long as the stream
- * runs, hold back bytes at chunk boundaries, and cost on every byte of every successful call.
+ * - in a server-sent event stream (`text/event-stream`, even a 200), as it passes: providers
+ *   report failures inside a stream (`event: error`) and quote what they were sent
+ *   (_redact-stream.ts);
+ * - in a transport error's cause chain (a malformed head echoed back), in _redact-stream.ts too.
  *
- * Only the key's exact bytes are found: not an encoded form of it (base64; percent- or JSON-
- * escaping, which leave the usual `[A-Za-z0-9_-]` keys as they are), nor a part of it (a
- * provider's own `sk-...abcd` hint). The server's original strings stay in memory until collected.
+ * Any other 2xx body is passed through as it streams, unsearched: it is the API's answer to the
+ * caller's own request (credentials are echoed in rejections, not in results), and searching it
+ * would cost on every byte of every successful call.
+ *
+ * An echo is the key's bytes, or the key JSON-`\u`-escaped or percent-encoded (_echo.ts says
+ * which forms and why not base64); not a part of it (a provider's own `sk-...abcd` hint). A body
+ * found to hold an echo is zeroed as received; header strings stay in memory until collected.
  *
  * The key is searched as bytes and lent by a `KeyLender` (decrypted into a scratch array that
  * is wiped at once, or the bytes inside `vault.use()`): it never becomes a JS string here.
  */
 
+import { concatBytes } from '../../src/_bytes.ts';
+import { redactBytes, redactString } from './_echo.ts';
+import { type HeldKey, redactError, redactEventStream } from './_redact-stream.ts';
+
 type ResponseBody = ConstructorParameters<typeof Response>[0];
 
-/** What replaces the key. */
-export const REDACTED = '[redacted by agent-vault]';
+export { REDACTED } from './_echo.ts';
 
 /** The most of a non-2xx body that is read and searched; the rest is dropped. */
 export const MAX_REDACTED_BODY = 1024 * 1024;
@@ -37,13 +44,25 @@ export interface KeyLender {
   readonly minLength: number;
   /** Call `use` with the key as it was sent (no surrounding whitespace); the bytes are wiped once it returns. */
   lend<T>(use: (key: Uint8Array) => T): T;
+  /** Keep the key lendable past this call, for a streamed body, until the returned key is dropped. */
+  keep(): HeldKey;
 }
 
 /**
  * `response` with every occurrence of the key redacted (see this module's comment): the same
  * object when there is nothing to search, else a new Response with the same status and headers.
  */
-export async function redactResponse(response: Response, key: KeyLender): Promise<Response> {
+/**
+ * Which 2xx bodies are searched as they stream: event streams (the default: providers report
+ * errors inside them), or `'all'`, for protocols that answer errors with a 200 (MCP's JSON-RPC).
+ */
+export type SuccessBodies = 'event-streams' | 'all';
+
+export async function redactResponse(
+  response: Response,
+  key: KeyLender,
+  successBodies: SuccessBodies = 'event-streams',
+): Promise<Response> {
   const searchBody = (response.status < 200 || response.status >= 300) && response.body !== null;
   const { minLength } = key;
   // The values long enough to hold the key: usually none, and then the key is not even decrypted.
@@ -51,94 +70,46 @@ export async function redactResponse(response: Response, key: KeyLender): Promis
   for (const [, value] of response.headers) if (value.length >= minLength) (long ??= []).push(value);
   const statusText = response.statusText ?? '';
   const url = response.url ?? '';
-  if (!searchBody && !long && statusText.length < minLength && url.length < minLength) return response;
+  const eventStream = !searchBody && response.body !== null && (successBodies === 'all' || isEventStream(response.headers));
+  if (!searchBody && !eventStream && !long && statusText.length < minLength && url.length < minLength) return response;
   // Read before the key is lent: it is decrypted only for the (synchronous) search.
   const prefix = searchBody ? await readPrefix(response.body!, MAX_REDACTED_BODY) : undefined;
   return key.lend((bytes) => {
     const headersChanged = long?.some((value) => redactString(value, bytes) !== value) ?? false;
     const redactedStatusText = redactString(statusText, bytes);
     const redactedUrl = redactString(url, bytes);
-    if (!prefix && !headersChanged && redactedStatusText === statusText && redactedUrl === url) return response;
+    if (!prefix && !eventStream && !headersChanged && redactedStatusText === statusText && redactedUrl === url) return response;
     const headers = new Headers();
     for (const [name, value] of response.headers) headers.append(name, redactString(value, bytes));
     let body: ResponseBody = response.body as ReadableStream<Uint8Array> | null;
     if (prefix) {
       const cut = !prefix.complete || prefix.error !== undefined;
-      // A body cut short may end in the first bytes of the key: those go too.
-      const kept = cut ? prefix.bytes.subarray(0, prefix.bytes.length - keyPrefixAtEnd(prefix.bytes, bytes)) : prefix.bytes;
-      const redacted = redactBytes(kept, bytes);
-      if (redacted !== prefix.bytes) headers.delete('content-length');
-      body = prefix.error === undefined ? redacted : failingAfter(redacted, prefix.error);
+      const found = redactBytes(prefix.bytes, bytes);
+      // A body cut short may end in the first bytes of an echo: those go too.
+      const redacted = cut ? found.bytes.subarray(0, found.partialFrom) : found.bytes;
+      if (redacted !== prefix.bytes) {
+        headers.delete('content-length');
+        // The body as received holds an echo: zero it (the chunks came from the socket, and the copy is ours).
+        if (found.bytes !== prefix.bytes) for (const chunk of [...prefix.chunks, prefix.bytes]) chunk.fill(0);
+      }
+      body = prefix.error === undefined ? redacted : failingAfter(redacted, redactError(prefix.error, bytes));
     } else if (body !== null && typeof (body as ReadableStream).getReader !== 'function') {
       body = webStream(body as unknown as AsyncIterable<Uint8Array>); // a node-fetch body (a Node stream)
     }
+    if (eventStream) body = redactEventStream(body as ReadableStream<Uint8Array>, key.keep());
     return rebuild(response, body, headers, redactedStatusText, redactedUrl);
   });
 }
 
-/** `value` with each occurrence of `key` (compared as latin1 bytes, as header values are) replaced. */
-function redactString(value: string, key: Uint8Array): string {
-  if (key.length === 0 || value.length < key.length) return value;
-  let out = '';
-  let from = 0;
-  for (let at = 0; at <= value.length - key.length;) {
-    let matched = 0;
-    while (matched < key.length && value.charCodeAt(at + matched) === key[matched]) matched++;
-    if (matched === key.length) {
-      out += value.slice(from, at) + REDACTED;
-      at += key.length;
-      from = at;
-    } else {
-      at++;
-    }
-  }
-  return from === 0 ? value : out + value.slice(from);
-}
-
-const REDACTED_BYTES = new TextEncoder().encode(REDACTED);
-
-/** `bytes` with each occurrence of `key` replaced; the same array when there is none. */
-function redactBytes(bytes: Uint8Array, key: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let from = 0;
-  for (let at = indexOf(bytes, key, 0); at !== -1; at = indexOf(bytes, key, from)) {
-    parts.push(bytes.subarray(from, at), REDACTED_BYTES);
-    from = at + key.length;
-  }
-  if (from === 0) return bytes;
-  parts.push(bytes.subarray(from));
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-function indexOf(haystack: Uint8Array, key: Uint8Array, from: number): number {
-  if (key.length === 0) return -1;
-  const last = haystack.length - key.length;
-  for (let at = haystack.indexOf(key[0]!, from); at !== -1 && at <= last; at = haystack.indexOf(key[0]!, at + 1)) {
-    let matched = 1;
-    while (matched < key.length && haystack[at + matched] === key[matched]) matched++;
-    if (matched === key.length) return at;
-  }
-  return -1;
-}
-
-/** How many bytes at the end of `bytes` are the key's first bytes (less than the whole key). */
-function keyPrefixAtEnd(bytes: Uint8Array, key: Uint8Array): number {
-  for (let length = Math.min(key.length - 1, bytes.length); length > 0; length--) {
-    let matched = 0;
-    while (matched < length && bytes[bytes.length - length + matched] === key[matched]) matched++;
-    if (matched === length) return length;
-  }
-  return 0;
+/** A server-sent event stream: a 200 that reports failures inside it (see _redact-stream.ts). */
+function isEventStream(headers: Headers): boolean {
+  return /^\s*text\/event-stream/i.test(headers.get('content-type') ?? '');
 }
 
 interface Prefix {
   bytes: Uint8Array;
+  /** The chunks as read, which `bytes` copies. */
+  chunks: Uint8Array[];
   /** The whole body was read. */
   complete: boolean;
   /** Reading failed (a reset connection, an abort): the body handed back fails the same way after these bytes. */
@@ -168,13 +139,7 @@ async function readPrefix(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8
   } catch (caught) {
     error = caught;
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return { bytes, complete, ...(error === undefined ? {} : { error }) };
+  return { bytes: concatBytes(...chunks), chunks, complete, ...(error === undefined ? {} : { error }) };
 }
 
 function readerIterator(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncIterator<Uint8Array> {

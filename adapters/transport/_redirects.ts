@@ -4,6 +4,7 @@
  * `redirect: 'manual'`) send exactly one hop. Method, body and header rules are the fetch
  * standard's, as Node's fetch (undici) applies them.
  */
+import { UsageError } from '../../src/errors.ts';
 import { replayable } from './_request.ts';
 
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -76,12 +77,52 @@ export async function nextHop(response: Response, from: Hop, context: RedirectCo
 }
 
 /** Drop a redirect's body without reading much of it: web streams cancel, node streams destroy. */
-async function discardBody(response: Response): Promise<void> {
+export async function discardBody(response: Response): Promise<void> {
   const body = response.body as unknown as { cancel?: () => Promise<void>; destroy?: () => void } | null;
   try {
     if (typeof body?.cancel === 'function') await body.cancel();
     else if (typeof body?.destroy === 'function') body.destroy();
   } catch {
     // The body is not needed; a failure to drop it changes nothing.
+  }
+}
+
+/**
+ * Whether `response` (to a request for `requested` sent with `redirect: 'manual'`) shows that the
+ * fetch that sent it followed a redirect itself: it says so (`redirected`), or it answers for
+ * another URL. A fetch that does this takes the key wherever the redirect points, in every header
+ * but `Authorization` (the only one fetch drops on a hop to another origin).
+ */
+export function followedItself(response: Response, requested: URL): boolean {
+  if (response.redirected === true) return true;
+  const url = typeof response.url === 'string' ? response.url : '';
+  if (url === '') return false;
+  try {
+    const answered = new URL(url);
+    answered.hash = '';
+    const asked = new URL(requested.href);
+    asked.hash = '';
+    return answered.href !== asked.href;
+  } catch {
+    return false;
+  }
+}
+
+/** The refusal for a vault fetch whose wrapped fetch follows redirects itself. */
+export function followingFetchError(from: URL, to: string): UsageError {
+  return new UsageError(
+    `The fetch given to agent-vault followed a redirect itself (from ${from.origin} to ${originOf(to)}) although agent-vault ` +
+      "asked for redirect: 'manual', so it would take the API key along wherever a redirect points (fetch drops only " +
+      'Authorization on a hop to another origin, not x-api-key or api-key). agent-vault sends no key through it any more. ' +
+      "Make your fetch pass init.redirect through (honour redirect: 'manual'), or leave out the fetch option. If the " +
+      'redirect left the API\'s origin, rotate the key.',
+  );
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'another URL';
   }
 }

@@ -20,11 +20,13 @@
  */
 import type { Vault } from '../../src/vault.ts';
 import type { SecretBuffer } from '../../src/secret.ts';
+import { secretBytes } from '../../src/_bytes.ts';
 import { isVaultError, UsageError } from '../../src/errors.ts';
 import { armRequest, requestReason, selectTransport, type TransportOption } from './_choice.ts';
 import { checkHeaderValue, trimSpace } from './_key-bytes.ts';
-import { type KeyLender, redactResponse } from './_redact.ts';
-import { type Hop, nextHop } from './_redirects.ts';
+import { type KeyLender, redactResponse, type SuccessBodies } from './_redact.ts';
+import { redactError } from './_redact-stream.ts';
+import { discardBody, followedItself, followingFetchError, type Hop, nextHop } from './_redirects.ts';
 import { refusalResponse } from './_refusals.ts';
 import { isStreamBody, type NormalizedRequest, normalizeRequest } from './_request.ts';
 
@@ -85,6 +87,8 @@ export interface VaultFetchInternals {
   refusals: 'reject' | 'respond';
   /** The user gave their own fetch (`options.fetch` may be an SDK's default). Default: `options.fetch` is set. */
   customFetch?: boolean;
+  /** Which 2xx bodies are searched for echoes of the key (`_redact.ts`). Default: event streams. */
+  successBodies?: SuccessBodies;
 }
 
 export function buildVaultFetch(
@@ -104,6 +108,8 @@ export function buildVaultFetch(
   const { placeholder } = internal;
   const { secret } = options;
   const transport: FetchLike = (input, init) => (options.fetch ?? globalThis.fetch)(input, init);
+  // Set once the wrapped fetch is seen following a redirect itself: no key goes through it again.
+  let followingFetch: UsageError | undefined;
   const hardened = selectTransport(options.transport, { customFetch: internal.customFetch ?? options.fetch !== undefined, vault });
 
   const vaultFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
@@ -112,6 +118,10 @@ export function buildVaultFetch(
     const wantsKey = request.url.origin === origin &&
       (carriesPlaceholder || (header !== undefined && !request.headers.has(header)));
     if (!wantsKey) return send(request, undefined);
+    if (followingFetch) {
+      if (internal.refusals === 'respond') return refusalResponse(followingFetch);
+      throw followingFetch;
+    }
 
     if (hardened) {
       // Undefined when this request must take the standard path (a dispatcher, a short key).
@@ -139,7 +149,7 @@ export function buildVaultFetch(
         const value = headerValue(key, secret);
         sending = true;
         // The bytes inside use() stay valid (and are wiped by it) until the response is redacted.
-        const lender: KeyLender = { minLength: value.length, lend: (use) => use(trimSpace(key.bytes)) };
+        const lender = bytesLender(trimSpace(key.bytes));
         return send(request, value, transport, lender);
       });
     } catch (error) {
@@ -166,15 +176,27 @@ export function buildVaultFetch(
       if (url.origin !== origin) keyAllowed = false;
       keySent ||= keyAllowed;
       const outgoing = keyAllowed ? withKey(headers, key!) : withoutPlaceholder(headers);
-      const response = await via(url.href, {
-        // A streamed body needs duplex: 'half' in Node's fetch; openai 4 (written for node-fetch) omits it.
-        ...(isStreamBody(body) ? { duplex: 'half' } : {}),
-        ...request.rest, method, headers: outgoing, body, redirect: 'manual',
-      } as RequestInit);
+      let response: Response;
+      try {
+        response = await via(url.href, {
+          // A streamed body needs duplex: 'half' in Node's fetch; openai 4 (written for node-fetch) omits it.
+          ...(isStreamBody(body) ? { duplex: 'half' } : {}),
+          ...request.rest, method, headers: outgoing, body, redirect: 'manual',
+        } as RequestInit);
+      } catch (error) {
+        // A malformed answer is reported with the bytes received, which may echo the key.
+        throw keySent && lender ? lender.lend((bytes) => redactError(error, bytes)) : error;
+      }
+      if (keyAllowed && followedItself(response, url)) {
+        followingFetch = followingFetchError(url, response.url);
+        await discardBody(response);
+        if (internal.refusals === 'respond') return refusalResponse(followingFetch);
+        throw followingFetch;
+      }
       hop = await nextHop(response, hop, {
         mode: request.redirect, followed, start: request.url, originBound: (value) => value.includes(placeholder),
       });
-      if (!hop) return keySent && lender ? redactResponse(response, lender) : response;
+      if (!hop) return keySent && lender ? redactResponse(response, lender, internal.successBodies) : response;
     }
   }
 
@@ -203,6 +225,22 @@ export function buildVaultFetch(
 
   Object.defineProperty(vaultFetch, 'placeholder', { value: placeholder, enumerable: true });
   return vaultFetch as VaultFetch;
+}
+
+/**
+ * A lender over bytes valid for now (inside `vault.use()`): `keep()` copies them into an array of
+ * its own, wiped on `drop()`, for a stream that outlives the call.
+ */
+function bytesLender(bytes: Uint8Array): KeyLender {
+  return {
+    minLength: bytes.length,
+    lend: (use) => use(bytes),
+    keep() {
+      const copy = secretBytes(bytes.length);
+      copy.set(bytes);
+      return { ...bytesLender(copy), drop: () => copy.fill(0) };
+    },
+  };
 }
 
 function originOf(value: string | URL | undefined): string {

@@ -8,10 +8,13 @@
  * - `_hardened.ts`, `_injection.ts`, `_http-response.ts`: the hardened transport, a fetch over
  *   node:http(s) that sends exactly one hop and whose sockets write the key over a placeholder
  *   (loaded on first use, so importing an adapter needs no node:* module).
- * - `_redact.ts`: what the API echoes of the key, replaced before a response is handed back.
+ * - `_redact.ts`, `_redact-stream.ts`, `_echo.ts`: what the API echoes of the key (as itself,
+ *   `\u`-escaped or percent-encoded; in headers, error bodies, event streams and transport
+ *   errors' cause chains), replaced before the caller sees it.
  * - `_request.ts`, `_key-bytes.ts`, `_placeholders.ts`, `_refusals.ts`: the helpers they share.
  *
- * Only what the adapters need leaves this folder.
+ * Only what the adapters need leaves this folder, and what the broker (src/broker/) needs to
+ * send one request with the key put in at the socket: `armRequest` and `redactResponse`.
  */
 export {
   buildVaultFetch,
@@ -24,3 +27,5 @@ export {
 export type { TransportOption } from './_choice.ts';
 export { createPlaceholder, isPlaceholder } from './_placeholders.ts';
 export { takeRefusal } from './_refusals.ts';
+export { type ArmedRequest, armRequest } from './_choice.ts';
+export { redactResponse } from './_redact.ts';

@@ -17,6 +17,7 @@ import type { AuditEvent, AuditKeyring, AuditProblem, AuditRecord, AuditReport }
 import { AUDIT_ACTIONS } from './index.ts';
 import { bytesToHex, hexToBytes } from '../_bytes.ts';
 import { constantTimeEqual, digest, encodeParts, mac, utf8 } from '../crypto.ts';
+import { AuditError } from '../errors.ts';
 
 const HASH_BYTES = 32;
 const MAC_HEAD = ',"mac":"';
@@ -72,6 +73,19 @@ export function sealRecord(
   return { bytes, hash: lineHash(bytes) };
 }
 
+/**
+ * Only the owner starts a log (see ChainVerifier): an agent appending to a missing or empty log
+ * is refused, fail closed, rather than starting one the owner's verify would then reject.
+ */
+export function cannotStartLog(event: AuditEvent, path: string): AuditError | undefined {
+  if (event.actor === 'owner') return undefined;
+  return new AuditError(
+    `The audit log ${path} is missing or empty, and only the owner starts a log (a log of an agent's records ` +
+      'alone is how a replaced log looks). Open the vault as the owner once (any owner command, e.g. ' +
+      '`agent-vault list`), then retry. If the log was there before, it was removed: restore it from a backup.',
+  );
+}
+
 /** Why `event` cannot be recorded as it is, or undefined. */
 export function eventProblem(event: AuditEvent): string | undefined {
   if (typeof event.actor !== 'string' || event.actor.length === 0) return 'actor must be a non-empty string';
@@ -120,9 +134,29 @@ function recordProblem(value: unknown): string | undefined {
   return eventProblem(record as unknown as AuditEvent);
 }
 
+/** More problems than this in one log are not listed one by one (the first is always kept). */
+const MAX_PROBLEMS = 100;
+
+/** Where the chain stood before a run of bad lines, to pick it up again after them. */
+interface Resync {
+  /** The last record that verified in place, and its hash. */
+  lastSeq: number;
+  lastHash: string;
+  /** The seq of the latest bad line, when it parsed: a record may follow it. */
+  badSeq: number | undefined;
+  badLines: number;
+}
+
 /**
- * Checks complete lines in order, stopping at the first problem. `check` takes the line after
- * the current one too (when there is one), to tell two swapped records from a deletion.
+ * Checks complete lines in order. A problem is reported and checking goes on: the lines after a
+ * bad one are still checked (each against its writer's MAC), and the chain picks up at the next
+ * record that verifies, silently when it follows what came before (the bad line was a damaged
+ * record, or junk inserted between two), else with a second problem naming the gap. So one
+ * malformed line costs one problem, not every record after it. `check` takes the line after the
+ * current one too (when there is one), to tell two swapped records from a deletion.
+ *
+ * A log must start with an owner record (the vault's creation or an owner's open): an agent
+ * holds no key to make one, so a log it started afresh, or replaced from genesis, fails here.
  */
 export class ChainVerifier {
   readonly #vaultId: string;
@@ -131,9 +165,12 @@ export class ChainVerifier {
   #expected = 1;
   #prev: string;
   #line = 0;
+  #resync: Resync | undefined;
+  /** Records verified before the first problem, and the last of them: what `records` and `last` report. */
+  #beforeProblem: { seq: number; hash: string } | undefined;
   /** The first 8 bytes of each verified record's hash, by seq: tells a copy from a different record. */
   #prefixes = new Uint8Array(8 * 1024);
-  problem: AuditProblem | undefined;
+  readonly problems: AuditProblem[] = [];
   readonly recoveries: AuditRecord[] = [];
 
   constructor(vaultId: string, keys: AuditKeyring, anchor?: { seq: number; hash: string }) {
@@ -143,96 +180,141 @@ export class ChainVerifier {
     this.#prev = genesisHash(vaultId);
   }
 
-  /** The number of records verified so far, and the hash of the last. */
-  get last(): { seq: number; hash: string } {
-    return { seq: this.#expected - 1, hash: this.#prev };
+  /** The first problem found, if any. */
+  get problem(): AuditProblem | undefined {
+    return this.problems[0];
   }
 
-  /** Returns false once the chain is broken; later lines are not looked at. */
+  /** The number of records verified before the first problem, and the hash of the last. */
+  get last(): { seq: number; hash: string } {
+    return this.#beforeProblem ?? { seq: this.#expected - 1, hash: this.#prev };
+  }
+
+  /** Returns false when this line is not a record in its place (the problem is recorded). */
   check(line: Uint8Array, next?: Uint8Array): boolean {
-    if (this.problem) return false;
     this.#line++;
     const at = this.#expected;
     const parsed = parseLine(line);
-    if (!parsed.ok) return this.#fail('modified', at, `is not a well-formed audit record (${parsed.why})`);
+    if (!parsed.ok) return this.#bad(undefined, 'modified', at, `is not a well-formed audit record (${parsed.why})`);
     const { record } = parsed;
     if (record.vault !== this.#vaultId) {
-      return this.#fail('wrong-vault', at, `belongs to vault ${record.vault}, not this vault (${this.#vaultId})`);
+      return this.#bad(undefined, 'wrong-vault', at, `belongs to vault ${record.vault}, not this vault (${this.#vaultId})`);
     }
     const claimed = this.#keys.keyFor(record.actor, record.generation);
     const tag = hexToBytes(record.mac);
     if (!claimed || !constantTimeEqual(mac(claimed, parsed.macInput, HASH_BYTES), tag)) {
       for (const writer of this.#keys.known()) {
         if (writer.key !== claimed && constantTimeEqual(mac(writer.key, parsed.macInput, HASH_BYTES), tag)) {
-          return this.#fail('forged', at, `claims to be by ${who(record)} but was made by ${who(writer)}`);
+          return this.#bad(undefined, 'forged', at, `claims to be by ${who(record)} but was made by ${who(writer)}`);
         }
       }
-      return this.#fail('modified', at,
+      return this.#bad(undefined, 'modified', at,
         `does not verify under the key of ${who(record)}: it was changed after it was written, or forged`);
     }
     const hashBytes = digest(line, HASH_BYTES);
     const hash = bytesToHex(hashBytes);
+    if (this.#resync) return this.#resume(record, hashBytes, hash);
     if (record.seq > at) {
       const nextSeq = next && parseLine(next);
       if (nextSeq?.ok && nextSeq.record.seq === at) {
-        return this.#fail('reordered', at, `holds record ${record.seq} where record ${at} belongs (records swapped)`);
+        return this.#bad(record.seq, 'reordered', at, `holds record ${record.seq} where record ${at} belongs (records swapped)`);
       }
       const missing = record.seq === at + 1 ? `record ${at} is` : `records ${at}-${record.seq - 1} are`;
-      return this.#fail('deleted', at, `holds record ${record.seq}: ${missing} missing (deleted, or moved later)`);
+      return this.#bad(record.seq, 'deleted', at, `holds record ${record.seq}: ${missing} missing (deleted, or moved later)`);
     }
     if (record.seq < at) {
       if (this.#samePrefix(record.seq, hashBytes)) {
-        return this.#fail('duplicated', at, `is a copy of record ${record.seq}`);
+        return this.#bad(record.seq, 'duplicated', at, `is a copy of record ${record.seq}`);
       }
-      return this.#fail('inserted', record.seq, `is a second, different record ${record.seq}: one of the two was inserted`);
+      return this.#bad(record.seq, 'inserted', record.seq, `is a second, different record ${record.seq}: one of the two was inserted`);
     }
     if (record.prev !== this.#prev) {
-      if (at === 1) return this.#fail('inserted', 1, "does not start this vault's log: it was taken from another log");
-      return this.#fail('inserted', at - 1,
+      if (at === 1) return this.#bad(1, 'inserted', 1, "does not start this vault's log: it was taken from another log");
+      return this.#bad(record.seq, 'inserted', at - 1,
         `does not follow the record before it: record ${at - 1} was replaced by another writer's record, or inserted`);
     }
-    if (this.#anchor && this.#anchor.seq === at && this.#anchor.hash !== hash) {
-      return this.#fail('truncated', at,
-        `is not the record the anchor names (hash ${this.#anchor.hash.slice(0, 16)}…): the log was cut and written again, or replaced`);
+    if (at === 1 && record.actor !== 'owner') {
+      return this.#bad(1, 'replaced', 1,
+        `is by ${who(record)}, but every log starts with an owner record: this log was started afresh or replaced ` +
+          'by a writer who is not the owner');
     }
-    if (record.action === 'audit.recover') this.recoveries.push(record);
-    this.#remember(at, hashBytes);
-    this.#prev = hash;
-    this.#expected = at + 1;
-    return true;
+    return this.#accept(record, hashBytes, hash);
   }
 
-  /** A line too long to be a record, skipped unread (_lines.ts): the chain breaks at it. */
+  /** A line too long to be a record, skipped unread (_lines.ts). */
   checkOverlong(bytes: number): false {
-    if (this.problem) return false;
     this.#line++;
-    return this.#fail('modified', this.#expected,
+    return this.#bad(undefined, 'modified', this.#expected,
       `is not a well-formed audit record (it is ${bytes} bytes long; no record is over ${MAX_LINE_BYTES})`);
   }
 
   /** The verdict on everything checked, including whether the log still reaches the anchor. */
   finish(): Omit<AuditReport, 'torn'> {
-    const last = this.last;
-    if (!this.problem && this.#anchor && this.#anchor.seq > last.seq) {
-      this.problem = {
-        kind: 'truncated',
-        seq: last.seq + 1,
-        line: this.#line + 1,
-        message: `The audit log ends at record ${last.seq}, but the anchor says record ${this.#anchor.seq} existed: ` +
-          'the newest records were removed.',
-      };
+    const reached = this.#expected - 1;
+    if (this.#anchor && this.#anchor.seq > reached) {
+      this.#report('truncated', reached + 1,
+        `The audit log ends at record ${reached}, but the anchor says record ${this.#anchor.seq} existed: ` +
+          'the newest records were removed.', this.#line + 1);
     }
-    return { ok: !this.problem, records: last.seq, last, problem: this.problem, recoveries: this.recoveries };
+    const last = this.last;
+    return { ok: this.problems.length === 0, records: last.seq, last, problem: this.problem, problems: this.problems,
+      recoveries: this.recoveries };
   }
 
-  #fail(kind: AuditProblem['kind'], seq: number, what: string): false {
-    this.problem = { kind, seq, line: this.#line, message: `Line ${this.#line} of the audit log ${what}.` };
+  /** A verified record in its place: check it against the anchor, and move the chain on to it. */
+  #accept(record: AuditRecord, hashBytes: Uint8Array, hash: string): boolean {
+    if (this.#anchor && this.#anchor.seq === record.seq && this.#anchor.hash !== hash) {
+      this.#report('truncated', record.seq, `Line ${this.#line} of the audit log is not the record the anchor names ` +
+        `(hash ${this.#anchor.hash.slice(0, 16)}…): the log was cut and written again, or replaced.`);
+    }
+    if (record.action === 'audit.recover') this.recoveries.push(record);
+    this.#remember(record.seq, hashBytes);
+    this.#prev = hash;
+    this.#expected = record.seq + 1;
+    return true;
+  }
+
+  /** The first record that verifies after bad lines: the chain picks up here. */
+  #resume(record: AuditRecord, hashBytes: Uint8Array, hash: string): boolean {
+    const gap = this.#resync!;
+    this.#resync = undefined;
+    // After a modified line only the seq can be checked: the record's prev is the hash of the line
+    // as it was written, which the modification destroyed.
+    const followsBad = record.seq === (gap.badSeq ?? gap.lastSeq + gap.badLines) + 1;
+    const followsLast = record.prev === gap.lastHash && record.seq === gap.lastSeq + 1;
+    if (!followsBad && !followsLast) {
+      this.#report(record.seq > gap.lastSeq + 1 ? 'deleted' : 'inserted', record.seq,
+        `resumes the chain at record ${record.seq}, but does not follow record ${gap.lastSeq} (the last before the bad ` +
+          'lines): records were removed or rewritten there');
+    }
+    return this.#accept(record, hashBytes, hash) && (followsBad || followsLast);
+  }
+
+  /** A line that is not a record in its place: report it (once per run of bad lines) and resync after it. */
+  #bad(seq: number | undefined, kind: AuditProblem['kind'], at: number, what: string): false {
+    if (this.#resync) {
+      this.#resync.badSeq = seq;
+      this.#resync.badLines++;
+      return false;
+    }
+    this.#report(kind, at, `Line ${this.#line} of the audit log ${what}.`);
+    this.#resync = { lastSeq: this.#expected - 1, lastHash: this.#prev, badSeq: seq, badLines: 1 };
     return false;
   }
 
+  /** Returns true (so callers can write `return !this.#report(...)`). */
+  #report(kind: AuditProblem['kind'], seq: number, message: string, line = this.#line): true {
+    this.#beforeProblem ??= { seq: this.#expected - 1, hash: this.#prev };
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push({ kind, seq, line, message });
+    return true;
+  }
+
   #remember(seq: number, hash: Uint8Array): void {
+    // A seq far beyond the lines read is a hostile record's (no log skips that many): keeping it
+    // would allocate by what the attacker wrote.
+    if (seq > this.#line + 4096) return;
     if (8 * (seq + 1) > this.#prefixes.length) {
-      const grown = new Uint8Array(this.#prefixes.length * 2);
+      const grown = new Uint8Array(Math.max(this.#prefixes.length * 2, 8 * (seq + 1)));
       grown.set(this.#prefixes);
       this.#prefixes = grown;
     }

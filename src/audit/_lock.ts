@@ -22,7 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BREAKER_STALE_MS, errnoCode, HOST, lockAbandoned, pidAlive } from '../_fs.ts';
+import { BREAKER_STALE_MS, errnoCode, HOST, isHolderPid, lockAbandoned, pidAlive, readSmallFileSync } from '../_fs.ts';
 
 export interface AuditLockOptions {
   path: string;
@@ -61,7 +61,7 @@ export async function acquireAuditLock({ path, timeoutMs, staleMs }: AuditLockOp
     const held = tryAcquire(path);
     if (held) return held;
     if (breakIfStale(path, staleMs)) continue;
-    if (Date.now() >= deadline) throw new LockTimeoutError(path, timeoutMs, describe(readLock(path)));
+    if (Date.now() >= deadline) throw new LockTimeoutError(path, timeoutMs, describe(readQuietlyLock(path)));
     await new Promise((resolve) => setTimeout(resolve, delayMs * (0.5 + Math.random())));
     delayMs = Math.min(delayMs * 2, 16);
   }
@@ -176,8 +176,9 @@ function breakIfStale(path: string, staleMs: number): boolean {
     breaker = fs.openSync(breakPath, 'wx', 0o600);
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error;
+    // lstat, and an age either way: a breaker dated in the future (or a symlink) was planted.
     const other = statQuietly(breakPath);
-    if (other && Date.now() - other.mtimeMs > BREAKER_STALE_MS) unlinkQuietly(breakPath);
+    if (other && (!other.isFile() || Math.abs(Date.now() - other.mtimeMs) > BREAKER_STALE_MS)) unlinkQuietly(breakPath);
     return false;
   }
   try {
@@ -197,22 +198,21 @@ function isStale(seen: SeenLock, staleMs: number): boolean {
   return lockAbandoned(parse(seen.raw), Date.now() - Number(seen.ctimeNs / 1_000_000n), staleMs);
 }
 
+/**
+ * The lock as it is now, or undefined when it is gone. Never follows a symlink nor blocks on a
+ * FIFO and reads at most 256 bytes (readSmallFileSync in ../_fs.ts); something other than a
+ * regular file there is reported with its kind, so the waiter fails fast instead of hanging.
+ */
 function readLock(path: string): SeenLock | undefined {
-  let fd: number;
+  const found = readSmallFileSync(path, 256);
+  return found && { ino: found.stats.ino, ctimeNs: found.stats.ctimeNs, raw: found.raw };
+}
+
+function readQuietlyLock(path: string): SeenLock | undefined {
   try {
-    fd = fs.openSync(path, 'r');
+    return readLock(path);
   } catch {
     return undefined;
-  }
-  try {
-    const stats = fs.fstatSync(fd, { bigint: true });
-    const buffer = Buffer.alloc(256);
-    const length = fs.readSync(fd, buffer, 0, buffer.length, 0);
-    return { ino: stats.ino, ctimeNs: stats.ctimeNs, raw: buffer.toString('utf8', 0, length) };
-  } catch {
-    return undefined;
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
@@ -223,7 +223,7 @@ function holderInfo(): string {
 function parse(raw: string | undefined): { pid: number; host: string; at: number } | undefined {
   try {
     const value = JSON.parse(raw ?? '') as { pid?: unknown; host?: unknown; at?: unknown };
-    if (Number.isInteger(value.pid) && typeof value.host === 'string' && typeof value.at === 'number') {
+    if (isHolderPid(value.pid) && typeof value.host === 'string' && value.host.length <= 255 && typeof value.at === 'number') {
       return value as { pid: number; host: string; at: number };
     }
   } catch {
@@ -239,7 +239,7 @@ function describe(seen: SeenLock | undefined): string {
 
 function readQuietly(path: string): string | undefined {
   try {
-    return fs.readFileSync(path, 'utf8').slice(0, 256);
+    return readSmallFileSync(path, 256)?.raw;
   } catch {
     return undefined;
   }
@@ -247,7 +247,7 @@ function readQuietly(path: string): string | undefined {
 
 function statQuietly(path: string): fs.Stats | undefined {
   try {
-    return fs.statSync(path, { throwIfNoEntry: false });
+    return fs.lstatSync(path, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }

@@ -4,10 +4,10 @@
  * what to do (with the advice shared with the file backend, in ../_fs.ts).
  */
 import fs from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, lstat, open } from 'node:fs/promises';
 import { genesisHash, lineHash, MAX_LINE_BYTES, parseLine } from './_chain.ts';
 import { AuditError, VaultError } from '../errors.ts';
-import { errnoCode, fsAdvice } from '../_fs.ts';
+import { describeFsError, errnoCode, fileKind, fsAdvice, SAFE_READ_FLAGS, unsafeBecause } from '../_fs.ts';
 
 /** The last complete record before `size`: its end offset, seq and hash. Fails closed on damage. */
 export function readTail(fd: number, size: number, vaultId: string, path: string): { end: number; seq: number; hash: string } {
@@ -66,10 +66,10 @@ const ADVICE: Record<string, string> = {
 export async function openForReading(path: string): Promise<{ handle: FileHandle; size: number } | undefined> {
   let handle: FileHandle;
   try {
-    const found = await stat(path);
+    // lstat: a symlink in the log's place is refused, not followed (to /dev/zero, say).
+    const found = await lstat(path);
     if (!found.isFile()) throw notAFile(path, found, 'read');
-    // Windows has no O_NONBLOCK, and no FIFO can appear at a file's path there either.
-    handle = await open(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    handle = await open(path, SAFE_READ_FLAGS);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw ioError(error, 'read', path);
@@ -77,6 +77,8 @@ export async function openForReading(path: string): Promise<{ handle: FileHandle
   try {
     const opened = await handle.stat();
     if (!opened.isFile()) throw notAFile(path, opened, 'read');
+    const unsafe = unsafeBecause(opened);
+    if (unsafe) throw unsafeLog(path, unsafe);
     return { handle, size: opened.size };
   } catch (error) {
     await handle.close();
@@ -86,15 +88,14 @@ export async function openForReading(path: string): Promise<{ handle: FileHandle
 
 /** The error for a log path that holds something other than a regular file: says what it is. */
 export function notAFile(path: string, stats: fs.Stats, action: string): AuditError {
-  const kind = stats.isFIFO() ? 'a FIFO (named pipe)'
-    : stats.isDirectory() ? 'a directory'
-    : stats.isSocket() ? 'a socket'
-    : stats.isCharacterDevice() ? 'a character device'
-    : stats.isBlockDevice() ? 'a block device'
-    : undefined;
   const code = stats.isDirectory() ? 'EISDIR' : 'ENOTFILE';
+  return new AuditError(`Could not ${action} the audit log ${path} (${code}): it is ${fileKind(stats)}, not a regular file. ${ADVICE[code]}`);
+}
+
+/** A log owned by another user, or writable by others: anyone could have written it. */
+export function unsafeLog(path: string, why: string): AuditError {
   return new AuditError(
-    `Could not ${action} the audit log ${path} (${code}): it is ${kind ? `${kind}, not` : 'not'} a regular file. ${ADVICE[code]}`,
+    `The audit log ${path} cannot be trusted: ${why}. Make this user own it and run chmod 600 on it, or move it aside.`,
   );
 }
 
@@ -102,5 +103,5 @@ export function ioError(error: unknown, action: string, path: string): VaultErro
   if (error instanceof VaultError) return error;
   const code = errnoCode(error) ?? 'UNKNOWN';
   const advice = fsAdvice(code, ADVICE);
-  return new AuditError(`Could not ${action} the audit log ${path} (${code}). ${advice}`, { cause: error });
+  return new AuditError(`Could not ${action} the audit log ${path} (${describeFsError(error)}). ${advice}`, { cause: error });
 }

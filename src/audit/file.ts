@@ -18,13 +18,13 @@ import { promisify } from 'node:util';
 import type {
   AuditContext, AuditEvent, AuditFilter, AuditRecord, AuditReport, AuditSink, AuditVerifyContext, AuditVerifyOptions,
 } from './index.ts';
-import { ChainVerifier, eventProblem, sealRecord } from './_chain.ts';
+import { cannotStartLog, ChainVerifier, eventProblem, genesisHash, sealRecord } from './_chain.ts';
 import { auditMatcher, STOP } from './_filter.ts';
-import { ioError, notAFile, openForReading, readTail } from './_log-file.ts';
+import { ioError, notAFile, openForReading, readTail, unsafeLog } from './_log-file.ts';
 import { blocksBackward, candidates, type ForwardLine, linesForward, timeOf } from './_lines.ts';
 import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_lock.ts';
 import { AuditError, UsageError } from '../errors.ts';
-import { syncDirectorySync } from '../_fs.ts';
+import { NO_FOLLOW, NON_BLOCK, syncDirectorySync, unsafeBecause } from '../_fs.ts';
 
 /**
  * When an append resolves (and so when a secret is released), the record has survived:
@@ -126,16 +126,20 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
 
   /** The open log, reopened when the file at `path` was replaced or removed; returns its stats. */
   function openLog(): fs.Stats {
-    const current = fs.statSync(path, { throwIfNoEntry: false });
+    // lstat: a symlink in the log's place (dangling, say) is refused, never followed or created through.
+    const current = fs.lstatSync(path, { throwIfNoEntry: false });
     if (fd !== undefined && current?.ino === fdIno) return current;
     if (fd !== undefined) fs.closeSync(fd);
     fd = undefined;
     if (current && !current.isFile()) throw notAFile(path, current, 'append to');
-    const opened = fs.openSync(path, 'a+', 0o600);
+    // 'a+' with O_NOFOLLOW (a symlink swapped in meanwhile fails with ELOOP) and O_NONBLOCK (a FIFO
+    // swapped in does not block the open).
+    const opened = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | NO_FOLLOW | NON_BLOCK, 0o600);
     const stats = fs.fstatSync(opened);
-    if (!stats.isFile()) {
+    const unsafe = stats.isFile() ? unsafeBecause(stats) : undefined;
+    if (!stats.isFile() || unsafe) {
       fs.closeSync(opened);
-      throw notAFile(path, stats, 'append to');
+      throw unsafe ? unsafeLog(path, unsafe) : notAFile(path, stats, 'append to');
     }
     fd = opened;
     fdIno = stats.ino;
@@ -173,6 +177,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
   }
 
   function write(event: AuditEvent, after: Tail, context: AuditContext): void {
+    if (after.seq === 0) {
+      const refused = cannotStartLog(event, path);
+      if (refused) throw refused;
+    }
     const { bytes, hash } = sealRecord(event, after.seq + 1, context.now, context.vaultId, after.hash, context.macKey);
     const data = Buffer.allocUnsafe(bytes.length + 1);
     data.set(bytes);
@@ -239,23 +247,15 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
       }
     },
 
-    async head(context) {
-      // Read-only and without the lock: the last complete line is a record already written.
-      let handle: number;
-      try {
-        handle = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw ioError(error, 'read', path);
-      }
-      try {
-        const stats = fs.fstatSync(handle);
-        if (!stats.isFile()) throw notAFile(path, stats, 'read');
-        const found = readTail(handle, stats.size, context.vaultId, path);
-        return found.seq === 0 ? undefined : { seq: found.seq, hash: found.hash };
-      } finally {
-        fs.closeSync(handle);
-      }
+    async head(vaultId: string) {
+      return serially(() => locked(() => {
+        if (!fs.existsSync(path)) return { seq: 0, hash: genesisHash(vaultId) };
+        const stats = openLog();
+        const { seq, hash } = readTail(fd!, stats.size, vaultId, path);
+        return { seq, hash };
+      })).catch((error: unknown) => {
+        throw ioError(error, 'read the head of', path);
+      });
     },
 
     async *read(filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {
@@ -288,24 +288,21 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
       // The bulk is read without the lock (appends go on meanwhile); what was appended since,
       // and the decision whether the last line is torn or still being written, under it.
       let end = await checkLines(verifier, 0, undefined);
-      let torn: AuditReport['torn'];
-      if (!verifier.problem) {
-        torn = await serially(() => locked(async () => {
-          if (!fs.existsSync(path)) return undefined;
-          const stats = openLog();
-          end = await checkLines(verifier, end, stats.size);
-          const bytes = stats.size - end;
-          if (bytes === 0) return undefined;
-          if (verifier.problem || options.repair === false) return { bytes, trimmed: false };
-          // Read back from the file (not this sink's cached tail): trims, and records it as the owner.
-          tail = undefined;
-          currentTail(stats, context, { actor: 'owner', generation: 0, action: 'audit.recover', outcome: 'ok' });
-          await checkLines(verifier, end, fs.fstatSync(fd!).size);
-          return { bytes, trimmed: true };
-        }).catch((error: unknown) => {
-          throw error instanceof AuditError ? error : ioError(error, 'repair', path);
-        }));
-      }
+      const torn: AuditReport['torn'] = await serially(() => locked(async () => {
+        if (!fs.existsSync(path)) return undefined;
+        const stats = openLog();
+        end = await checkLines(verifier, end, stats.size);
+        const bytes = stats.size - end;
+        if (bytes === 0) return undefined;
+        if (verifier.problem || options.repair === false) return { bytes, trimmed: false };
+        // Read back from the file (not this sink's cached tail): trims, and records it as the owner.
+        tail = undefined;
+        currentTail(stats, context, { actor: 'owner', generation: 0, action: 'audit.recover', outcome: 'ok' });
+        await checkLines(verifier, end, fs.fstatSync(fd!).size);
+        return { bytes, trimmed: true };
+      }).catch((error: unknown) => {
+        throw error instanceof AuditError ? error : ioError(error, 'repair', path);
+      }));
       return { ...verifier.finish(), torn };
     },
 
@@ -330,14 +327,18 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
       let checkedTo = start;
       for await (const batch of linesForward(handle, start, end ?? opened.size)) {
         for (const line of batch) {
-          if (pending && !checkLine(verifier, pending, line)) return checkedTo;
+          // Checking goes on past a bad line (the verifier reports it and resyncs).
+          if (pending) checkLine(verifier, pending, line);
           if (pending) checkedTo = pending.next;
           pending = line;
         }
         // The next batch reuses the reader's buffer: keep our own copy of the line held over.
         if (pending) pending = { ...pending, line: Buffer.from(pending.line) };
       }
-      if (pending && checkLine(verifier, pending)) checkedTo = pending.next;
+      if (pending) {
+        checkLine(verifier, pending);
+        checkedTo = pending.next;
+      }
       return checkedTo;
     } finally {
       await handle.close();

@@ -1,10 +1,11 @@
 /**
  * The audit wing's contract, and all that the core imports from it: the event, record, filter
  * and report types, the AuditSink interface and the owner's keyring. No node:* module here.
- * The file sink is ./file.ts (the `agent-vault/audit-file` subpath, node-only); the files
- * starting with `_` are its helpers, private to this folder: the record format and chain check
- * (_chain.ts), read filters (_filter.ts), line reading (_lines.ts), the append lock (_lock.ts)
- * and the log's file handling (_log-file.ts).
+ * The file sink is ./file.ts (the `agent-vault/audit-file` subpath, node-only), the in-memory
+ * one ./memory.ts (the memory backend's own); the files starting with `_` are private to this
+ * folder: the record format and chain check (_chain.ts), names sealed to the owner (_names.ts,
+ * used by the vault), read filters (_filter.ts), line reading (_lines.ts), the append lock
+ * (_lock.ts) and the log's file handling (_log-file.ts).
  *
  * The vault calls `append` once per event, before it releases anything;
  * when `append` rejects, the operation fails closed with AuditError.
@@ -17,7 +18,10 @@
  *
  * What verification proves, and what it cannot:
  * - Any record modified, inserted, deleted, duplicated, reordered or forged (made by one writer
- *   in another's name) is reported by the first sequence number that can no longer be trusted.
+ *   in another's name) is reported by the first sequence number that can no longer be trusted;
+ *   checking goes on past it, so later problems are reported too and later records verified.
+ * - A log must start with an owner record: one started afresh or replaced by an agent (which
+ *   holds no owner key) is reported as `replaced`, and an agent cannot start a log.
  * - A torn last line (a writer crashed mid-append, or power failed before the write reached the
  *   disk) is told apart from tampering: it is trimmed and an `audit.recover` record says so.
  * - Removing the newest records (truncating the file at a line boundary, or deleting it) leaves
@@ -41,12 +45,16 @@ export type AuditAction =
   | 'agent.revoke'
   | 'vault.create'
   | 'vault.open'
+  /** Written by the broker: one proxied request (route, method, path, status, duration in `note`). */
+  | 'broker.request'
+  /** Written by the broker: a phantom key minted or revoked over its admin socket (`note` says which). */
+  | 'broker.key'
   /** Written by the log itself: a torn tail was trimmed, or the log shrank or was replaced. */
   | 'audit.recover';
 
 export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'secret.resolve', 'secret.set', 'secret.delete', 'agent.create', 'agent.rotate', 'agent.revoke',
-  'vault.create', 'vault.open', 'audit.recover',
+  'vault.create', 'vault.open', 'broker.request', 'broker.key', 'audit.recover',
 ];
 
 export type AuditOutcome = 'ok' | 'denied' | 'error';
@@ -66,7 +74,11 @@ export interface AuditEvent {
   outcome: AuditOutcome;
   /** Why it was denied or failed: an error code or AccessDeniedError reason. */
   reason?: string;
-  /** For audit.recover: what was found, e.g. `trimmed 37 bytes`. Made by the sink, never secret. */
+  /**
+   * For audit.recover: what was found, e.g. `trimmed 37 bytes`, made by the sink. For
+   * broker.request: the phantom key's name, route, method, path (no query), status and duration.
+   * Never secret.
+   */
   note?: string;
 }
 
@@ -122,6 +134,7 @@ export interface AuditProblem {
     | 'duplicated'   // a copy of an earlier record
     | 'reordered'    // records present but out of order
     | 'wrong-vault'  // a record of another vault
+    | 'replaced'     // the log does not start with an owner record: started afresh or replaced by an agent
     | 'truncated';   // the log does not reach, or does not hold, the anchor record
   /** The first sequence number that cannot be trusted: records 1 … seq-1 verified. */
   seq: number;
@@ -140,7 +153,13 @@ export interface AuditReport {
    * time. For an empty log, seq 0 and the genesis hash.
    */
   last: { seq: number; hash: string };
+  /** The first problem, when there is one. */
   problem?: AuditProblem;
+  /**
+   * Every problem found (at most 100), oldest first: verification goes on past a bad line, and
+   * the records after it are checked too.
+   */
+  problems: AuditProblem[];
   /** A torn last line found by this run (a crash mid-append); `trimmed` when it was removed. */
   torn?: { bytes: number; trimmed: boolean };
   /** The log's own audit.recover records (torn tails trimmed earlier, a shrunk or replaced log). */
@@ -177,10 +196,11 @@ export interface AuditSink {
   /** Optional: records matching `filter`, newest first, streamed. No verification. */
   read?(filter?: AuditFilter): AsyncIterable<AuditRecord>;
   /**
-   * Optional: the log's last record now (undefined for an empty log). The owner records it in
-   * the vault's signed state at every operation, and `verifyAudit` checks the log still extends it.
+   * Optional: the log's last complete record as it stands (seq 0 and the genesis hash when the
+   * log is empty), for the owner to anchor in its signed state after each operation, so that a
+   * later `verify({ anchor })` shows anything cut or rewritten before it.
    */
-  head?(context: { vaultId: string }): Promise<{ seq: number; hash: string } | undefined>;
+  head?(vaultId: string): Promise<{ seq: number; hash: string }>;
   /** Optional: check the chain and every MAC; see AuditReport. */
   verify?(context: AuditVerifyContext, options?: AuditVerifyOptions): Promise<AuditReport>;
   close?(): Promise<void>;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { type FileHandle, open } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { BackendError, UsageError } from '../errors.ts';
-import { errnoCode, fsAdvice } from '../_fs.ts';
+import { describeFsError, errnoCode, fsAdvice, openPlanted } from '../_fs.ts';
 
 /*
  * The file backend's entry files, and the errors it reports about its files.
@@ -19,6 +20,11 @@ const MAX_KEY_LENGTH = 1024;
 /** A 1024-unit key is at most 3072 UTF-8 bytes, so one read of this size holds any header. */
 export const HEADER_READ_BYTES = HEADER_BYTES + 3 * MAX_KEY_LENGTH;
 export const ENTRY_NAME = /^[0-9a-f]{64}$/;
+/**
+ * No entry the core writes comes near this (a value is at most 64 KiB of ciphertext plus its
+ * grants); a larger file was planted, and is refused before a byte of it is read.
+ */
+export const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
 
 /** Names already hashed: agents look up the same few keys on every request. */
 const names = new Map<string, string>();
@@ -100,18 +106,24 @@ const ADVICE: Record<string, string> = {
  * the message (file names are hashes, never keys or values); the original error is the cause.
  */
 export function fsError(error: unknown, action: string, path: string): BackendError {
+  if (error instanceof BackendError) return error;
   const code = errnoCode(error) ?? 'UNKNOWN';
-  return new BackendError(`File backend could not ${action} ${path} (${code}). ${fsAdvice(code, ADVICE)}`, {
+  return new BackendError(`File backend could not ${action} ${path} (${describeFsError(error)}). ${fsAdvice(code, ADVICE)}`, {
     cause: error,
   });
 }
 
-/** `path` opened for reading, or undefined when it does not exist; any other failure as fsError. */
-export async function openIfPresent(path: string, action: string): Promise<FileHandle | undefined> {
+/**
+ * `path` opened for reading with its fstat, or undefined when it does not exist: never through a
+ * symlink, never blocking on a FIFO, only a regular file of at most `maxBytes` owned by this user
+ * (openPlanted in ../_fs.ts); any failure as fsError.
+ */
+export async function openIfPresent(
+  path: string, action: string, maxBytes = MAX_ENTRY_BYTES,
+): Promise<{ handle: FileHandle; stats: BigIntStats } | undefined> {
   try {
-    return await open(path, 'r');
+    return await openPlanted(path, maxBytes);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
     throw fsError(error, action, path);
   }
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open, stat, unlink } from 'node:fs/promises';
 import { BackendError } from '../errors.ts';
-import { BREAKER_STALE_MS, errnoCode, HOST, lockAbandoned, sleep } from '../_fs.ts';
+import { BREAKER_STALE_MS, errnoCode, HOST, isHolderPid, lockAbandoned, sleep } from '../_fs.ts';
 import { fsError, openIfPresent } from './_file-entry.ts';
 
 /**
@@ -97,8 +97,9 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
       breaker = await open(breakPath, 'wx', 0o600);
     } catch (error) {
       if (errnoCode(error) !== 'EEXIST') throw fsError(error, 'create', breakPath);
-      const breakerSeen = await readLock(breakPath);
-      if (breakerSeen && Date.now() - breakerSeen.mtimeMs > BREAKER_STALE_MS) {
+      // A breaker we cannot read (a FIFO, a symlink) or dated in the future was planted.
+      const breakerSeen = await readLock(breakPath).catch(() => null);
+      if (breakerSeen === null || (breakerSeen && Math.abs(Date.now() - breakerSeen.mtimeMs) > BREAKER_STALE_MS)) {
         await unlink(breakPath).catch(() => undefined);
       }
       return false;
@@ -174,13 +175,15 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
 }
 
 async function readLock(path: string): Promise<SeenLock | undefined> {
-  const handle = await openIfPresent(path, 'read');
-  if (!handle) return undefined;
+  // A FIFO, a symlink (to /dev/zero, say) or a huge file at the lock's path fails here, fast.
+  const opened = await openIfPresent(path, 'read', MAX_LOCK_BYTES);
+  if (!opened) return undefined;
+  const { handle, stats } = opened;
   try {
     // Stat and read through one handle so both describe the same file, even if it is replaced.
-    const stats = await handle.stat();
-    const raw = await handle.readFile('utf8');
-    return { raw, ino: stats.ino, mtimeMs: stats.mtimeMs, info: parseLockInfo(raw) };
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(MAX_LOCK_BYTES), 0, MAX_LOCK_BYTES, 0);
+    const raw = buffer.toString('utf8', 0, bytesRead);
+    return { raw, ino: Number(stats.ino), mtimeMs: Number(stats.mtimeNs / 1_000_000n), info: parseLockInfo(raw) };
   } catch (error) {
     throw fsError(error, 'read', path);
   } finally {
@@ -188,11 +191,20 @@ async function readLock(path: string): Promise<SeenLock | undefined> {
   }
 }
 
+/** What we write is about 120 bytes; a lock file longer than this was not written by us. */
+const MAX_LOCK_BYTES = 512;
+
+/**
+ * The holder a lock file names, only when every field is what a holder writes: a bogus one
+ * (pid 0 or -1, which process.kill reads as a process group; a date outside Date's range) counts
+ * as no holder, and such a lock is abandoned by its age alone.
+ */
 function parseLockInfo(raw: string): LockInfo | undefined {
   try {
     const info = JSON.parse(raw) as Partial<LockInfo>;
-    if (Number.isInteger(info.pid) && typeof info.hostname === 'string' &&
-      typeof info.createdAt === 'number' && typeof info.token === 'string') {
+    if (isHolderPid(info.pid) && typeof info.hostname === 'string' && info.hostname.length <= 255 &&
+      typeof info.createdAt === 'number' && Number.isFinite(new Date(info.createdAt).getTime()) &&
+      typeof info.token === 'string' && info.token.length <= 64) {
       return info as LockInfo;
     }
   } catch {

@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { chmod, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Backend } from '../backend.ts';
 import { equalBytes } from '../_bytes.ts';
 import { BackendError, UsageError } from '../errors.ts';
@@ -13,6 +12,10 @@ import {
   checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, fsError, HEADER_READ_BYTES, openIfPresent,
 } from './_file-entry.ts';
 import { fileLock } from './_file-lock.ts';
+import { fileAuditSink } from '../audit/file.ts';
+import { checkVaultDir, defaultVaultDir } from './_discovery.ts';
+
+export { defaultVaultDir, discoverVaultDir, type DiscoveryOptions } from './_discovery.ts';
 
 export interface FileBackendOptions {
   /**
@@ -38,30 +41,6 @@ export interface FileBackendOptions {
    * one `stat` per call. Defaults to 1024; 0 disables the cache.
    */
   cacheEntries?: number;
-}
-
-/** Where the vault lives when no directory is given; see `FileBackendOptions.dir`. */
-export function defaultVaultDir(
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; home?: string } = {},
-): string {
-  const env = options.env ?? process.env;
-  const cwd = resolve(options.cwd ?? process.cwd());
-  const fromEnv = env['AGENT_VAULT_DIR'];
-  if (fromEnv) return resolve(cwd, fromEnv);
-  for (let dir = cwd; ; dir = dirname(dir)) {
-    const candidate = join(dir, '.agent-vault');
-    if (isDirectory(candidate)) return candidate;
-    if (dirname(dir) === dir) break;
-  }
-  return join(options.home ?? homedir(), '.agent-vault');
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /*
@@ -137,7 +116,8 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
       // the per-request path of every agent, and a local stat does not block in practice.
       let stats: BigIntStats | undefined;
       try {
-        stats = statSync(path, { bigint: true, throwIfNoEntry: false });
+        // lstat: a symlink put in the entry's place is a different file, never followed.
+        stats = lstatSync(path, { bigint: true, throwIfNoEntry: false });
       } catch (error) {
         cache.delete(key);
         throw fsError(error, 'stat', path);
@@ -153,20 +133,20 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
       }
     }
     // No file, or one we cannot open: whatever is cached for it is no longer true.
-    const handle = await openIfPresent(path, 'open').catch((error: unknown) => {
+    const opened = await openIfPresent(path, 'open').catch((error: unknown) => {
       cache.delete(key);
       throw error;
     });
-    if (!handle) {
+    if (!opened) {
       cache.delete(key);
       return undefined;
     }
-    let stats: BigIntStats;
+    // fstat of the handle we read (checked before reading: a regular file of a sane size), so the
+    // cache records the stats of exactly these bytes.
+    const { handle, stats } = opened;
     let bytes: Buffer;
     try {
-      // fstat of the handle we read, so the cache records the stats of exactly these bytes.
-      stats = await handle.stat({ bigint: true });
-      bytes = await handle.readFile();
+      bytes = await readExactly(handle, Number(stats.size));
     } catch (error) {
       throw fsError(error, 'read', path);
     } finally {
@@ -208,8 +188,9 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
     const known = keysByName.get(name);
     if (known !== undefined) return known;
     const path = join(dir, name);
-    const handle = await openIfPresent(path, 'open');
-    if (!handle) return undefined;
+    const opened = await openIfPresent(path, 'open');
+    if (!opened) return undefined;
+    const { handle } = opened;
     try {
       const { buffer, bytesRead } = await handle.read(Buffer.alloc(HEADER_READ_BYTES), 0, HEADER_READ_BYTES, 0);
       const key = decodeKey(buffer.subarray(0, bytesRead), path);
@@ -275,6 +256,9 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
       await ensureOpen();
       return lock.withLock(fn);
     },
+    auditSink() {
+      return fileAuditSink({ dir });
+    },
     async close() {
       closed = true;
       cache.clear();
@@ -292,6 +276,8 @@ async function initDir(dir: string): Promise<void> {
   } catch (error) {
     throw fsError(error, 'create the vault directory', dir);
   }
+  // A directory named explicitly is held to the same rule as one discovered.
+  checkVaultDir(dir);
   await removeStaleTemps(dir);
 }
 
@@ -353,6 +339,18 @@ async function syncDir(dir: string): Promise<void> {
   } catch (error) {
     throw fsError(error, 'sync', dir);
   }
+}
+
+/** The `size` bytes fstat promised, no more (a file that grows after the check is not read on). */
+async function readExactly(handle: FileHandle, size: number): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
+    if (bytesRead === 0) break;
+    offset += bytesRead;
+  }
+  return bytes.subarray(0, offset);
 }
 
 function sameFile(stats: BigIntStats, cached: CacheEntry): boolean {

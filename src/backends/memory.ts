@@ -1,10 +1,12 @@
 import type { Backend } from '../backend.ts';
 import { equalBytes } from '../_bytes.ts';
+import { memoryAuditSink } from '../audit/memory.ts';
 
 /**
  * A backend in this process's memory: for tests and short-lived vaults. Values are copied in
  * and out so a caller mutating its buffer cannot change what is stored. Keys are grouped by
  * their first `/`-separated segment, so listing one kind of record (`a/`) does not scan all.
+ * It brings its own audit log, in memory too, shared by every vault opened on this backend.
  */
 export function memoryBackend(): Backend {
   const groups = new Map<string, Map<string, Uint8Array>>();
@@ -17,6 +19,7 @@ export function memoryBackend(): Backend {
   };
   const read = (key: string) => groups.get(groupOf(key))?.get(key);
   let queue: Promise<unknown> = Promise.resolve();
+  const audit = memoryAuditSink();
   return {
     name: 'memory',
     async get(key) {
@@ -43,6 +46,9 @@ export function memoryBackend(): Backend {
       const run = queue.then(fn, fn);
       queue = run.catch(() => undefined);
       return run;
+    },
+    auditSink() {
+      return audit;
     },
   };
 }

@@ -9,7 +9,7 @@ import { isVaultError } from '../errors.ts';
 import { checkOptions, GLOBAL_OPTIONS, type OptionSpecs, scanArgs, shown, TOP_OPTIONS, usage } from './_args.ts';
 import type { Command } from './_command.ts';
 import { commandHelp, mainHelp } from './_help.ts';
-import { Output } from './_output.ts';
+import { Output, printable, safeJson } from './_output.ts';
 import { CancelledError } from './_prompt.ts';
 import { COMMANDS, GROUPS } from './commands/index.ts';
 
@@ -18,9 +18,9 @@ const EXIT = { ok: 0, vault: 1, usage: 2, cancelled: 130 } as const;
 /** Every option any command knows, so values are taken wherever they appear on the line. */
 const ALL_OPTIONS: OptionSpecs = Object.assign({}, GLOBAL_OPTIONS, TOP_OPTIONS, ...COMMANDS.map((command) => command.options));
 
-/** The longest run of leading words that names a command (`agent create` before `agent`). */
+/** The longest run of leading words that names a command (`broker key create`, `agent create` before `agent`). */
 function findCommand(words: string[]): { command?: Command; group?: string; consumed: number } {
-  for (const length of [2, 1]) {
+  for (const length of [3, 2, 1]) {
     const name = words.slice(0, length).join(' ');
     const command = words.length >= length ? COMMANDS.find((c) => c.name === name) : undefined;
     if (command) return { command, consumed: length };
@@ -33,7 +33,11 @@ export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   let output = new Output({ json: argv.includes('--json') });
   try {
-    const scanned = scanArgs(argv, ALL_OPTIONS);
+    // Everything after the first `--` is a command line of its own (`exec -- python agent.py`),
+    // never read as our options; commands that take none see it as arguments, as before.
+    const split = argv.indexOf('--');
+    const scanned = scanArgs(split === -1 ? argv : argv.slice(0, split), ALL_OPTIONS);
+    const rest = split === -1 ? undefined : argv.slice(split + 1);
     const asked = (name: string) => scanned.options.some((option) => option.name === name);
     const helpWord = scanned.words[0] === 'help';
     const words = helpWord ? scanned.words.slice(1) : scanned.words;
@@ -55,20 +59,25 @@ export async function main(argv: string[]): Promise<number> {
     const options = checkOptions(scanned, { ...GLOBAL_OPTIONS, ...command.options }, command.name);
     output = new Output({ json: options.json === true });
     const args = words.slice(consumed);
-    if (args.length > command.args.length) {
+    if (rest !== undefined && !command.takesCommand) args.push(...rest);
+    if (command.takesCommand && (rest === undefined || rest.length === 0)) {
+      throw usage(`Give the command to run after --: the usage is \`agent-vault ${command.usage}\`.`, command.name);
+    }
+    if (args.length > command.args.length && command.rest === undefined) {
       throw usage(command.tooManyArgs ?? `\`agent-vault ${command.name}\` takes ${describeArgs(command)}.`, command.name);
     }
     if (args.length < command.args.length) {
       throw usage(`Missing ${command.args.slice(args.length).join(' ')}: the usage is \`agent-vault ${command.usage}\`.`, command.name);
     }
-    await command.run({
+    const code = await command.run({
       args,
+      command: rest ?? [],
       options,
       dir: options.dir as string | undefined,
       keyFile: options['key-file'] as string | undefined,
       output,
     });
-    return EXIT.ok;
+    return code ?? EXIT.ok;
   } catch (error) {
     return report(error, output, debug);
   }
@@ -92,8 +101,9 @@ function report(error: unknown, output: Output, debug: boolean): number {
   }
   const known = isVaultError(error);
   const code = known ? error.code : 'UNEXPECTED';
-  const message = error instanceof Error ? error.message : String(error);
-  if (output.json) output.note(JSON.stringify({ error: { code, message } }));
+  // Messages may quote what an attacker stored (a record's actor, say): never raw to the terminal.
+  const message = (error instanceof Error ? error.message : String(error)).split('\n').map(printable).join('\n');
+  if (output.json) output.note(safeJson({ error: { code, message } }));
   else {
     output.note(`${output.err('red', 'error:')} ${message} ${output.err('dim', `(${code})`)}`);
     if (!known && !debug) output.note('This is a bug in agent-vault; run again with --debug to see where, and report it.');

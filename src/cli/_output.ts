@@ -38,7 +38,7 @@ export class Output {
 
   /** The command's result: `data` as JSON with --json, else `text` (may be omitted for JSON-only). */
   result(data: unknown, text?: string): void {
-    if (this.json) this.#stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+    if (this.json) this.#stdout.write(`${safeJson(data, 2)}\n`);
     else if (text !== undefined) this.#stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
@@ -68,6 +68,31 @@ export class Output {
   err(style: Style, text: string): string {
     return colorEnabled(this.#stderr) ? paint(style, text) : text;
   }
+}
+
+/*
+ * Text that came from storage or the audit log (names, actors, reasons, notes) is attacker-
+ * controlled: an agent can write any string into its own audit records. Printed raw, an escape
+ * sequence in it would drive the owner's terminal (rewrite lines, set the title, hide a record).
+ * So every such field goes through printable() before it is printed, and JSON output escapes
+ * what JSON.stringify leaves raw: C1 controls (U+009B is a one-byte CSI), line separators and
+ * the bidirectional overrides that can make text read in another order than it is stored.
+ */
+// biome-ignore lint: control characters are exactly what we look for.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// biome-ignore lint: as above, less what JSON.stringify already escapes.
+const JSON_RAW = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const escapeChar = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** `text` with every control and bidi character shown as a visible `\uXXXX` escape. */
+export function printable(text: string): string {
+  return text.replace(CONTROL, escapeChar);
+}
+
+/** JSON.stringify whose output holds no byte a terminal acts on; parses back to the same value. */
+export function safeJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(JSON_RAW, escapeChar);
 }
 
 function paint(style: Style, text: string): string {

@@ -50,12 +50,21 @@ function openTerminal(): Terminal | undefined {
  * Ask on the terminal without echo. `noTerminal` says what to do instead when there is no
  * terminal (a CI job, a pipe with no controlling terminal).
  */
-export async function promptHidden(question: string, noTerminal: string): Promise<string> {
+export function promptHidden(question: string, noTerminal: string): Promise<string> {
+  return ask(question, noTerminal, true);
+}
+
+/** A yes/no question on the terminal (echoed); anything but `y` or `yes` is no. */
+export async function confirm(question: string, noTerminal: string): Promise<boolean> {
+  return /^y(es)?$/i.test((await ask(`${question} [y/N] `, noTerminal, false)).trim());
+}
+
+async function ask(question: string, noTerminal: string, silent: boolean): Promise<string> {
   const terminal = openTerminal();
   if (!terminal) throw new UsageError(`No terminal to ask on. ${noTerminal}`);
   try {
-    const answer = await read({ prompt: question, silent: true, replace: '', input: terminal.input, output: terminal.output });
-    terminal.output.write('\n'); // the Enter key was not echoed either
+    const answer = await read({ prompt: question, silent, replace: '', input: terminal.input, output: terminal.output });
+    if (silent) terminal.output.write('\n'); // the Enter key was not echoed either
     return answer;
   } catch (error) {
     terminal.output.write('\n');

@@ -2,8 +2,8 @@
  * Handing over an agent token (agent create, agent rotate): printed once on stdout, or written
  * to a new 0600 file with --token-file, with how to give it to the agent on stderr.
  */
-import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { writeNewPrivateFile } from '../_fs.ts';
 import { UsageError } from '../errors.ts';
 import type { AgentInfo } from '../options.ts';
 import type { OptionSpec } from './_args.ts';
@@ -30,30 +30,14 @@ export async function issueToken(
   issue: () => Promise<{ token: string; agent: AgentInfo }>,
 ): Promise<void> {
   const path = tokenFile === undefined ? undefined : resolve(tokenFile);
-  let handle: FileHandle | undefined;
-  if (path !== undefined) {
-    handle = await open(path, 'wx', 0o600).catch((cause) => {
-      const code = (cause as NodeJS.ErrnoException).code;
-      throw new UsageError(
-        code === 'EEXIST'
-          ? `The token file ${path} already exists; choose a new path (tokens are never overwritten).`
-          : `Cannot create the token file ${path} (${code}). Check that its directory exists and is writable.`,
-      );
-    });
-  }
-  let issued: { token: string; agent: AgentInfo };
-  try {
-    issued = await issue();
-    if (handle) {
-      await handle.writeFile(`${issued.token}\n`);
-      await handle.sync();
-    }
-  } catch (error) {
-    if (handle) await unlink(path as string).catch(() => undefined);
-    throw error;
-  } finally {
-    await handle?.close();
-  }
+  const issued = path === undefined ? await issue() : await writeNewPrivateFile(path, async () => {
+    const result = await issue();
+    return { content: `${result.token}\n`, result };
+  }, (code) => new UsageError(
+    code === 'EEXIST'
+      ? `The token file ${path} already exists; choose a new path (tokens are never overwritten).`
+      : `Cannot create the token file ${path} (${code}). Check that its directory exists and is writable.`,
+  ));
   const { token, agent } = issued;
   if (path !== undefined) output.result({ ...agentJson(agent), tokenFile: path });
   else output.result({ ...agentJson(agent), token }, token);

@@ -8,5 +8,6 @@ export { fakeKey } from './keys.ts';
 export {
   type Certificate, echo, type Handler, type Received, selfSigned, servePerTest, type ServerOptions, startServer, type TestServer,
 } from './servers.ts';
+export { settle } from './settle.ts';
 export { tempDir } from './temp.ts';
 export { FAST_KDF, testVault } from './vault.ts';

@@ -15,70 +15,32 @@
  * the V8 heap (undici's and the socket's write buffers, libsodium's heap), and this process,
  * where the stand-in provider necessarily parses the key it receives.
  */
-import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createVault } from '../../src/index.ts';
-import { memoryBackend } from '../../src/backends/memory.ts';
-import { FAST_KDF, fakeKey, startServer, tempDir } from '../_fixtures/index.ts';
-import { credentialOf, PROVIDER_SERVER, providerHandler } from './_servers.ts';
+import { heapDir, occurrences, snapshotAfterRequests } from './_heap.ts';
+import { credentialOf, providerHandler } from './_servers.ts';
 
-const run = promisify(execFile);
-const dir = tempDir('agent-vault-heap-');
-
-function occurrences(haystack: string, needle: string): number {
-  let count = 0;
-  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + needle.length)) count++;
-  return count;
-}
-
-async function snapshotAfterRequests(sdk: 'openai' | 'anthropic', mode: 'vault' | 'plain') {
-  const key = fakeKey('sk-heap');
-  const control = fakeKey('control');
-  const backend = memoryBackend();
-  const owner = await createVault({ backend, passphrase: 'x', passphraseParams: FAST_KDF });
-  await owner.set('provider-api-key', key);
-  await owner.set('control-secret', control);
-  const { token } = await owner.createAgent('heap-agent', { allow: ['*'], ttl: '1h' });
-  const records: Record<string, string> = {};
-  for (const name of await backend.list('')) records[name] = Buffer.from((await backend.get(name))!).toString('base64');
-  const recordsPath = join(dir, `${sdk}-${mode}-records.json`);
-  const snapshotPath = join(dir, `${sdk}-${mode}.heapsnapshot`);
-  writeFileSync(recordsPath, JSON.stringify(records));
-
-  const server = await startServer(providerHandler(), PROVIDER_SERVER);
-  try {
-    const baseURL = sdk === 'openai' ? `${server.origin}/v1` : server.origin;
-    const child = join(import.meta.dirname, '_heap-child.ts');
-    const { stdout } = await run(
-      process.execPath,
-      ['--expose-gc', '--heap-snapshot-string-limit=1000000', child, sdk, mode, baseURL, recordsPath, snapshotPath],
-      { env: { ...process.env, AGENT_VAULT_TOKEN: token }, timeout: 30_000 },
-    );
-    expect(stdout).toContain('snapshot written');
-  } finally {
-    await server.close();
-  }
-  expect(server.requests.length).toBeGreaterThanOrEqual(2);
-  for (const request of server.requests) expect(credentialOf(request)).toBe(key);
-  const snapshot = readFileSync(snapshotPath, 'latin1');
-  rmSync(snapshotPath);
-  return { keyCopies: occurrences(snapshot, key), controlCopies: occurrences(snapshot, control), snapshot };
-}
+const dir = heapDir();
+const child = join(import.meta.dirname, '_heap-child.ts');
+const measure = (sdk: 'openai' | 'anthropic', mode: 'vault' | 'plain') => snapshotAfterRequests(dir, {
+  child,
+  args: [sdk, mode],
+  handler: providerHandler(),
+  baseURL: (origin) => (sdk === 'openai' ? `${origin}/v1` : origin),
+  keyOf: credentialOf,
+});
 
 describe('the client process holds no copy of the key after its requests (V8 heap snapshot)', () => {
   for (const sdk of ['openai', 'anthropic'] as const) {
     it(`${sdk}: 0 copies of the key through the agent-vault client; the kept control string is found`, async () => {
-      const { keyCopies, controlCopies, snapshot } = await snapshotAfterRequests(sdk, 'vault');
+      const { keyCopies, controlCopies, snapshot } = await measure(sdk, 'vault');
       expect(controlCopies).toBeGreaterThanOrEqual(1);
       expect(occurrences(snapshot, 'agent-vault-placeholder-')).toBeGreaterThanOrEqual(1);
       expect(keyCopies).toBe(0);
     });
 
     it(`${sdk}: baseline, the SDK's own client given apiKey keeps the key in memory`, async () => {
-      const { keyCopies } = await snapshotAfterRequests(sdk, 'plain');
+      const { keyCopies } = await measure(sdk, 'plain');
       expect(keyCopies).toBeGreaterThanOrEqual(1);
     });
   }

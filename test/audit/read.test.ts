@@ -81,9 +81,10 @@ describe('a long log', () => {
     const vaultId = 'ab'.repeat(16);
     const macKey = derive(randomBytes(32), 'agent-vault/audit/v1');
     const start = Date.parse('2026-01-01T00:00:00.000Z');
-    const event = (i: number): AuditEvent => ({
+    // Only the owner starts a log.
+    const event = (i: number): AuditEvent => i === 1 ? { actor: 'owner', generation: 0, action: 'vault.create', outcome: 'ok' } : {
       actor: `agent:bot-${i % 3}`, generation: 1, action: 'secret.resolve', name: `secret-${i % 50}`, version: 1, outcome: 'ok',
-    });
+    };
     for (let i = 1; i <= 20_000; i++) await sink.append(event(i), { vaultId, macKey, now: start + i * 1000 });
     const all = await collect(sink.read());
     expect(all).toHaveLength(20_000);

@@ -98,7 +98,7 @@ export function runInTerminal(args: string[], answers: string[], options: RunOpt
   let answered = 0;
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;
-    const prompts = output.match(/(passphrase|\(hidden\)): /g)?.length ?? 0;
+    const prompts = output.match(/passphrase: |\(hidden\): |\[y\/N\] /g)?.length ?? 0;
     // A short pause after the prompt, so the CLI has put the terminal in raw mode.
     while (answered < Math.min(prompts, answers.length)) {
       const answer = answers[answered++] as string;

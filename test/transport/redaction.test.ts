@@ -1,7 +1,8 @@
 /**
  * What the API's origin echoes of the key never reaches the caller: with either transport, the
  * key is redacted from the headers, status text and URL of every response to a request that
- * carried it, and from the body of every non-2xx one. Success bodies stream through untouched.
+ * carried it, from the body of every non-2xx one and from event streams. Other success bodies stream
+ * through untouched.
  */
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,13 +143,13 @@ for (const transport of ['hardened', 'standard'] as const) {
       await expect(reader.read()).rejects.toBeInstanceOf(Error);
     });
 
-    it('streams a 2xx body through as it arrives, unsearched, even when its headers are redacted', async () => {
+    it('streams an event stream as it arrives, redacting an echo in a later event', async () => {
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       handler = (request, res) => {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'x-echo': credential(request) });
         res.write('data: first\n\n');
-        void released.then(() => res.end(`data: ${credential(request)}\n\n`));
+        void released.then(() => res.end(`event: error\ndata: ${credential(request)}\n\n`));
       };
       const response = await call(transport);
       expect(response.headers.get('x-echo')).toBe(REDACTED);
@@ -158,8 +159,17 @@ for (const transport of ['hardened', 'standard'] as const) {
       release();
       let rest = '';
       for (let next = await reader.read(); !next.done; next = await reader.read()) rest += new TextDecoder().decode(next.value);
-      // A success body is the caller's own answer: passed through as the API sent it.
-      expect(rest).toBe(`data: ${key}\n\n`);
+      expect(rest).toBe(`event: error\ndata: ${REDACTED}\n\n`);
+    });
+
+    it('passes any other 2xx body through as the API sent it, unsearched', async () => {
+      handler = (request, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ echo: credential(request) }));
+      };
+      const response = await call(transport);
+      // A success body is the caller's own answer.
+      expect(await response.json()).toEqual({ echo: key });
     });
 
     it('leaves the response of a request that carried no key alone', async () => {
@@ -211,9 +221,48 @@ describe('redactResponse', () => {
           scratch.fill(0);
         }
       },
+      keep: () => ({ ...lend, drop: () => undefined }),
     };
     return { lend, lent };
   };
+
+  const escaped = (text: string, upper = false) =>
+    [...text].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).map((e) => (upper ? e.toUpperCase().replace('\\U', '\\u') : e)).join('');
+  /** A stream that yields exactly these chunks. */
+  const chunked = (chunks: string[]) => {
+    const encoder = new TextEncoder();
+    let index = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (index < chunks.length) controller.enqueue(encoder.encode(chunks[index++]));
+        else controller.close();
+      },
+    });
+  };
+
+  it('finds the key JSON-escaped (\\u, either hex case, partly or wholly) in an error body, as an SDK would decode it', async () => {
+    const { lend, lent } = lender();
+    const half = key.length >> 1;
+    const forms = [escaped(key), escaped(key, true), key.slice(0, half) + escaped(key.slice(half))];
+    const body = JSON.stringify({ error: { message: 'x' } }).replace('"x"', `"${forms.join(' and ')}"`);
+    const redacted = await redactResponse(new Response(body, { status: 401 }), lend);
+    const text = await redacted.text();
+    expect(JSON.parse(text).error.message).toBe([REDACTED, REDACTED, REDACTED].join(' and '));
+    expect(lent.every((scratch) => scratch.every((byte) => byte === 0))).toBe(true);
+  });
+
+  it('redacts a key split across the chunks of an event stream, and holds back only bytes that could begin it', async () => {
+    const { lend } = lender();
+    const cut = [5, 17, 30];
+    const chunks = ['data: one\n\n', `data: ${key.slice(0, cut[0])}`, key.slice(cut[0], cut[1]), key.slice(cut[1], cut[2]),
+      `${key.slice(cut[2])} end\n\n`, `data: ${escaped(key).slice(0, 9)}`, `${escaped(key).slice(9)}\n\n`];
+    const response = new Response(chunked(chunks), { headers: { 'content-type': 'text/event-stream; charset=utf-8' } });
+    const reader = (await redactResponse(response, lend)).body!.getReader();
+    const received: string[] = [];
+    for (let next = await reader.read(); !next.done; next = await reader.read()) received.push(new TextDecoder().decode(next.value));
+    expect(received[0]).toBe('data: one\n\n');
+    expect(received.join('')).toBe(`data: one\n\ndata: ${REDACTED} end\n\ndata: ${REDACTED}\n\n`);
+  });
 
   it('decrypts nothing and returns the same Response for a 2xx with no string long enough to hold the key', async () => {
     const { lend, lent } = lender();

@@ -1,5 +1,6 @@
 import { AuditError, UsageError } from '../../errors.ts';
 import type { Command } from '../_command.ts';
+import { printable } from '../_output.ts';
 import { withOwnerVault } from '../_unlock.ts';
 
 export const auditVerify: Command = {
@@ -26,11 +27,15 @@ export const auditVerify: Command = {
       : [`The audit log does NOT hold: ${report.records} records verified before the problem.`];
     if (report.problem) {
       const { kind, seq, line, message } = report.problem;
-      lines.push(`Problem: ${kind} at record ${seq} (line ${line}): ${message}`);
+      lines.push(`Problem: ${kind} at record ${seq} (line ${line}): ${printable(message)}`);
+    }
+    // Verification goes on past a bad line: the later problems too (the first is above).
+    for (const later of (report.problems ?? []).slice(1)) {
+      lines.push(`Also: ${later.kind} at record ${later.seq} (line ${later.line}): ${printable(later.message)}`);
     }
     if (report.torn) lines.push(`A torn last line (${report.torn.bytes} bytes, a crash mid-write) was ${report.torn.trimmed ? 'trimmed' : 'found'}.`);
     for (const recovery of report.recoveries) {
-      lines.push(`Recovered earlier, at ${recovery.time}: ${recovery.note ?? recovery.action}`);
+      lines.push(`Recovered earlier, at ${printable(recovery.time)}: ${printable(recovery.note ?? recovery.action)}`);
     }
     output.result(report, lines.join('\n'));
     if (!report.ok) {

@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.ts';
 import type { AuditFilter, AuditRecord } from '../../audit/index.ts';
 import type { Command } from '../_command.ts';
 import type { Output } from '../_output.ts';
-import { formatTime } from '../_output.ts';
+import { formatTime, printable, safeJson } from '../_output.ts';
 import { withOwnerVault } from '../_unlock.ts';
 
 const COLUMNS = [['TIME', 20], ['ACTOR', 18], ['ACTION', 14], ['NAME', 24], ['OUTCOME', 0]] as const;
@@ -69,10 +69,13 @@ function tableWriter(output: Output): RecordWriter {
   return {
     record(record, index) {
       if (index === 0) output.write(`${output.out('bold', line(COLUMNS.map(([title]) => title)))}\n`);
+      // Every field an agent wrote is shown through printable(): no escape sequence reaches the terminal.
       const outcome = record.outcome === 'ok' ? output.out('green', 'ok')
-        : output.out('red', record.outcome) + (record.reason ? ` (${record.reason})` : '');
-      const name = record.name === undefined ? '-' : record.version === undefined ? record.name : `${record.name} v${record.version}`;
-      const cells = [formatTime(Date.parse(record.time)), record.actor, record.action, name, outcome + (record.note ? ` ${record.note}` : '')];
+        : output.out('red', printable(record.outcome)) + (record.reason ? ` (${printable(record.reason)})` : '');
+      const name = record.name === undefined ? '-'
+        : printable(record.version === undefined ? record.name : `${record.name} v${record.version}`);
+      const cells = [formatTime(Date.parse(record.time)), printable(record.actor), printable(record.action), name,
+        outcome + (record.note ? ` ${printable(record.note)}` : '')];
       output.write(`${line(cells)}\n`);
     },
     end() {},
@@ -83,7 +86,7 @@ function tableWriter(output: Output): RecordWriter {
 function jsonArrayWriter(output: Output): RecordWriter {
   return {
     record(record, index) {
-      output.write(`${index === 0 ? '[\n' : ',\n'}  ${JSON.stringify(record)}`);
+      output.write(`${index === 0 ? '[\n' : ',\n'}  ${safeJson(record)}`);
     },
     end(count) {
       output.write(count === 0 ? '[]\n' : '\n]\n');

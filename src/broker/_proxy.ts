@@ -1,0 +1,223 @@
+/**
+ * One request through the broker: pick the route by path prefix, authenticate the phantom key,
+ * resolve the route's secret from the vault for this request alone (checked and audited by the
+ * vault), send it upstream with the hardened transport (the key is written at the socket, never
+ * a JS string), redact echoes of it, and stream both bodies through without buffering. One
+ * `broker.request` audit record per request says how it ended. Nothing here throws into Node:
+ * every failure becomes an answer or a closed connection.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable, Transform } from 'node:stream';
+import { armRequest, type ArmedRequest, redactResponse } from '../../adapters/transport/index.ts';
+import { isVaultError } from '../errors.ts';
+import type { Vault } from '../vault.ts';
+import type { PhantomKeys, PhantomKeyInfo } from './phantom.ts';
+import { type RefusalKind, sendRefusal } from './_refusal.ts';
+import { CREDENTIAL_HEADERS, type Route } from './routes.ts';
+
+export interface BrokerLimits {
+  /** Largest request body accepted, in bytes. Default 32 MiB (image and file inputs). */
+  maxBodyBytes: number;
+  /** How long the provider may take to send its response headers, in ms. Default 600 000 (10 min, the SDKs' own default). */
+  upstreamTimeoutMs: number;
+}
+
+export interface ProxyContext {
+  vault: Pick<Vault, '_prepare' | '_auditBroker'>;
+  routes: ReadonlyMap<string, Route>;
+  keys: PhantomKeys;
+  limits: BrokerLimits;
+  /** Where audit-write failures and unexpected errors go (never with a value in them). */
+  onError(error: unknown): void;
+}
+
+/** Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), plus ones we set. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host',
+  'proxy-authorization', 'proxy-authenticate', 'expect', 'accept-encoding',
+]);
+const DROPPED_UPSTREAM = new Set<string>([...HOP_BY_HOP, ...CREDENTIAL_HEADERS]);
+const MAX_AUDITED_PATH = 256;
+const SMALL_BODY = 64 * 1024;
+
+export async function handleRequest(context: ProxyContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const url = req.url ?? '';
+  const method = req.method ?? 'GET';
+  const path = url.split('?')[0]!.slice(0, MAX_AUDITED_PATH);
+  const slash = path.indexOf('/', 1);
+  const route = url.startsWith('/') ? context.routes.get(path.slice(1, slash === -1 ? undefined : slash)) : undefined;
+  const audit = (outcome: 'ok' | 'denied' | 'error', status: number, key?: PhantomKeyInfo, reason?: string) => {
+    const ms = (performance.now() - started).toFixed(1);
+    const note = `key=${key?.name ?? '-'} route=${route?.name ?? '-'} ${method} ${path} status=${status} ms=${ms}`;
+    context.vault._auditBroker({ action: 'broker.request', outcome, note, ...(route ? { name: route.secret } : {}), ...(reason ? { reason } : {}) })
+      .catch(context.onError);
+  };
+  const refuse = (kind: RefusalKind, code: string, message: string, key?: PhantomKeyInfo) => {
+    req.resume(); // drain what the client sends, so the answer is read
+    audit(kind === 'upstream' ? 'error' : 'denied', sendRefusal(res, route?.errorShape ?? 'openai', kind, code, message), key, code);
+  };
+
+  if (!route) {
+    return refuse('not-found', 'unknown-route',
+      `no route for this path. Paths start with a route name: ${[...context.routes.keys()].map((name) => `/${name}/`).join(', ')}.`);
+  }
+  const check = context.keys.check(presentedKey(req), route.name);
+  if (!check.ok) {
+    const messages = {
+      'no-phantom-key': 'no phantom key in the request. Run the client under `agent-vault exec`, or give it a key from `agent-vault broker key create`.',
+      'bad-phantom-key': 'this is not a live phantom key of this broker. Use the key `agent-vault exec` or `broker key create` gave you.',
+      'expired-phantom-key': 'this phantom key has expired. Ask the owner for a new one (`agent-vault broker key create`).',
+      'wrong-route': `this phantom key is for another route, not "${route.name}".`,
+    } as const;
+    return refuse(check.reason === 'wrong-route' ? 'permission' : 'authentication', check.reason, messages[check.reason], check.info);
+  }
+  const key = check.info;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (!(declared <= context.limits.maxBodyBytes)) {
+    return refuse('too-large', 'body-too-large', `the request body is larger than the broker's limit of ${context.limits.maxBodyBytes} bytes.`, key);
+  }
+  // The path is appended to the route's upstream, so it cannot name another origin; checked anyway.
+  const target = URL.parse(route.upstream + url.slice(1 + route.name.length));
+  if (target?.origin !== new URL(route.upstream).origin) return refuse('bad-request', 'bad-path', 'the request path is not a valid path.', key);
+
+  let armed: ArmedRequest | undefined;
+  try {
+    armed = await armRequest(context.vault, route.secret, target.origin, 'hardened');
+  } catch (error) {
+    if (!isVaultError(error)) context.onError(error);
+    const code = isVaultError(error) ? error.code : 'UNEXPECTED';
+    const message = isVaultError(error) ? error.message : 'the key could not be resolved.';
+    return refuse('permission', `vault-${code.toLowerCase()}`, `the vault refused the key for "${route.name}": ${message}`, key);
+  }
+
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error('upstream timeout')), context.limits.upstreamTimeoutMs);
+  // The client went away: stop the upstream request (and its billing) too.
+  res.once('close', () => abort.abort(new Error('client closed')));
+  let response: Response;
+  let tooLarge = false;
+  try {
+    const headers = forwardHeaders(req);
+    headers.set(route.header, route.scheme ? `${route.scheme} ${armed!.placeholder}` : armed!.placeholder);
+    const hasBody = method !== 'GET' && method !== 'HEAD';
+    // A small body of declared length (a prompt: a packet or two) is read whole, which spares the
+    // stream machinery on every call; anything larger or chunked streams through as it comes.
+    const small = hasBody && req.headers['content-length'] !== undefined && declared <= SMALL_BODY;
+    const body = !hasBody ? null
+      : small ? await readWhole(req)
+      : Readable.toWeb(req.pipe(limitBody(context.limits.maxBodyBytes, () => (tooLarge = true))));
+    const sent = await armed!.fetch(target, {
+      method, headers, body: body as ReadableStream<Uint8Array> | Buffer | null, redirect: 'manual', signal: abort.signal,
+      ...(hasBody && !small ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    response = await redactResponse(sent, armed!.key);
+  } catch (error) {
+    if (tooLarge) return refuse('too-large', 'body-too-large', `the request body is larger than the broker's limit of ${context.limits.maxBodyBytes} bytes.`, key);
+    if (res.destroyed) return audit('error', 499, key, 'client-closed');
+    const timedOut = abort.signal.aborted;
+    return refuse('upstream', timedOut ? 'upstream-timeout' : 'upstream-unreachable',
+      timedOut ? `the provider sent no answer within ${context.limits.upstreamTimeoutMs} ms.` : `the provider at ${target.origin} could not be reached.`, key);
+  } finally {
+    clearTimeout(timer);
+    armed!.release();
+  }
+
+  res.writeHead(response.status, response.statusText, responseHeaders(response, route, target));
+  try {
+    await pipeBody(response, res);
+    audit('ok', response.status, key);
+  } catch {
+    res.destroy();
+    audit('error', response.status, key, 'stream-broken');
+  }
+}
+
+/** The phantom key from whichever header the SDK puts its key in. */
+function presentedKey(req: IncomingMessage): string | undefined {
+  let first: string | undefined;
+  for (const name of CREDENTIAL_HEADERS) {
+    const raw = req.headers[name];
+    if (typeof raw !== 'string') continue;
+    const value = name === 'authorization' ? raw.replace(/^Bearer\s+/i, '') : raw;
+    if (value.startsWith('avp_')) return value.trim();
+    first ??= value;
+  }
+  return first;
+}
+
+/** The client's headers without hop-by-hop ones and without anything it sent as a credential. */
+function forwardHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!DROPPED_UPSTREAM.has(name)) headers.append(name, raw[i + 1]!);
+  }
+  // Uncompressed, so the body streams through as it arrives and redaction sees plain bytes.
+  headers.set('accept-encoding', 'identity');
+  return headers;
+}
+
+/**
+ * The provider's headers for the client. A redirect back into the upstream is rewritten to the
+ * broker's route, so the client follows it through the broker (the key is never sent there by
+ * us: redirects are handed back, not followed).
+ */
+function responseHeaders(response: Response, route: Route, target: URL): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const decoded = response.headers.has('content-encoding');
+  for (const [name, value] of response.headers) {
+    if (HOP_BY_HOP.has(name) || name === 'set-cookie' || (decoded && (name === 'content-encoding' || name === 'content-length'))) continue;
+    out[name] = value;
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) out['set-cookie'] = cookies;
+  const location = response.headers.get('location');
+  if (location !== null) {
+    const next = new URL(location, target);
+    const base = new URL(route.upstream);
+    if (next.origin === base.origin && next.pathname.startsWith(base.pathname)) {
+      out.location = `/${route.name}${next.pathname.slice(base.pathname.replace(/\/$/, '').length)}${next.search}`;
+    }
+  }
+  return out;
+}
+
+/** Write the body as it arrives (SSE events are flushed one by one), respecting backpressure. */
+async function pipeBody(response: Response, res: ServerResponse): Promise<void> {
+  if (response.body === null) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  res.once('close', () => reader.cancel().catch(() => undefined));
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (res.destroyed) throw new Error('client closed');
+    if (!res.write(value)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+  }
+  res.end();
+}
+
+/** The whole body of a request whose declared length is small (checked against the limit before). */
+async function readWhole(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Pass bytes through until `max`, then fail the stream (which aborts the upstream request). */
+function limitBody(max: number, onTooLarge: () => void): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > max) {
+        onTooLarge();
+        callback(new Error('request body too large'));
+      } else callback(null, chunk);
+    },
+  });
+}
