@@ -4,10 +4,12 @@
  * key, which opens exactly the data keys granted to it.
  */
 import { type Backend, guardBackend } from './backend.ts';
-import { bytesToHex, equalBytes, secretBytes } from './_bytes.ts';
-import { agentLoc, auditKey, importMacKey, importSealKey } from './_keys.ts';
-import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
-import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
+import { bytesToHex, secretBytes } from './_bytes.ts';
+import { auditKey, importMacKey, importSealKey } from './_keys.ts';
+import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader } from './_open.ts';
+import { agentInfo } from './_owner-records.ts';
+import { type AgentRole, agentRole, agentRoleOf } from './_agent-role.ts';
+import { anchoredHead, openOwnerRole, type OwnerRole, ownerRole, wipeOwner } from './_owner-role.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
@@ -22,14 +24,11 @@ import type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, SecretInfo,
 } from './options.ts';
 import { SecretBuffer } from './secret.ts';
-import type { RemoteVault } from './server/_remote-open.ts';
-import { type AgentCredentials, parseToken } from './token.ts';
+import { type RemoteVault, unlockOwnerAudit } from './server/_remote-open.ts';
 
 const DEFAULT_TTL = '30d';
 
-type Role =
-  | ({ kind: 'owner'; store: OwnerStore } & OwnerKeys)
-  | { kind: 'agent'; credentials: AgentCredentials; loc: Uint8Array };
+type Role = OwnerRole | AgentRole;
 
 /**
  * @internal A secret checked and audited but not decrypted (see `Vault._prepare`): its length,
@@ -68,8 +67,9 @@ export class Vault {
     this.#now = now;
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
     this.#auditKey = auditKey(base);
-    this.#reader = new SecretReader(backend, vaultId, retainRecords);
-    this.#agent = role.kind === 'agent' ? new AgentAccess(backend, vaultId, this.#reader, role, now) : undefined;
+    const publicKey = role.kind === 'owner' ? role.signer.publicKey : role.credentials.ownerKey;
+    this.#reader = new SecretReader(role.guard, vaultId, publicKey, retainRecords);
+    this.#agent = role.kind === 'agent' ? new AgentAccess(role.guard, vaultId, this.#reader, role.credentials, now) : undefined;
   }
 
   /** @internal Use createVault(). */
@@ -78,12 +78,17 @@ export class Vault {
     const server = serverUrl(options);
     if (server !== undefined) {
       const [{ createRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), initCrypto()]);
-      return Vault.#remote(await createRemoteVault(server, options, now()), now);
+      const vault = await Vault.#remote(await createRemoteVault(server, options, now()), now, options.configDir);
+      // The server recorded vault.create itself; the owner now writes the first signed state.
+      if (vault.#role.kind === 'owner') await vault.#role.store.createState();
+      return vault;
     }
     const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
     const { header, rootKey } = await newHeader(options, now());
-    await storeNewHeader(backend, header);
-    const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
+    const role = await ownerRole({ backend, vaultId: header.vaultId, rootKey, now, audit, configDir: options.configDir });
+    await storeNewHeader(backend, header, role.signer);
+    await role.store.createState();
+    const vault = new Vault(backend, header.vaultId, role, audit, now);
     await vault.#record({ action: 'vault.create', outcome: 'ok' });
     return vault;
   }
@@ -101,36 +106,31 @@ export class Vault {
     const server = serverUrl(options);
     if (server !== undefined) {
       const [{ openRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), cryptoReady]);
-      const vault = Vault.#remote(await openRemoteVault(server, options, token), now);
+      const vault = await Vault.#remote(await openRemoteVault(server, options, token), now, options.configDir);
       if (token === undefined) await vault.#record({ action: 'vault.open', outcome: 'ok' });
       return vault;
     }
     const { backend, audit } = await resolveStorage(options);
     const header = await readHeader(backend, options.dir, cryptoReady);
     if (token === undefined) {
-      const rootKey = await unlockRootKey(header, options);
-      const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
+      const role = await openOwnerRole(header, options, { backend, audit, now });
+      const vault = new Vault(backend, header.vaultId, role, audit, now);
       await vault.#record({ action: 'vault.open', outcome: 'ok' });
       return vault;
     }
-    const credentials = parseToken(token);
-    if (!equalBytes(credentials.vaultId, header.vaultId)) {
-      wipe(credentials.agentKey);
-      throw new AccessDeniedError(
-        'wrong-vault',
-        `This agent token belongs to another vault than the one in this ${backend.name} backend. ` +
-          'Point AGENT_VAULT_DIR (or the backend) at the vault that issued it.',
-      );
-    }
-    return new Vault(backend, header.vaultId, { kind: 'agent', credentials, loc: agentLoc(header.vaultId, credentials.agentId) }, audit, now);
+    return new Vault(backend, header.vaultId, agentRole(header, token, backend), audit, now);
   }
 
   /** A vault on an `agent-vault serve` server (src/server/): the core runs unchanged over its backend. */
-  static #remote(remote: RemoteVault, now: () => number): Vault {
+  static async #remote(remote: RemoteVault, now: () => number, configDir?: string | false): Promise<Vault> {
     const backend = guardBackend(remote.backend);
-    const role: Role = remote.rootKey
-      ? ownerRole(backend, remote.vaultId, remote.rootKey, now)
-      : { kind: 'agent', credentials: remote.credentials!, loc: agentLoc(remote.vaultId, remote.credentials!.agentId) };
+    let role: Role;
+    if (remote.rootKey) {
+      role = await ownerRole({ backend, vaultId: remote.vaultId, rootKey: remote.rootKey, now, audit: remote.audit, configDir });
+      unlockOwnerAudit(remote.audit, role);
+    } else {
+      role = agentRoleOf(remote.credentials!, backend);
+    }
     return new Vault(backend, remote.vaultId, role, remote.audit, now, false);
   }
 
@@ -261,7 +261,8 @@ export class Vault {
    * in full (its value is opened and wiped at once), so no tampered metadata is ever listed.
    */
   async list(): Promise<SecretInfo[]> {
-    return this.#owner('list secrets').store.listSecrets();
+    const role = this.#owner('list secrets');
+    return this.#locked(() => role.store.listSecrets());
   }
 
   /** Delete `name` and every grant of it. */
@@ -269,10 +270,7 @@ export class Vault {
     const role = this.#owner('delete a secret');
     const canonical = canonicalName(name);
     const nameId = this.#reader.nameId(canonical, role.nameKey);
-    await this.#locked(async () => {
-      await this.#reader.read(nameId, canonical);
-      await this.#backend.delete(`s/${nameId}`);
-    });
+    await this.#locked(() => role.store.deleteSecret(canonical, nameId));
     await this.#record({ action: 'secret.delete', name: canonical, outcome: 'ok' });
   }
 
@@ -293,7 +291,8 @@ export class Vault {
   async listAgents(): Promise<AgentInfo[]> {
     const role = this.#owner('list agents');
     const now = this.#now();
-    return (await role.store.loadAgents()).map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const agents = await this.#locked(() => role.store.listAgents());
+    return agents.map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   /** Revoke an agent: its token stops working on its next request and its grants are removed. */
@@ -321,15 +320,18 @@ export class Vault {
 
   /**
    * Check the audit log: the hash chain and every writer's MAC (the owner re-derives each agent's
-   * audit key), trimming a torn last line and recording that. Owner only. Removal of the newest
-   * records is invisible without `{ anchor }`: keep `report.last` somewhere the writers cannot reach.
+   * audit key), trimming a torn last line and recording that. Owner only. The log must extend the
+   * head the vault's signed state anchored at the last owner operation (or `{ anchor }`, when
+   * given): records cut or rewritten up to there are reported; ones after it can still be removed
+   * unseen by a writer of the log, so keep `report.last` somewhere the writers cannot reach too.
    */
   async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditReport> {
     const role = this.#owner('verify the audit log');
     const sink = this.#auditSink('verify');
+    const anchor = options.anchor ?? (await anchoredHead(role, this.#backend));
     const keys = auditKeyring(role.rootKey);
     try {
-      return await sink.verify!({ vaultId: this.id, macKey: this.#auditKey, now: this.#now(), keys }, options);
+      return await sink.verify!({ vaultId: this.id, macKey: this.#auditKey, now: this.#now(), keys }, { ...options, anchor });
     } finally {
       keys.wipe();
     }
@@ -407,9 +409,8 @@ export class Vault {
   async close(): Promise<void> {
     await this.#audit?.close?.();
     await this.#backend.close?.();
-    if (this.#role.kind === 'owner') wipe(this.#role.rootKey, this.#role.ownerKey, this.#role.nameKey);
+    if (this.#role.kind === 'owner') wipeOwner(this.#role);
     else wipe(this.#role.credentials.agentKey);
-    this.#agent?.wipe();
     wipe(this.#auditKey);
   }
 
@@ -422,12 +423,6 @@ export class Vault {
   }
 }
 
-type OwnerRole = Extract<Role, { kind: 'owner' }>;
-
-function ownerRole(backend: Backend, vaultId: Uint8Array, rootKey: Uint8Array, now: () => number): OwnerRole {
-  const keys = ownerKeys(rootKey);
-  return { kind: 'owner', ...keys, store: new OwnerStore(backend, vaultId, keys, now) };
-}
 
 /** The server to use: the option, else AGENT_VAULT_SERVER unless a backend or directory was named. */
 function serverUrl(options: OpenVaultOptions): string | undefined {
