@@ -181,7 +181,8 @@ export class VaultService {
     const recordKey = await this.#loadRecordKey();
     const actor = { actor: `agent:${agent.loc}`, generation: agent.generation };
     const outcome = await this.#store.transaction(async (tx) => {
-      const found = await tx.entries([`p/${agent.loc}`, own, ...secrets]);
+      const wantsState = keys.includes(STATE_KEY);
+      const found = await tx.entries([`p/${agent.loc}`, own, ...secrets, ...(wantsState ? [STATE_KEY] : [])]);
       const policyEntry = found.get(`p/${agent.loc}`);
       if (!policyEntry?.value) {
         return { denied: new AccessDeniedError('unknown-agent', 'This server has no such agent. Check AGENT_VAULT_SERVER and the token.') };
@@ -219,7 +220,7 @@ export class VaultService {
       if (denied) return { denied };
       const mine = found.get(own);
       if (mine) entries.push(mine);
-      const signedState = keys.includes(STATE_KEY) ? (await tx.entries([STATE_KEY])).get(STATE_KEY) : undefined;
+      const signedState = wantsState ? found.get(STATE_KEY) : undefined;
       if (signedState) entries.push(signedState);
       return { result: { state: await requireState(tx), entries } };
     });
@@ -283,11 +284,19 @@ function reasonOf(error: VaultError): string {
   return error instanceof AccessDeniedError ? (error.reason satisfies AccessDeniedReason) : error.code;
 }
 
+/** The key of the owner's in-progress marker; only the owner reads or writes it. */
+const PENDING_KEY = 'pending';
+
 /** The one record format each key holds, checked before it is stored. */
 function checkWellFormed(meta: VaultMeta, recordKey: Uint8Array, entry: Entry): void {
   if (!KEY_PATTERN.test(entry.key)) throw new UsageError('Not a record key of this vault.');
   if (entry.value === null) {
-    if (!entry.key.startsWith('s/')) throw new UsageError('Only secrets are deleted; agents are revoked.');
+    if (!entry.key.startsWith('s/') && entry.key !== PENDING_KEY) throw new UsageError('Only secrets are deleted; agents are revoked.');
+    return;
+  }
+  // The owner's marker of an operation under way (src/_owner-store.ts): unsigned, a short counter.
+  if (entry.key === PENDING_KEY) {
+    if (entry.value.length > 20 || !/^[0-9]+$/.test(utf8.decode(entry.value))) throw new UsageError('Not an operation marker.');
     return;
   }
   // Records are owner-signed inside too (format 2): one the owner's record key did not sign is refused here.
