@@ -24,7 +24,7 @@ import type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, SecretInfo,
 } from './options.ts';
 import { SecretBuffer } from './secret.ts';
-import { type RemoteVault, unlockOwnerAudit } from './server/_remote-open.ts';
+import type { RemoteVault } from './server/_remote-open.ts';
 
 const DEFAULT_TTL = '30d';
 
@@ -127,6 +127,8 @@ export class Vault {
     let role: Role;
     if (remote.rootKey) {
       role = await ownerRole({ backend, vaultId: remote.vaultId, rootKey: remote.rootKey, now, audit: remote.audit, configDir });
+      // Loaded only here, as in _create/_open: a local vault never loads the server client.
+      const { unlockOwnerAudit } = await import('./server/_remote-open.ts');
       unlockOwnerAudit(remote.audit, role);
     } else {
       role = agentRoleOf(remote.credentials!, backend);
