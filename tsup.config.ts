@@ -20,7 +20,6 @@ export const entries = {
   'backends/file': 'src/backends/file.ts',
   'audit-file': 'src/audit/file.ts',
   'testing/index': 'src/testing/index.ts',
-  'server/index': 'src/server/index.ts',
 };
 
 /** The CLI: an executable, not an export (the package's `bin`). */
@@ -33,16 +32,14 @@ export default defineConfig({
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
-  // The SDKs and the PostgreSQL driver are optional peers: imported by their subpath, never bundled (their own subpaths,
+  // The SDKs are optional peers: imported by their subpath, never bundled (their own subpaths,
   // such as @mistralai/mistralai/lib/http.js, included).
   external: [
     'openai', '@anthropic-ai/sdk', '@ai-sdk/openai', '@ai-sdk/anthropic', '@ai-sdk/google', '@google/genai',
     '@mistralai/mistralai', 'groq-sdk', '@langchain/openai', '@langchain/anthropic', '@langchain/core', '@openai/agents',
-    '@modelcontextprotocol/sdk', 'pg',
+    '@modelcontextprotocol/sdk',
   ],
   target: 'node22',
-  // node:sqlite exists only under its node: name; stripping the prefix would break it.
-  removeNodeProtocol: false,
   splitting: true,
   sourcemap: false,
 });

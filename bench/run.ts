@@ -15,7 +15,6 @@ import { requests } from './requests.ts';
 import { resolution } from './resolution.ts';
 import { scale } from './scale.ts';
 import { scanBench } from './scan.ts';
-import { serverMode } from './server.ts';
 import { sdks } from './sdks.ts';
 
 const only = process.argv.slice(2);
@@ -115,20 +114,6 @@ if (wanted('scan')) {
     ['first (cold directory cache)', `${r.firstMs.toFixed(0)} ms`],
     ['then, median of 5', `${r.medianMs.toFixed(0)} ms (${r.rangeMs[0].toFixed(0)}–${r.rangeMs[1].toFixed(0)} ms)`],
   ]);
-}
-
-if (wanted('server')) {
-  const r = await serverMode();
-  results.server = r;
-  table('Server mode: authenticated resolutions through one `serve` process (audit committed per resolution)', [
-    ['store', 'resolutions/s', 'p50', 'p99', 'in flight', 'serve CPU/resolution', 'one idle core could do'],
-    ...Object.entries(r.throughput).map(([name, t]) => [
-      name, t.resolutionsPerSecond.toLocaleString('en'), `${t.p50Ms.toFixed(2)} ms`, `${t.p99Ms.toFixed(2)} ms`, String(t.concurrency),
-      `${t.serverCpuUsPerResolution} µs`, `${Math.round(1e6 / t.serverCpuUsPerResolution).toLocaleString('en')}/s`,
-    ]),
-  ]);
-  if (!r.throughput['PostgreSQL (one serve process)']) console.log('  (PostgreSQL: set AGENT_VAULT_TEST_POSTGRES to include it)');
-  table('Server mode: the wrapped OpenAI client against the plain one, sequential', statsRows(r.sdk, 'plain OpenAI'));
 }
 
 const seconds = (performance.now() - started) / 1_000;

@@ -83,23 +83,23 @@ export function decodeHeader(bytes: Uint8Array): Header {
   // Exactly these fields and no others: anything unbound by the root key's seal is refused.
   if (!hasExactKeys(json, ['format', 'vaultId', 'createdAt', 'unlock', 'rootKey']) || json.format !== FORMAT ||
     !Number.isSafeInteger(json.createdAt)) throw malformed(WHAT);
+  const unlock = json.unlock;
+  let parsed: Unlock;
+  if (hasExactKeys(unlock, ['method']) && unlock.method === 'key-file') {
+    parsed = { method: 'key-file' };
+  } else if (hasExactKeys(unlock, ['method', 'salt', 'opslimit', 'memlimit']) && unlock.method === 'passphrase') {
+    const params = { opslimit: unlock.opslimit as number, memlimit: unlock.memlimit as number };
+    if (!passphraseParamsInBounds(params)) throw malformed(WHAT);
+    parsed = { method: 'passphrase', salt: unb64(unlock.salt, SALT_BYTES), ...params };
+  } else {
+    throw malformed(WHAT);
+  }
   return {
     vaultId: unb64(json.vaultId, VAULT_ID_BYTES),
     createdAt: json.createdAt as number,
-    unlock: decodeUnlock(json.unlock),
+    unlock: parsed,
     sealedRootKey: unb64(json.rootKey, KEY_BYTES + SEAL_OVERHEAD),
   };
-}
-
-/** The header's `unlock` object (also what a server shows before the owner has the header), checked exactly. */
-export function decodeUnlock(unlock: unknown): Unlock {
-  if (hasExactKeys(unlock, ['method']) && unlock.method === 'key-file') return { method: 'key-file' };
-  if (hasExactKeys(unlock, ['method', 'salt', 'opslimit', 'memlimit']) && unlock.method === 'passphrase') {
-    const params = { opslimit: unlock.opslimit as number, memlimit: unlock.memlimit as number };
-    if (!passphraseParamsInBounds(params)) throw malformed(WHAT);
-    return { method: 'passphrase', salt: unb64(unlock.salt, SALT_BYTES), ...params };
-  }
-  throw malformed(WHAT);
 }
 
 function hasExactKeys(value: unknown, keys: string[]): value is Record<string, unknown> {

@@ -60,24 +60,6 @@ export function agentLoc(vaultId: Uint8Array, agentId: string): Uint8Array {
   return digest(encodeParts('agent-vault/agent-loc/v1', [vaultId, agentId]), LOC_BYTES);
 }
 
-/** The seed of the owner's Ed25519 signing key (server mode signs every record with it). */
-export function signingSeed(rootKey: Uint8Array): Uint8Array {
-  return derive(rootKey, 'agent-vault/sign/v1');
-}
-
-/**
- * What a principal shows a server: derived from its own key (`base`: an agent key, or the owner's
- * unlock key), so the token or key file never leaves the process; the server keeps only a hash.
- */
-export function serverAuthKey(base: Uint8Array): Uint8Array {
-  return derive(base, 'agent-vault/server-auth/v1');
-}
-
-/** The key a server MACs its audit records with: the owner hands it over at creation and can re-derive it. */
-export function serverAuditKey(rootKey: Uint8Array): Uint8Array {
-  return derive(rootKey, 'agent-vault/server-audit/v1');
-}
-
 /** What the broker keeps of a phantom key (never the key): it looks a presented key up by this. */
 export function phantomKeyHash(phantomKey: string): Uint8Array {
   return digest(encodeParts('agent-vault/phantom/v1', [phantomKey]), 32);

@@ -14,11 +14,9 @@ import { VAULT_ID_BYTES } from './token.ts';
 import type { CreateVaultOptions, OwnerUnlock, VaultOptions } from './options.ts';
 
 /** A new vault's header and root key, sealed under a key from the chosen unlock method. */
-export async function newHeader(
-  options: CreateVaultOptions, createdAt: number, server?: ServerHeaderHooks,
-): Promise<{ header: Header; rootKey: Uint8Array }> {
+export async function newHeader(options: CreateVaultOptions, createdAt: number): Promise<{ header: Header; rootKey: Uint8Array }> {
+  const vaultId = randomBytes(VAULT_ID_BYTES);
   const rootKey = randomBytes(KEY_BYTES);
-  const vaultId = server ? server.vaultIdFor(rootKey) : randomBytes(VAULT_ID_BYTES);
   let unlock: Unlock;
   let unlockKey: Uint8Array;
   if (options.passphrase !== undefined && options.keyFile === undefined) {
@@ -43,19 +41,8 @@ export async function newHeader(
   }
   const fields = { vaultId, createdAt, unlock };
   const header: Header = { ...fields, sealedRootKey: sealRootKey(fields, unlockKey, rootKey) };
-  server?.unlockKey(unlockKey);
   wipe(unlockKey);
   return { header, rootKey };
-}
-
-/**
- * What a server vault adds to a new header (src/server/): its id comes from the root key (a hash
- * of the owner's public key, so tokens pin the signer), and the server auth key is derived from
- * the unlock key before it is wiped.
- */
-export interface ServerHeaderHooks {
-  vaultIdFor(rootKey: Uint8Array): Uint8Array;
-  unlockKey(unlockKey: Uint8Array): void;
 }
 
 /** Store a new vault's header, refusing to replace one already there (atomically where the backend can). */
@@ -91,38 +78,30 @@ function passphraseBytes(passphrase: string | Uint8Array): Uint8Array {
   return bytes;
 }
 
-/** The key the unlock method yields (Argon2id of the passphrase, or the key file's key); the caller wipes it. */
-export async function unlockKeyFor(unlock: Unlock, options: OwnerUnlock): Promise<Uint8Array> {
-  if (unlock.method === 'passphrase') {
+export async function unlockRootKey(header: Header, options: OwnerUnlock): Promise<Uint8Array> {
+  let unlockKey: Uint8Array;
+  if (header.unlock.method === 'passphrase') {
     if (options.passphrase === undefined) {
       throw new UsageError('This vault is unlocked with a passphrase; pass { passphrase }.');
     }
     const bytes = passphraseBytes(options.passphrase);
-    const key = passphraseKey(bytes, unlock.salt, unlock);
+    unlockKey = passphraseKey(bytes, header.unlock.salt, header.unlock);
     wipe(bytes);
-    return key;
+  } else {
+    if (options.keyFile === undefined) throw new UsageError('This vault is unlocked with a key file; pass { keyFile }.');
+    const { readKeyFile } = await import('./_files.ts');
+    unlockKey = await readKeyFile(options.keyFile);
   }
-  if (options.keyFile === undefined) throw new UsageError('This vault is unlocked with a key file; pass { keyFile }.');
-  const { readKeyFile } = await import('./_files.ts');
-  return readKeyFile(options.keyFile);
-}
-
-export async function unlockRootKey(header: Header, options: OwnerUnlock): Promise<Uint8Array> {
-  const unlockKey = await unlockKeyFor(header.unlock, options);
   try {
     return openRootKey(header, unlockKey);
   } catch {
-    throw wrongUnlock(header.unlock);
+    throw new AccessDeniedError(
+      'wrong-unlock',
+      `Wrong ${header.unlock.method === 'passphrase' ? 'passphrase' : 'key file'} for this vault (or its header was modified).`,
+    );
   } finally {
     wipe(unlockKey);
   }
-}
-
-export function wrongUnlock(unlock: Unlock): AccessDeniedError {
-  return new AccessDeniedError(
-    'wrong-unlock',
-    `Wrong ${unlock.method === 'passphrase' ? 'passphrase' : 'key file'} for this vault (or its header was modified).`,
-  );
 }
 
 /** The agent token: the explicit option, else AGENT_VAULT_TOKEN_FILE, else AGENT_VAULT_TOKEN. */

@@ -50,13 +50,9 @@ export class SecretReader {
   readonly #verified = new WeakSet<SecretRecord>();
   readonly #valueAds = new WeakMap<SecretRecord, Uint8Array>();
 
-  readonly #retain: boolean;
-
-  /** `retain` false: decode every read afresh and keep no record (server mode holds no ciphertext between requests). */
-  constructor(backend: Backend, vaultId: Uint8Array, retain = true) {
+  constructor(backend: Backend, vaultId: Uint8Array) {
     this.#backend = backend;
     this.#vaultId = vaultId;
-    this.#retain = retain;
   }
 
   async read(nameId: string, name: string): Promise<SecretRecord> {
@@ -69,7 +65,6 @@ export class SecretReader {
     const last = this.#decoded.get(nameId);
     if (last && equalBytes(last.bytes, bytes)) return last.record;
     const record = decodeSecret(bytes);
-    if (!this.#retain) return record;
     if (this.#decoded.size >= 1_024) this.#decoded.clear();
     this.#decoded.set(nameId, { bytes, record });
     return record;

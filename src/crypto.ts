@@ -6,7 +6,6 @@
  *   it belongs (vault, name, version, agent), so a moved ciphertext fails to open.
  * - KDF/MAC: keyed BLAKE2b (crypto_generichash). Used as a PRF for subkeys and name ids.
  * - Password hashing: Argon2id (crypto_pwhash), parameters stored in the vault header.
- * - Signatures: Ed25519 (crypto_sign), the owner's key derived from the root key (server mode).
  *
  * Any authentication failure becomes one generic IntegrityError: callers learn that bytes did
  * not verify, never why (no oracle), and never see key or plaintext material.
@@ -114,34 +113,6 @@ export function encodeParts(label: string, parts: (Uint8Array | string | number)
     offset += 4 + chunk.length;
   }
   return out;
-}
-
-/** Bytes of an Ed25519 public key and of a detached signature. */
-export const SIGN_PUBLIC_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
-
-/**
- * An Ed25519 key pair from a 32-byte seed (crypto_sign_seed_keypair): the owner's signing key is
- * derived, never stored, so it comes back from the root key alone. The caller wipes `secretKey`.
- */
-export function signingKeyPair(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
-  const pair = sodium.crypto_sign_seed_keypair(seed);
-  return { publicKey: pair.publicKey, secretKey: pair.privateKey };
-}
-
-/** A detached Ed25519 signature (crypto_sign_detached): deterministic, so no nonce to get wrong. */
-export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  return sodium.crypto_sign_detached(message, secretKey);
-}
-
-/** Whether `signature` is `publicKey`'s over `message`; any malformed input is simply false. */
-export function signatureValid(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (signature.length !== SIGNATURE_BYTES || publicKey.length !== SIGN_PUBLIC_BYTES) return false;
-  try {
-    return sodium.crypto_sign_verify_detached(signature, message, publicKey);
-  } catch {
-    return false;
-  }
 }
 
 /** Constant-time equality for equal-length inputs (sodium_memcmp); different lengths are unequal. */

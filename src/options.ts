@@ -20,18 +20,6 @@ export interface VaultOptions {
    * given a sink, or the vault refuses to open. `false` turns auditing off, explicitly.
    */
   audit?: AuditSink | false;
-  /**
-   * The URL of an `agent-vault serve` server holding the vault (server mode): records, policy
-   * checks and the audit then live there, and `backend`, `dir` and `audit` are not used.
-   * Default: `AGENT_VAULT_SERVER` when neither `backend` nor `dir` is given, else none.
-   */
-  server?: string;
-  /**
-   * Server mode, owner: where the newest verified state of each server vault is remembered across
-   * runs, so a rolled-back server is caught. Default: `AGENT_VAULT_STATE_DIR`, else
-   * `$XDG_CONFIG_HOME/agent-vault/server-state`, else `~/.config/agent-vault/server-state`.
-   */
-  serverStateDir?: string;
   /** The clock, in milliseconds since the epoch. Default: `Date.now`. For tests of expiry. */
   now?: () => number;
 }

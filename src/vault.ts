@@ -3,7 +3,7 @@
  * the root key and can do everything; an agent (opened with its token) holds only its agent
  * key, which opens exactly the data keys granted to it.
  */
-import { type Backend, guardBackend } from './backend.ts';
+import type { Backend } from './backend.ts';
 import { bytesToHex, equalBytes, secretBytes } from './_bytes.ts';
 import { agentLoc, auditKey, importMacKey, importSealKey } from './_keys.ts';
 import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
@@ -22,7 +22,6 @@ import type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, SecretInfo,
 } from './options.ts';
 import { SecretBuffer } from './secret.ts';
-import type { RemoteVault } from './server/_remote-open.ts';
 import { type AgentCredentials, parseToken } from './token.ts';
 
 const DEFAULT_TTL = '30d';
@@ -54,13 +53,8 @@ export class Vault {
   readonly #reader: SecretReader;
   readonly #agent: AgentAccess | undefined;
 
-  /**
-   * Use `createVault` or `openVault`. `retainRecords` false (server mode) keeps no record's bytes
-   * between resolutions: each one is read, checked and dropped.
-   */
-  private constructor(
-    backend: Backend, vaultId: Uint8Array, role: Role, audit: AuditSink | undefined, now: () => number, retainRecords = true,
-  ) {
+  /** Use `createVault` or `openVault`. */
+  private constructor(backend: Backend, vaultId: Uint8Array, role: Role, audit: AuditSink | undefined, now: () => number) {
     this.#backend = backend;
     this.#vaultId = vaultId;
     this.#role = role;
@@ -68,19 +62,14 @@ export class Vault {
     this.#now = now;
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
     this.#auditKey = auditKey(base);
-    this.#reader = new SecretReader(backend, vaultId, retainRecords);
+    this.#reader = new SecretReader(backend, vaultId);
     this.#agent = role.kind === 'agent' ? new AgentAccess(backend, vaultId, this.#reader, role, now) : undefined;
   }
 
   /** @internal Use createVault(). */
   static async _create(options: CreateVaultOptions): Promise<Vault> {
-    const now = options.now ?? Date.now;
-    const server = serverUrl(options);
-    if (server !== undefined) {
-      const [{ createRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), initCrypto()]);
-      return Vault.#remote(await createRemoteVault(server, options, now()), now);
-    }
     const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
+    const now = options.now ?? Date.now;
     const { header, rootKey } = await newHeader(options, now());
     await storeNewHeader(backend, header);
     const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
@@ -97,15 +86,8 @@ export class Vault {
       throw new UsageError('openVault takes a token (agent) or a passphrase/key file (owner), not both.');
     }
     const token = owner ? undefined : await agentToken(options.token);
-    const now = options.now ?? Date.now;
-    const server = serverUrl(options);
-    if (server !== undefined) {
-      const [{ openRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), cryptoReady]);
-      const vault = Vault.#remote(await openRemoteVault(server, options, token), now);
-      if (token === undefined) await vault.#record({ action: 'vault.open', outcome: 'ok' });
-      return vault;
-    }
     const { backend, audit } = await resolveStorage(options);
+    const now = options.now ?? Date.now;
     const header = await readHeader(backend, options.dir, cryptoReady);
     if (token === undefined) {
       const rootKey = await unlockRootKey(header, options);
@@ -123,15 +105,6 @@ export class Vault {
       );
     }
     return new Vault(backend, header.vaultId, { kind: 'agent', credentials, loc: agentLoc(header.vaultId, credentials.agentId) }, audit, now);
-  }
-
-  /** A vault on an `agent-vault serve` server (src/server/): the core runs unchanged over its backend. */
-  static #remote(remote: RemoteVault, now: () => number): Vault {
-    const backend = guardBackend(remote.backend);
-    const role: Role = remote.rootKey
-      ? ownerRole(backend, remote.vaultId, remote.rootKey, now)
-      : { kind: 'agent', credentials: remote.credentials!, loc: agentLoc(remote.vaultId, remote.credentials!.agentId) };
-    return new Vault(backend, remote.vaultId, role, remote.audit, now, false);
   }
 
   /** `owner`, or `agent` for a vault opened with a token. */
@@ -427,13 +400,6 @@ type OwnerRole = Extract<Role, { kind: 'owner' }>;
 function ownerRole(backend: Backend, vaultId: Uint8Array, rootKey: Uint8Array, now: () => number): OwnerRole {
   const keys = ownerKeys(rootKey);
   return { kind: 'owner', ...keys, store: new OwnerStore(backend, vaultId, keys, now) };
-}
-
-/** The server to use: the option, else AGENT_VAULT_SERVER unless a backend or directory was named. */
-function serverUrl(options: OpenVaultOptions): string | undefined {
-  if (options.server !== undefined) return options.server;
-  if (options.backend !== undefined || options.dir !== undefined) return undefined;
-  return globalThis.process?.env?.AGENT_VAULT_SERVER || undefined;
 }
 
 function outcomeOf(error: VaultError): 'denied' | 'error' {

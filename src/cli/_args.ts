@@ -32,11 +32,6 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
     value: 'PATH',
     description: 'Unlock with this key file instead of a passphrase (for CI; made by init --key-file).',
   },
-  server: {
-    type: 'string',
-    value: 'URL',
-    description: 'Work on the vault of an `agent-vault serve` server instead of a directory. Default: AGENT_VAULT_SERVER.',
-  },
   json: { type: 'boolean', description: 'Print the result as JSON on stdout, for scripts.' },
   debug: { type: 'boolean', description: 'Print stack traces of errors.' },
   help: { type: 'boolean', short: 'h', description: 'Show this help.' },

@@ -13,8 +13,6 @@ export interface Context {
   dir: string | undefined;
   /** `--key-file`, when given. */
   keyFile: string | undefined;
-  /** `--server`, else AGENT_VAULT_SERVER: the vault lives on an `agent-vault serve` server. */
-  server: string | undefined;
   output: Output;
 }
 

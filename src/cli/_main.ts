@@ -75,7 +75,6 @@ export async function main(argv: string[]): Promise<number> {
       options,
       dir: options.dir as string | undefined,
       keyFile: options['key-file'] as string | undefined,
-      server: (options.server as string | undefined) ?? (process.env.AGENT_VAULT_SERVER || undefined),
       output,
     });
     return code ?? EXIT.ok;

@@ -118,8 +118,7 @@ export async function ownerUnlock(context: Pick<Context, 'keyFile'>, dir: string
 }
 
 /** Open the vault as its owner; the caller closes it. */
-async function openOwner(context: Pick<Context, 'dir' | 'keyFile'> & { server?: string }): Promise<Vault> {
-  if (context.server !== undefined) return openServerOwner(context.server, context);
+async function openOwner(context: Pick<Context, 'dir' | 'keyFile'>): Promise<Vault> {
   const { dir } = locateVault(context);
   const unlock = await ownerUnlock(context, dir);
   try {
@@ -129,24 +128,8 @@ async function openOwner(context: Pick<Context, 'dir' | 'keyFile'> & { server?: 
   }
 }
 
-/**
- * A server vault's owner: the key file when given, else the passphrase (the server checks which
- * one the vault wants, and a wrong one is refused as for a directory).
- */
-async function openServerOwner(server: string, context: Pick<Context, 'keyFile'>): Promise<Vault> {
-  const file = process.env[PASSPHRASE_FILE_ENV];
-  const unlock: OwnerUnlock = context.keyFile !== undefined
-    ? { keyFile: resolve(context.keyFile) }
-    : { passphrase: file ? await readPassphraseFile(file) : await promptHidden('Vault passphrase:', NO_TERMINAL) };
-  try {
-    return await openVault({ server, ...unlock });
-  } finally {
-    if (unlock.passphrase instanceof Uint8Array) wipe(unlock.passphrase);
-  }
-}
-
 /** Run `fn` with the owner's vault, closing it (and wiping its keys) afterwards. */
-export async function withOwnerVault<T>(context: Pick<Context, 'dir' | 'keyFile'> & { server?: string }, fn: (vault: Vault) => Promise<T>): Promise<T> {
+export async function withOwnerVault<T>(context: Pick<Context, 'dir' | 'keyFile'>, fn: (vault: Vault) => Promise<T>): Promise<T> {
   const vault = await openOwner(context);
   try {
     return await fn(vault);

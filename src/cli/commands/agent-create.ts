@@ -23,12 +23,12 @@ export const agentCreate: Command = {
     "agent-vault agent create research-bot --allow 'openai-*' --ttl 30d",
     "agent-vault agent create ci --allow 'npm-token' --ttl 1h --token-file ./ci.token",
   ],
-  async run({ args, options, output, dir, keyFile, server }) {
+  async run({ args, options, output, dir, keyFile }) {
     const id = args[0] as string;
     const allow = (options.allow as string[] | undefined) ?? [];
     if (allow.length === 0) throw new UsageError("Say which secrets the agent may read: --allow PATTERN, e.g. --allow 'openai-*'.");
     const ttl = (options.ttl as string | undefined) ?? '30d';
-    await withOwnerVault({ dir, keyFile, server }, async (vault) => {
+    await withOwnerVault({ dir, keyFile }, async (vault) => {
       await issueToken(output, options['token-file'] as string | undefined, () => vault.createAgent(id, { allow, ttl }));
       const granted = (await vault.list()).filter((secret) => secret.agents.includes(id)).map((secret) => secret.name);
       output.note(

@@ -11,8 +11,8 @@ export const agentList: Command = {
   args: [],
   options: {},
   examples: ['agent-vault agent list', 'agent-vault agent list --json'],
-  async run({ output, dir, keyFile, server }) {
-    const agents = await withOwnerVault({ dir, keyFile, server }, (vault) => vault.listAgents());
+  async run({ output, dir, keyFile }) {
+    const agents = await withOwnerVault({ dir, keyFile }, (vault) => vault.listAgents());
     const painted = (status: string) =>
       output.out(status === 'active' ? 'green' : status === 'revoked' ? 'red' : 'yellow', status);
     output.result(

@@ -11,9 +11,9 @@ export const agentRevoke: Command = {
   args: ['ID'],
   options: {},
   examples: ['agent-vault agent revoke research-bot'],
-  async run({ args, output, dir, keyFile, server }) {
+  async run({ args, output, dir, keyFile }) {
     const id = args[0] as string;
-    await withOwnerVault({ dir, keyFile, server }, (vault) => vault.revokeAgent(id));
+    await withOwnerVault({ dir, keyFile }, (vault) => vault.revokeAgent(id));
     output.result({ id, status: 'revoked' });
     output.note(`Revoked agent ${JSON.stringify(id)}: its token is refused from now on.`);
   },

@@ -16,10 +16,10 @@ export const agentRotate: Command = {
     'token-file': TOKEN_FILE_OPTION,
   },
   examples: ['agent-vault agent rotate research-bot', 'agent-vault agent rotate ci --ttl 1h --token-file ./ci.token'],
-  async run({ args, options, output, dir, keyFile, server }) {
+  async run({ args, options, output, dir, keyFile }) {
     const id = args[0] as string;
     const ttl = options.ttl as string | undefined;
-    await withOwnerVault({ dir, keyFile, server }, (vault) =>
+    await withOwnerVault({ dir, keyFile }, (vault) =>
       issueToken(output, options['token-file'] as string | undefined, () => vault.rotateAgent(id, ttl === undefined ? {} : { ttl })));
   },
 };

@@ -18,9 +18,9 @@ export const auditVerify: Command = {
     anchor: { type: 'string', value: 'SEQ:HASH', description: 'A last record printed by an earlier verify: the log must still hold it.' },
   },
   examples: ['agent-vault audit verify', 'agent-vault audit verify --anchor "$(cat ~/audit-anchor)" --json'],
-  async run({ options, output, dir, keyFile, server }) {
+  async run({ options, output, dir, keyFile }) {
     const anchor = parseAnchor(options.anchor as string | undefined);
-    const report = await withOwnerVault({ dir, keyFile, server }, (vault) => vault.verifyAudit(anchor ? { anchor } : {}));
+    const report = await withOwnerVault({ dir, keyFile }, (vault) => vault.verifyAudit(anchor ? { anchor } : {}));
     const lastText = `${report.last.seq}:${report.last.hash}`;
     const lines = report.ok
       ? [`The audit log holds: ${report.records} records verified.`, `Last record: ${lastText}`]

@@ -25,9 +25,9 @@ export const audit: Command = {
     limit: { type: 'string', value: 'N', description: 'At most N records.' },
   },
   examples: ['agent-vault audit --since 1h', 'agent-vault audit --agent research-bot --name openai-api-key --json'],
-  async run({ options, output, dir, keyFile, server }) {
+  async run({ options, output, dir, keyFile }) {
     const filter = auditFilter(options as Record<string, string | undefined>);
-    await withOwnerVault({ dir, keyFile, server }, async (vault) => {
+    await withOwnerVault({ dir, keyFile }, async (vault) => {
       let count = 0;
       const write = output.json ? jsonArrayWriter(output) : tableWriter(output);
       for await (const record of vault.readAudit(filter)) write.record(record, count++);

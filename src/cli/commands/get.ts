@@ -16,12 +16,12 @@ export const get: Command = {
     reveal: { type: 'boolean', description: 'Print the value itself on stdout.' },
   },
   examples: ['agent-vault get openai-api-key', 'agent-vault get openai-api-key --reveal | pbcopy'],
-  async run({ args, options, output, dir, keyFile, server }) {
+  async run({ args, options, output, dir, keyFile }) {
     const name = args[0] as string;
     if (options.reveal && output.json) {
       throw new UsageError('--reveal prints the bare value; it does not combine with --json.');
     }
-    await withOwnerVault({ dir, keyFile, server }, async (vault) => {
+    await withOwnerVault({ dir, keyFile }, async (vault) => {
       if (options.reveal) {
         await vault.use(name, async (secret) => {
           // Written straight from the vault's buffer, which is wiped once the OS has the bytes.

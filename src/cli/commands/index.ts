@@ -14,14 +14,13 @@ import { importCommand } from './import.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
 import { rm } from './rm.ts';
-import { serve } from './serve.ts';
 import { scan } from './scan.ts';
 import { set } from './set.ts';
 import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
   init, status, set, get, list, rm, agentCreate, agentList, agentRevoke, agentRotate, audit, auditVerify, exec,
-  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand, serve,
+  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */

@@ -7,26 +7,22 @@ import { locateNewVault, newPassphrase, PASSPHRASE_FILE_ENV } from '../_unlock.t
 export const init: Command = {
   name: 'init',
   summary: 'Create a vault (passphrase, or --key-file for CI)',
-  usage: 'init [--key-file PATH] [--dir PATH | --server URL]',
+  usage: 'init [--key-file PATH] [--dir PATH]',
   description:
     'Create a new vault in --dir, else AGENT_VAULT_DIR, else .agent-vault/ in the working directory.\n' +
     `Its root key is locked with a passphrase, asked twice on the terminal (or read from the file named by\n` +
     `${PASSPHRASE_FILE_ENV}), hardened with Argon2id calibrated to about half a second. With --key-file PATH\n` +
     'it is locked with a random key file instead (created with mode 0600 if missing), for CI and tests;\n' +
-    'every later command then needs the same --key-file. With --server URL the vault is created on an\n' +
-    '`agent-vault serve` server (the first owner to create one claims that server).',
+    'every later command then needs the same --key-file.',
   args: [],
   options: {},
-  examples: [
-    'agent-vault init', 'agent-vault init --key-file ~/.config/agent-vault/ci.key --dir ./vault',
-    'agent-vault init --server https://vault.internal:8443',
-  ],
-  async run({ dir: dirOption, keyFile, server, output }) {
-    const { dir } = server !== undefined ? { dir: server } : locateNewVault({ dir: dirOption });
+  examples: ['agent-vault init', 'agent-vault init --key-file ~/.config/agent-vault/ci.key --dir ./vault'],
+  async run({ dir: dirOption, keyFile, output }) {
+    const { dir } = locateNewVault({ dir: dirOption });
     const unlock = keyFile !== undefined ? { keyFile: resolve(keyFile) } : { passphrase: await newPassphrase() };
     let vault;
     try {
-      vault = await createVault(server !== undefined ? { server, ...unlock } : { dir, ...unlock });
+      vault = await createVault({ dir, ...unlock });
     } finally {
       if (unlock.passphrase instanceof Uint8Array) wipe(unlock.passphrase);
     }

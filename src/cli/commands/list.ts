@@ -10,8 +10,8 @@ export const list: Command = {
   args: [],
   options: {},
   examples: ['agent-vault list', 'agent-vault list --json'],
-  async run({ output, dir, keyFile, server }) {
-    const secrets = await withOwnerVault({ dir, keyFile, server }, (vault) => vault.list());
+  async run({ output, dir, keyFile }) {
+    const secrets = await withOwnerVault({ dir, keyFile }, (vault) => vault.list());
     output.result(
       secrets.map((s) => ({ ...s, createdAt: s.createdAt.toISOString(), updatedAt: s.updatedAt.toISOString() })),
       secrets.length

@@ -11,9 +11,9 @@ export const rm: Command = {
   args: ['NAME'],
   options: {},
   examples: ['agent-vault rm old-api-key'],
-  async run({ args, output, dir, keyFile, server }) {
+  async run({ args, output, dir, keyFile }) {
     const name = (args[0] as string).normalize('NFC');
-    await withOwnerVault({ dir, keyFile, server }, (vault) => vault.delete(name));
+    await withOwnerVault({ dir, keyFile }, (vault) => vault.delete(name));
     output.result({ name, deleted: true });
     output.note(`Deleted ${JSON.stringify(name)}.`);
   },

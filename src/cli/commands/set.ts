@@ -26,11 +26,11 @@ export const set: Command = {
   tooManyArgs: VALUE_REFUSED,
   options: {},
   examples: ['agent-vault set openai-api-key', 'agent-vault set gcp-service-account < key.json'],
-  async run({ args, output, dir, keyFile, server }) {
+  async run({ args, output, dir, keyFile }) {
     const name = args[0] as string;
     // `set NAME=VALUE` would put the value in argv too, and in any error message about the name.
     if (name.includes('=')) throw new UsageError(VALUE_REFUSED);
-    await withOwnerVault({ dir, keyFile, server }, async (vault) => {
+    await withOwnerVault({ dir, keyFile }, async (vault) => {
       const value = process.stdin.isTTY
         ? await promptHidden(`Value for ${name} (hidden):`, 'Pipe the value in on stdin instead.')
         : await readStdin(MAX_VALUE_BYTES);
