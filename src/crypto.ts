@@ -6,6 +6,8 @@
  *   it belongs (vault, name, version, agent), so a moved ciphertext fails to open.
  * - KDF/MAC: keyed BLAKE2b (crypto_generichash). Used as a PRF for subkeys and name ids.
  * - Password hashing: Argon2id (crypto_pwhash), parameters stored in the vault header.
+ * - Signatures: Ed25519 (crypto_sign_detached). The owner signs every record agents and the
+ *   owner trust, so a writer of the vault directory who holds only agent keys cannot forge one.
  *
  * Any authentication failure becomes one generic IntegrityError: callers learn that bytes did
  * not verify, never why (no oracle), and never see key or plaintext material.
@@ -148,6 +150,39 @@ export const utf8 = {
     return this.decoder.decode(bytes);
   },
 };
+
+// ---- Ed25519 ---------------------------------------------------------------------------------
+
+export const SIGN_PUBLIC_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+
+/** An Ed25519 key pair from a 32-byte seed (crypto_sign_seed_keypair); the caller wipes `secretKey`. */
+export function signingKeyPair(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  const { publicKey, privateKey } = sodium.crypto_sign_seed_keypair(seed);
+  return { publicKey, secretKey: privateKey };
+}
+
+/** A detached Ed25519 signature of `message` (crypto_sign_detached). */
+export function sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
+  return sodium.crypto_sign_detached(message, secretKey);
+}
+
+/** Check a detached signature; any failure (wrong key, bytes, length) is the one IntegrityError. */
+export function verifySignature(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array, what: string): void {
+  let ok = false;
+  try {
+    ok = signature.length === SIGNATURE_BYTES && publicKey.length === SIGN_PUBLIC_BYTES &&
+      sodium.crypto_sign_verify_detached(signature, message, publicKey);
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new IntegrityError(
+      `${what} is not signed by this vault's owner: it was written by someone else (an agent, or ` +
+        'another vault) or modified. Restore it from a backup, or have the owner set it again.',
+    );
+  }
+}
 
 // ---- Argon2id -------------------------------------------------------------------------------
 

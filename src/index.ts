@@ -1,4 +1,5 @@
 export { createVault, openVault, Vault } from './vault.ts';
+export { type MigrationResult, migrateVault } from './_migrate.ts';
 export type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, OwnerUnlock, SecretInfo, VaultOptions,
 } from './options.ts';

@@ -4,10 +4,12 @@
  * key, which opens exactly the data keys granted to it.
  */
 import type { Backend } from './backend.ts';
-import { bytesToHex, equalBytes, secretBytes } from './_bytes.ts';
-import { agentLoc, auditKey, importMacKey, importSealKey } from './_keys.ts';
-import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
-import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
+import { bytesToHex, secretBytes } from './_bytes.ts';
+import { auditKey, importMacKey, importSealKey } from './_keys.ts';
+import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader } from './_open.ts';
+import { agentInfo } from './_owner-records.ts';
+import { type AgentRole, agentRole } from './_agent-role.ts';
+import { anchoredHead, openOwnerRole, type OwnerRole, ownerRole, wipeOwner } from './_owner-role.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
@@ -22,13 +24,10 @@ import type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, SecretInfo,
 } from './options.ts';
 import { SecretBuffer } from './secret.ts';
-import { type AgentCredentials, parseToken } from './token.ts';
 
 const DEFAULT_TTL = '30d';
 
-type Role =
-  | ({ kind: 'owner'; store: OwnerStore } & OwnerKeys)
-  | { kind: 'agent'; credentials: AgentCredentials; loc: Uint8Array };
+type Role = OwnerRole | AgentRole;
 
 /**
  * @internal A secret checked and audited but not decrypted (see `Vault._prepare`): its length,
@@ -62,8 +61,9 @@ export class Vault {
     this.#now = now;
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
     this.#auditKey = auditKey(base);
-    this.#reader = new SecretReader(backend, vaultId);
-    this.#agent = role.kind === 'agent' ? new AgentAccess(backend, vaultId, this.#reader, role, now) : undefined;
+    const publicKey = role.kind === 'owner' ? role.signer.publicKey : role.credentials.ownerKey;
+    this.#reader = new SecretReader(role.guard, vaultId, publicKey);
+    this.#agent = role.kind === 'agent' ? new AgentAccess(role.guard, vaultId, this.#reader, role.credentials, now) : undefined;
   }
 
   /** @internal Use createVault(). */
@@ -71,8 +71,10 @@ export class Vault {
     const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
     const now = options.now ?? Date.now;
     const { header, rootKey } = await newHeader(options, now());
-    await storeNewHeader(backend, header);
-    const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
+    const role = await ownerRole({ backend, vaultId: header.vaultId, rootKey, now, audit, configDir: options.configDir });
+    await storeNewHeader(backend, header, role.signer);
+    await role.store.createState();
+    const vault = new Vault(backend, header.vaultId, role, audit, now);
     await vault.#record({ action: 'vault.create', outcome: 'ok' });
     return vault;
   }
@@ -90,21 +92,12 @@ export class Vault {
     const now = options.now ?? Date.now;
     const header = await readHeader(backend, options.dir, cryptoReady);
     if (token === undefined) {
-      const rootKey = await unlockRootKey(header, options);
-      const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
+      const role = await openOwnerRole(header, options, { backend, audit, now });
+      const vault = new Vault(backend, header.vaultId, role, audit, now);
       await vault.#record({ action: 'vault.open', outcome: 'ok' });
       return vault;
     }
-    const credentials = parseToken(token);
-    if (!equalBytes(credentials.vaultId, header.vaultId)) {
-      wipe(credentials.agentKey);
-      throw new AccessDeniedError(
-        'wrong-vault',
-        `This agent token belongs to another vault than the one in this ${backend.name} backend. ` +
-          'Point AGENT_VAULT_DIR (or the backend) at the vault that issued it.',
-      );
-    }
-    return new Vault(backend, header.vaultId, { kind: 'agent', credentials, loc: agentLoc(header.vaultId, credentials.agentId) }, audit, now);
+    return new Vault(backend, header.vaultId, agentRole(header, token, backend), audit, now);
   }
 
   /** `owner`, or `agent` for a vault opened with a token. */
@@ -234,7 +227,8 @@ export class Vault {
    * in full (its value is opened and wiped at once), so no tampered metadata is ever listed.
    */
   async list(): Promise<SecretInfo[]> {
-    return this.#owner('list secrets').store.listSecrets();
+    const role = this.#owner('list secrets');
+    return this.#locked(() => role.store.listSecrets());
   }
 
   /** Delete `name` and every grant of it. */
@@ -242,10 +236,7 @@ export class Vault {
     const role = this.#owner('delete a secret');
     const canonical = canonicalName(name);
     const nameId = this.#reader.nameId(canonical, role.nameKey);
-    await this.#locked(async () => {
-      await this.#reader.read(nameId, canonical);
-      await this.#backend.delete(`s/${nameId}`);
-    });
+    await this.#locked(() => role.store.deleteSecret(canonical, nameId));
     await this.#record({ action: 'secret.delete', name: canonical, outcome: 'ok' });
   }
 
@@ -266,7 +257,8 @@ export class Vault {
   async listAgents(): Promise<AgentInfo[]> {
     const role = this.#owner('list agents');
     const now = this.#now();
-    return (await role.store.loadAgents()).map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const agents = await this.#locked(() => role.store.listAgents());
+    return agents.map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   /** Revoke an agent: its token stops working on its next request and its grants are removed. */
@@ -294,15 +286,18 @@ export class Vault {
 
   /**
    * Check the audit log: the hash chain and every writer's MAC (the owner re-derives each agent's
-   * audit key), trimming a torn last line and recording that. Owner only. Removal of the newest
-   * records is invisible without `{ anchor }`: keep `report.last` somewhere the writers cannot reach.
+   * audit key), trimming a torn last line and recording that. Owner only. The log must extend the
+   * head the vault's signed state anchored at the last owner operation (or `{ anchor }`, when
+   * given): records cut or rewritten up to there are reported; ones after it can still be removed
+   * unseen by a writer of the log, so keep `report.last` somewhere the writers cannot reach too.
    */
   async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditReport> {
     const role = this.#owner('verify the audit log');
     const sink = this.#auditSink('verify');
+    const anchor = options.anchor ?? (await anchoredHead(role, this.#backend));
     const keys = auditKeyring(role.rootKey);
     try {
-      return await sink.verify!({ vaultId: this.id, macKey: this.#auditKey, now: this.#now(), keys }, options);
+      return await sink.verify!({ vaultId: this.id, macKey: this.#auditKey, now: this.#now(), keys }, { ...options, anchor });
     } finally {
       keys.wipe();
     }
@@ -380,9 +375,8 @@ export class Vault {
   async close(): Promise<void> {
     await this.#audit?.close?.();
     await this.#backend.close?.();
-    if (this.#role.kind === 'owner') wipe(this.#role.rootKey, this.#role.ownerKey, this.#role.nameKey);
+    if (this.#role.kind === 'owner') wipeOwner(this.#role);
     else wipe(this.#role.credentials.agentKey);
-    this.#agent?.wipe();
     wipe(this.#auditKey);
   }
 
@@ -395,12 +389,6 @@ export class Vault {
   }
 }
 
-type OwnerRole = Extract<Role, { kind: 'owner' }>;
-
-function ownerRole(backend: Backend, vaultId: Uint8Array, rootKey: Uint8Array, now: () => number): OwnerRole {
-  const keys = ownerKeys(rootKey);
-  return { kind: 'owner', ...keys, store: new OwnerStore(backend, vaultId, keys, now) };
-}
 
 function outcomeOf(error: VaultError): 'denied' | 'error' {
   return error.code === 'ACCESS_DENIED' || error.code === 'TOKEN_EXPIRED' ? 'denied' : 'error';

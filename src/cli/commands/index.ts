@@ -13,6 +13,7 @@ import { get } from './get.ts';
 import { importCommand } from './import.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
+import { migrate } from './migrate.ts';
 import { rm } from './rm.ts';
 import { scan } from './scan.ts';
 import { set } from './set.ts';
@@ -20,7 +21,7 @@ import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
   init, status, set, get, list, rm, agentCreate, agentList, agentRevoke, agentRotate, audit, auditVerify, exec,
-  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand,
+  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand, migrate,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */
