@@ -55,13 +55,36 @@ export function nameId(nameKey: Uint8Array, canonicalName: string): string {
   return bytesToHex(mac(nameKey, encodeParts('agent-vault/name-id/v1', [canonicalName]), NAME_ID_BYTES));
 }
 
-/** Where an agent's record lives: a hash of vault id and agent id (stable across generations). */
-export function agentLoc(vaultId: Uint8Array, agentId: string): Uint8Array {
+/**
+ * Where an agent's record lives (format 2): a keyed hash of the agent id under a key only the
+ * owner holds, stable across generations, so a dictionary of ids confirms nothing. The agent
+ * learns its own from its token.
+ */
+export function agentLoc(rootKey: Uint8Array, agentId: string): Uint8Array {
+  const key = derive(rootKey, 'agent-vault/agent-loc-key/v2');
+  try {
+    return mac(key, encodeParts('agent-vault/agent-loc/v2', [agentId]), LOC_BYTES);
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** Format 1's unkeyed agent locator; read only by the migration (src/_migrate.ts). */
+export function agentLocV1(vaultId: Uint8Array, agentId: string): Uint8Array {
   return digest(encodeParts('agent-vault/agent-loc/v1', [vaultId, agentId]), LOC_BYTES);
 }
 
-/** The seed of the owner's Ed25519 signing key (server mode signs every record with it). */
+/** The seed of the owner's Ed25519 signing key: every record agents trust is signed with it. */
 export function signingSeed(rootKey: Uint8Array): Uint8Array {
+  return derive(rootKey, 'agent-vault/sign/v2');
+}
+
+/**
+ * The seed of the owner's server-mode Ed25519 key: it signs the server's entries and state, and
+ * the vault id on a server is its public key's hash. Distinct from `signingSeed` (another label)
+ * so the server's envelope and the records inside it never share a signature domain.
+ */
+export function serverSigningSeed(rootKey: Uint8Array): Uint8Array {
   return derive(rootKey, 'agent-vault/sign/v1');
 }
 

@@ -4,7 +4,10 @@
  * owner's unlock (passphrase or key file) for a new or an existing vault.
  */
 import { type Backend, guardBackend } from './backend.ts';
-import { decodeHeader, encodeHeader, type Header, HEADER_KEY, openRootKey, sealRootKey, type Unlock } from './_header.ts';
+import {
+  decodeHeader, encodeHeader, type Header, HEADER_KEY, openRootKey, sealRootKey, type StoredHeader, type Unlock,
+} from './_header.ts';
+import type { Signer } from './_signed.ts';
 import type { AuditSink } from './audit/index.ts';
 import {
   calibratePassphraseParams, KEY_BYTES, PASSPHRASE_BOUNDS, passphraseKey, passphraseParamsInBounds, randomBytes, SALT_BYTES, utf8, wipe,
@@ -74,8 +77,8 @@ export interface ServerHeaderHooks {
 }
 
 /** Store a new vault's header, refusing to replace one already there (atomically where the backend can). */
-export async function storeNewHeader(backend: Backend, header: Header): Promise<void> {
-  const encoded = encodeHeader(header);
+export async function storeNewHeader(backend: Backend, header: Header, signer: Signer): Promise<void> {
+  const encoded = encodeHeader(header, signer);
   const created = backend.compareAndSwap
     ? await backend.compareAndSwap(HEADER_KEY, undefined, encoded)
     : (await backend.get(HEADER_KEY)) === undefined && (await backend.set(HEADER_KEY, encoded), true);
@@ -87,7 +90,7 @@ export async function storeNewHeader(backend: Backend, header: Header): Promise<
 }
 
 /** The vault's header, decoded once libsodium is `ready`; VaultNotFoundError when there is none. */
-export async function readHeader(backend: Backend, dir: string | undefined, ready: Promise<void>): Promise<Header> {
+export async function readHeader(backend: Backend, dir: string | undefined, ready: Promise<void>): Promise<StoredHeader> {
   const bytes = await backend.get(HEADER_KEY);
   await ready;
   if (!bytes) {

@@ -1,178 +1,360 @@
 /**
- * The owner's side of the records: loading and writing agents, building secret records, and
- * keeping every secret's grants in step with the agents. Only an owner vault has one; it holds
+ * The owner's side of the records: every owner operation loads a verified snapshot of the vault
+ * (each record's signature checked and matched against the signed state), changes it, and
+ * commits a new state that lists every record by hash. Only an owner vault has one; it holds
  * the owner's keys, which nothing else here can reach.
+ *
+ * Why a snapshot: before records were signed, an agent could plant a record (wider patterns, a
+ * later expiry, a revoked agent's older active record) and the owner's next ordinary command
+ * would act on it. Now nothing the owner acts on is unsigned or older than the state says.
  */
 import type { Backend } from './backend.ts';
 import { bytesToHex } from './_bytes.ts';
-import { agentKey, agentLoc, nameKey, ownerKey } from './_keys.ts';
+import { agentKey, agentLoc } from './_keys.ts';
 import {
-  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, encodeSecret, type Grant,
-  openPolicy, openValue, type SecretRecord,
+  agentInfo, type ImportedAgent, type ImportedSecret, type LoadedAgent, type OwnerKeys, OwnerSeals,
+} from './_owner-records.ts';
+import {
+  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, MAX_TIME, nextCounter, openPolicy,
+  type SecretRecord,
 } from './_records.ts';
-import { KEY_BYTES, open, randomBytes, seal, toBase64Url, utf8, wipe } from './crypto.ts';
+import {
+  encodeState, recordHash, replayed, STATE_KEY, type StateEntry, type StateGuard, type VaultState, vouches,
+} from './_state.ts';
+import { open, seal, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
-import { UsageError } from './errors.ts';
+import { IntegrityError, SecretNotFoundError, UsageError } from './errors.ts';
 import { checkAgentId, compileAllow } from './names.ts';
 import { encodeToken } from './token.ts';
 import type { AgentInfo, SecretInfo } from './options.ts';
 
-/** The keys an owner holds: the root key and the two subkeys derived from it. */
-export interface OwnerKeys {
-  rootKey: Uint8Array;
-  /** Seals names, agent ids and the owner's copy of every data key. */
-  ownerKey: Uint8Array;
-  /** Turns names into backend keys; agents receive it in their policy. */
-  nameKey: Uint8Array;
+interface SnapshotSecret {
+  name: string;
+  /** As loaded; undefined once this operation rewrote it. */
+  record: SecretRecord | undefined;
+  /** `<loc hex>:<generation>` of every grant. */
+  grantees: Set<string>;
 }
 
-export function ownerKeys(rootKey: Uint8Array): OwnerKeys {
-  return {
-    rootKey,
-    ownerKey: ownerKey(rootKey),
-    nameKey: nameKey(rootKey),
-  };
+/** One operation's view: the state it started from and every record, verified. */
+interface Snapshot {
+  state: VaultState;
+  /** The counter this operation writes under: one above the state's. */
+  seq: number;
+  agents: LoadedAgent[];
+  secrets: Map<string, SnapshotSecret>;
+  /** The next state's manifest, kept in step with every write. */
+  entries: Map<string, StateEntry>;
+  /** Agents whose record in storage is exactly as the object says. */
+  stored: Set<LoadedAgent>;
+  /** Whether this operation has written the pending marker (and so must remove it). */
+  begun: boolean;
+  /**
+   * The secrets this operation loaded (all of them when undefined): the only ones whose place
+   * in agents' name lists it decides. A `set` of one name need not read ten thousand records.
+   */
+  only: string | undefined;
 }
 
-/** An agent as the owner sees it, with its derived key. */
-export interface LoadedAgent {
-  id: string;
-  loc: Uint8Array;
-  generation: number;
-  status: number;
-  policy: AgentPolicy;
-  key: Uint8Array;
-  allows: (name: string) => boolean;
-}
 
-export function agentInfo(agent: LoadedAgent, now: number): AgentInfo {
-  return {
-    id: agent.id,
-    status: agent.status === AGENT_REVOKED ? 'revoked' : agent.policy.expiresAt <= now ? 'expired' : 'active',
-    allow: [...agent.policy.allow],
-    generation: agent.generation,
-    createdAt: new Date(agent.policy.createdAt),
-    expiresAt: new Date(agent.policy.expiresAt),
-  };
-}
+/**
+ * Present while an owner operation is writing: records first, then the state, then this is
+ * removed. Not signed, because it only ever makes the next operation do more (load every record);
+ * one deleted by an attacker can only make a crashed operation's records unreadable (destroy).
+ */
+const PENDING_KEY = 'pending';
 
+const granteeOf = (loc: Uint8Array, generation: number) => `${bytesToHex(loc)}:${generation}`;
+
+export interface OwnerStoreOptions {
+  backend: Backend;
+  vaultId: Uint8Array;
+  keys: OwnerKeys;
+  now: () => number;
+  guard: StateGuard;
+  /** The audit log's head now, recorded in each new state (undefined: no sink, or it cannot tell). */
+  auditHead: () => Promise<{ seq: number; hash: string } | undefined>;
+  /** Called with each state this owner commits: remember it outside the vault directory. */
+  committed: () => Promise<void>;
+}
 
 export class OwnerStore {
   readonly #backend: Backend;
   readonly #vaultId: Uint8Array;
   readonly #keys: OwnerKeys;
   readonly #now: () => number;
+  readonly #guard: StateGuard;
+  readonly #options: OwnerStoreOptions;
+  readonly #locs = new Map<string, Uint8Array>();
+  readonly #seals: OwnerSeals;
 
-  constructor(backend: Backend, vaultId: Uint8Array, keys: OwnerKeys, now: () => number) {
-    this.#backend = backend;
-    this.#vaultId = vaultId;
-    this.#keys = keys;
-    this.#now = now;
+  constructor(options: OwnerStoreOptions) {
+    this.#options = options;
+    this.#backend = options.backend;
+    this.#vaultId = options.vaultId;
+    this.#keys = options.keys;
+    this.#now = options.now;
+    this.#guard = options.guard;
+    this.#seals = new OwnerSeals(options.vaultId, options.keys);
+  }
+
+  place(key: string) {
+    return { vaultId: this.#vaultId, key, publicKey: this.#keys.signer.publicKey };
+  }
+
+  locOf(id: string): Uint8Array {
+    let loc = this.#locs.get(id);
+    if (!loc) this.#locs.set(id, (loc = agentLoc(this.#keys.rootKey, id)));
+    return loc;
   }
 
   agentAt(id: string, generation: number, status: number, policy: AgentPolicy): LoadedAgent {
     const key = agentKey(this.#keys.rootKey, id, generation);
-    return { id, loc: agentLoc(this.#vaultId, id), generation, status, policy, key, allows: compileAllow(policy.allow) };
+    return { id, loc: this.locOf(id), generation, status, policy, key, allows: compileAllow(policy.allow) };
   }
 
   tokenFor(agent: LoadedAgent): string {
-    return encodeToken({ vaultId: this.#vaultId, agentId: agent.id, generation: agent.generation, agentKey: agent.key });
+    return encodeToken({
+      vaultId: this.#vaultId, agentId: agent.id, generation: agent.generation, loc: agent.loc,
+      ownerKey: this.#keys.signer.publicKey, agentKey: agent.key,
+    });
   }
 
-  async writeAgent(agent: LoadedAgent): Promise<void> {
+  /** The first state of a new vault: counter 1, nothing in it. */
+  async createState(): Promise<void> {
+    const state: VaultState = { counter: 0, audit: undefined, entries: new Map() };
+    await this.#commit({ state, seq: 1, agents: [], secrets: new Map(), entries: new Map(), stored: new Set(), only: undefined, begun: false });
+  }
+
+  /**
+   * Write another format's contents as signed records, in one operation (the migration,
+   * src/_migrate.ts): each agent keeps its id, patterns, dates and status at the generation
+   * given, each secret its name, version and dates, granted as `set` would grant it.
+   */
+  async importRecords(agents: ImportedAgent[], secrets: ImportedSecret[], state: VaultState): Promise<LoadedAgent[]> {
+    const snap: Snapshot = {
+      state, seq: nextCounter(state.counter, 'vault state counter'), agents: [], secrets: new Map(), entries: new Map(),
+      stored: new Set(), only: undefined, begun: false,
+    };
+    snap.agents = agents.map((a) => this.agentAt(a.id, a.generation, a.status, { ...a.policy, names: {} }));
+    for (const secret of secrets) {
+      const granted = snap.agents.filter((agent) => this.shouldGrant(agent, secret.name));
+      const bytes = this.#seals.buildSecret(
+        snap.seq, secret.name, secret.nameId, secret.version, secret.createdAt, secret.updatedAt, secret.value, granted,
+      );
+      await this.#put(snap, `s/${secret.nameId}`, bytes, secret.version);
+      snap.secrets.set(secret.nameId, { name: secret.name, record: undefined, grantees: new Set(granted.map((a) => granteeOf(a.loc, a.generation))) });
+    }
+    await this.#commit(snap);
+    return snap.agents;
+  }
+
+  // ---- loading ----
+
+  /**
+   * Every agent record and every secret record (or, with `only`, that one secret's), each
+   * verified and checked against the state. Call under the vault's lock.
+   */
+  async #snapshot(only?: string): Promise<Snapshot> {
+    const state = await this.#startingState();
+    // An operation that died before its state leaves records no state lists yet: load them all,
+    // so this operation's state adopts them instead of listing their older hashes.
+    if (only !== undefined && (await this.#backend.get(PENDING_KEY))) only = undefined;
+    const entries = new Map(state.entries);
+    const agents: LoadedAgent[] = [];
+    const stored = new Set<LoadedAgent>();
+    for (const key of await this.#backend.list('a/')) {
+      const bytes = await this.#backend.get(key);
+      if (!bytes) continue;
+      const record = decodeAgent(bytes, this.place(key));
+      if (!vouches(state, key, bytes, record.seq)) throw replayed('An agent record');
+      const id = utf8.decode(open(this.#keys.ownerKey, record.sealedId, ad.agentId(this.#vaultId, key.slice(2)), 'An agent record'));
+      if (`a/${bytesToHex(this.locOf(id))}` !== key) throw new IntegrityError('An agent record is stored under another agent\'s location.');
+      const agentSecret = agentKey(this.#keys.rootKey, id, record.generation);
+      const policy = openPolicy(this.#vaultId, id, record, agentSecret, 'An agent record');
+      const agent = {
+        id, loc: this.locOf(id), generation: record.generation, status: record.status, policy, key: agentSecret,
+        allows: compileAllow(policy.allow),
+      };
+      agents.push(agent);
+      stored.add(agent);
+      entries.set(key, { number: record.generation, hash: recordHash(bytes) });
+    }
+    const secrets = new Map<string, SnapshotSecret>();
+    const present = new Set<string>();
+    for (const key of only === undefined ? await this.#backend.list('s/') : [`s/${only}`]) {
+      const bytes = await this.#backend.get(key);
+      if (!bytes) continue;
+      const nameId = key.slice(2);
+      const record = decodeSecret(bytes, this.place(key));
+      if (!vouches(state, key, bytes, record.seq)) throw replayed('A stored secret');
+      const grantees = new Set(record.grants.map((g) => granteeOf(g.agentLoc, g.generation)));
+      secrets.set(nameId, { name: this.#seals.openName(nameId, record), record, grantees });
+      entries.set(key, { number: record.version, hash: recordHash(bytes) });
+      present.add(key);
+    }
+    // A secret the state lists but storage lacks was deleted (by an interrupted delete, or destroyed):
+    // it leaves the manifest, so its old record can never be put back. Agents stay, for their generation.
+    for (const key of entries.keys()) {
+      if (key.startsWith('s/') && !present.has(key) && (only === undefined || key === `s/${only}`)) entries.delete(key);
+    }
+    return { state, seq: nextCounter(state.counter, 'vault state counter'), agents, secrets, entries, stored, only, begun: false };
+  }
+
+  /** The stored state, or for a vault that has none and no records yet, an empty one. */
+  async #startingState(): Promise<VaultState> {
+    if (await this.#backend.get(STATE_KEY)) return this.#guard.current();
+    const empty = (await this.#backend.list('a/')).length === 0 && (await this.#backend.list('s/')).length === 0;
+    if (!empty || this.#guard.floor.counter > 0) return this.#guard.current(); // throws: the state is missing
+    return { counter: 0, audit: undefined, entries: new Map() };
+  }
+
+  // ---- writing ----
+
+  /** Mark an operation under way before its first write (see PENDING_KEY). */
+  async #begin(snap: Snapshot): Promise<void> {
+    if (snap.begun) return;
+    await this.#backend.set(PENDING_KEY, utf8.encode(String(snap.seq)));
+    snap.begun = true;
+  }
+
+  async #put(snap: Snapshot, key: string, bytes: Uint8Array, number: number): Promise<void> {
+    await this.#begin(snap);
+    await this.#backend.set(key, bytes);
+    snap.entries.set(key, { number, hash: recordHash(bytes) });
+  }
+
+  async #writeAgent(snap: Snapshot, agent: LoadedAgent): Promise<void> {
     const loc = bytesToHex(agent.loc);
     const sealedId = seal(this.#keys.ownerKey, utf8.encode(agent.id), ad.agentId(this.#vaultId, loc));
-    await this.#backend.set(
-      `a/${loc}`,
-      encodeAgent(this.#vaultId, agent.id, agent.generation, agent.status, sealedId, agent.key, agent.policy),
-    );
+    const bytes = encodeAgent({
+      vaultId: this.#vaultId, loc, seq: snap.seq, agentId: agent.id, generation: agent.generation, status: agent.status,
+      sealedId, agentKey: agent.key, policy: agent.policy,
+    }, this.#keys.signer);
+    await this.#put(snap, `a/${loc}`, bytes, agent.generation);
+    snap.stored.add(agent);
   }
 
-  async loadAgents(): Promise<LoadedAgent[]> {
-    const agents: LoadedAgent[] = [];
-    for (const backendKey of await this.#backend.list('a/')) {
-      const bytes = await this.#backend.get(backendKey);
-      if (!bytes) continue;
-      const record = decodeAgent(bytes);
-      const loc = backendKey.slice(2);
-      const id = utf8.decode(open(this.#keys.ownerKey, record.sealedId, ad.agentId(this.#vaultId, loc), 'An agent record'));
-      const key = agentKey(this.#keys.rootKey, id, record.generation);
-      const policy = openPolicy(this.#vaultId, id, record, key, 'An agent record');
-      agents.push({
-        id, loc: agentLoc(this.#vaultId, id), generation: record.generation, status: record.status, policy, key,
-        allows: compileAllow(policy.allow),
-      });
+  /**
+   * Bring every agent's list of granted names in step with the grants (writing each agent record
+   * that is new or changed), write the new state with the audit head, and remember it.
+   */
+  async #commit(snap: Snapshot, agents: LoadedAgent[] = snap.agents): Promise<void> {
+    for (const agent of agents) {
+      const me = granteeOf(agent.loc, agent.generation);
+      const granted = [...snap.secrets].filter(([, secret]) => secret.grantees.has(me)).map(([id, secret]) => [secret.name, id]);
+      // Names of secrets this operation did not load stay as the agent's record had them.
+      const kept = snap.only === undefined ? [] : Object.entries(agent.policy.names)
+        .filter(([, id]) => id !== snap.only && snap.entries.has(`s/${id}`));
+      const names: Record<string, string> = Object.assign(Object.create(null), Object.fromEntries(
+        [...kept, ...granted].sort(([a], [b]) => (a! < b! ? -1 : 1)),
+      ));
+      if (snap.stored.has(agent) && sameNames(names, agent.policy.names)) continue;
+      agent.policy = { ...agent.policy, names };
+      await this.#writeAgent(snap, agent);
     }
-    return agents;
+    const state: VaultState = {
+      counter: snap.seq,
+      audit: (await this.#options.auditHead()) ?? snap.state.audit,
+      entries: snap.entries,
+    };
+    const bytes = encodeState(state, this.#vaultId, this.#keys.signer);
+    await this.#backend.set(STATE_KEY, bytes);
+    if (snap.begun) await this.#backend.delete(PENDING_KEY);
+    this.#guard.wrote(state, bytes);
+    await this.#options.committed();
   }
+
+  // ---- secrets ----
 
   /** Store a new version of `name` under `nameId`, granted to every agent that should have it. */
   async setSecret(name: string, nameId: string, value: Uint8Array): Promise<number> {
-    const previous = await this.#backend.get(`s/${nameId}`);
-    const record = previous && decodeSecret(previous);
+    const snap = await this.#snapshot(nameId);
+    const previous = snap.secrets.get(nameId)?.record;
+    const version = nextCounter(previous?.version ?? 0, `version of secret "${name}"`);
     const now = this.#now();
-    const agents = (await this.loadAgents()).filter((agent) => this.shouldGrant(agent, name));
-    const next = (record?.version ?? 0) + 1;
-    await this.#backend.set(`s/${nameId}`, this.buildSecret(name, nameId, next, record?.createdAt ?? now, now, value, agents));
-    return next;
+    const agents = snap.agents.filter((agent) => this.shouldGrant(agent, name));
+    const bytes = this.#seals.buildSecret(snap.seq, name, nameId, version, previous?.createdAt ?? now, now, value, agents);
+    await this.#put(snap, `s/${nameId}`, bytes, version);
+    snap.secrets.set(nameId, { name, record: undefined, grantees: new Set(agents.map((a) => granteeOf(a.loc, a.generation))) });
+    await this.#commit(snap);
+    return version;
+  }
+
+  async deleteSecret(name: string, nameId: string): Promise<void> {
+    const snap = await this.#snapshot(nameId);
+    if (!snap.secrets.has(nameId)) throw notFound(name);
+    await this.#begin(snap);
+    await this.#backend.delete(`s/${nameId}`);
+    snap.secrets.delete(nameId);
+    snap.entries.delete(`s/${nameId}`);
+    await this.#commit(snap);
   }
 
   /** Every secret's metadata, each record verified in full (its value opened and wiped at once). */
   async listSecrets(): Promise<SecretInfo[]> {
-    const agents = await this.loadAgents();
-    const ids = new Map(agents.map((agent) => [bytesToHex(agent.loc) + agent.generation, agent.id]));
+    const snap = await this.#snapshot();
+    const ids = new Map(snap.agents.map((agent) => [granteeOf(agent.loc, agent.generation), agent.id]));
     const out: SecretInfo[] = [];
-    for (const key of await this.#backend.list('s/')) {
-      const bytes = await this.#backend.get(key);
-      if (!bytes) continue; // deleted meanwhile
-      const nameId = key.slice(2);
-      const record = decodeSecret(bytes);
-      wipe(this.openValue(nameId, record));
+    for (const [nameId, { name, record, grantees }] of snap.secrets) {
+      wipe(this.#seals.openValue(nameId, record!));
       out.push({
-        name: this.openName(nameId, record),
-        version: record.version,
-        createdAt: new Date(record.createdAt),
-        updatedAt: new Date(record.updatedAt),
-        agents: record.grants.map((g) => ids.get(bytesToHex(g.agentLoc) + g.generation)).filter((id) => id !== undefined).sort(),
+        name,
+        version: record!.version,
+        createdAt: new Date(record!.createdAt),
+        updatedAt: new Date(record!.updatedAt),
+        agents: [...grantees].map((g) => ids.get(g)).filter((id) => id !== undefined).sort(),
       });
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** A new agent (or a revoked one made again, at the next generation) and its token. */
+  // ---- agents ----
+
+  async listAgents(): Promise<LoadedAgent[]> {
+    return (await this.#snapshot()).agents;
+  }
+
+  /** A new agent (or a revoked or destroyed one made again, at a generation never used before) and its token. */
   async createAgent(id: string, allow: string[], ttl: number): Promise<{ token: string; agent: AgentInfo }> {
-    const agents = await this.loadAgents();
-    const existing = agents.find((agent) => agent.id === id);
+    const snap = await this.#snapshot();
+    const existing = snap.agents.find((agent) => agent.id === id);
     if (existing && existing.status === AGENT_ACTIVE) {
       throw new UsageError(
         `Agent "${id}" already exists. Rotate its token (rotateAgent) or revoke it first (revokeAgent).`,
       );
     }
     const now = this.#now();
-    const policy = { allow, createdAt: now, expiresAt: now + ttl, nameKey: toBase64Url(this.#keys.nameKey) };
-    const agent = this.agentAt(id, (existing?.generation ?? 0) + 1, AGENT_ACTIVE, policy);
-    // Grants first, the agent record last: a crash in between leaves no usable half-agent.
-    await this.syncGrants([...agents.filter((a) => a.id !== id), agent]);
-    await this.writeAgent(agent);
+    // The state remembers every generation ever issued, even of a record since destroyed, so a
+    // re-created id never gets an old generation's key (and so never an old token).
+    const used = Math.max(existing?.generation ?? 0, snap.entries.get(`a/${bytesToHex(this.locOf(id))}`)?.number ?? 0);
+    const policy = { allow, createdAt: now, expiresAt: expiryAfter(now, ttl), names: {} };
+    const agent = this.agentAt(id, nextCounter(used, `generation of agent "${id}"`), AGENT_ACTIVE, policy);
+    const agents = [...snap.agents.filter((a) => a.id !== id), agent];
+    // Grants first, the agent record last (in the commit): a crash in between leaves no usable half-agent.
+    await this.#syncGrants(snap, agents);
+    await this.#commit(snap, agents);
     return { token: this.tokenFor(agent), agent: agentInfo(agent, now) };
   }
 
   /** Bump an agent's generation (killing older tokens) and re-grant to match. */
   async replaceAgent(id: string, status: number, ttl?: string | number): Promise<LoadedAgent> {
     checkAgentId(id);
-    const agents = await this.loadAgents();
-    const existing = agents.find((agent) => agent.id === id);
+    const snap = await this.#snapshot();
+    const existing = snap.agents.find((agent) => agent.id === id);
     if (!existing) throw new UsageError(`No agent "${id}" in this vault. See listAgents() or \`agent-vault agent list\`.`);
     if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is already revoked; create it again instead.`);
     const now = this.#now();
     const lifetime = ttl === undefined ? existing.policy.expiresAt - existing.policy.createdAt : parseDuration(ttl, 'ttl');
     const policy = status === AGENT_ACTIVE
-      ? { ...existing.policy, createdAt: now, expiresAt: now + lifetime }
-      : existing.policy;
-    const agent = this.agentAt(id, existing.generation + 1, status, policy);
+      ? { ...existing.policy, createdAt: now, expiresAt: expiryAfter(now, lifetime) }
+      : { ...existing.policy, names: {} };
+    const agent = this.agentAt(id, nextCounter(existing.generation, `generation of agent "${id}"`), status, policy);
     // The record first: older tokens fail from this write on, even if re-granting is interrupted.
-    await this.writeAgent(agent);
-    await this.syncGrants(agents.map((a) => (a.id === id ? agent : a)));
+    await this.#writeAgent(snap, agent);
+    const agents = snap.agents.map((a) => (a.id === id ? agent : a));
+    await this.#syncGrants(snap, agents);
+    await this.#commit(snap, agents);
     return agent;
   }
 
@@ -202,71 +384,42 @@ export class OwnerStore {
     return agent.status === AGENT_ACTIVE && agent.policy.expiresAt > this.#now() && agent.allows(name);
   }
 
-  /**
-   * Make every secret's grants match `agents`: rewrite only records whose set of (agent,
-   * generation) differs. Idempotent, so re-running it repairs an interrupted change.
-   */
-  async syncGrants(agents: LoadedAgent[]): Promise<void> {
-    for (const key of await this.#backend.list('s/')) {
-      const bytes = await this.#backend.get(key);
-      if (!bytes) continue;
-      const record = decodeSecret(bytes);
-      const nameId = key.slice(2);
-      const name = this.openName(nameId, record);
-      const wanted = agents.filter((agent) => this.shouldGrant(agent, name));
-      const have = record.grants.map((g) => bytesToHex(g.agentLoc) + g.generation).sort().join();
-      if (wanted.map((a) => bytesToHex(a.loc) + a.generation).sort().join() === have) continue;
-      const value = this.openValue(nameId, record);
+  /** Make every secret's grants match `agents`: rewrite only records whose set of (agent, generation) differs. */
+  async #syncGrants(snap: Snapshot, agents: LoadedAgent[]): Promise<void> {
+    for (const [nameId, secret] of snap.secrets) {
+      const record = secret.record!;
+      const wanted = agents.filter((agent) => this.shouldGrant(agent, secret.name));
+      const grantees = new Set(wanted.map((a) => granteeOf(a.loc, a.generation)));
+      if (grantees.size === secret.grantees.size && [...grantees].every((g) => secret.grantees.has(g))) continue;
+      const value = this.#seals.openValue(nameId, record);
       try {
-        await this.#backend.set(
-          key,
-          this.buildSecret(name, nameId, record.version, record.createdAt, record.updatedAt, value, wanted),
-        );
+        const bytes = this.#seals.buildSecret(snap.seq, secret.name, nameId, record.version, record.createdAt, record.updatedAt, value, wanted);
+        await this.#put(snap, `s/${nameId}`, bytes, record.version);
+        secret.grantees = grantees;
       } finally {
         wipe(value);
       }
     }
   }
 
-  buildSecret(
-    name: string, nameId: string, version: number, createdAt: number, updatedAt: number,
-    value: Uint8Array, agents: LoadedAgent[],
-  ): Uint8Array {
-    const dek = randomBytes(KEY_BYTES);
-    try {
-      const grants: Grant[] = agents.map((agent) => ({
-        agentLoc: agent.loc,
-        generation: agent.generation,
-        wrappedKey: seal(agent.key, dek, ad.grant(this.#vaultId, nameId, version, agent.id, agent.generation)),
-      }));
-      return encodeSecret({
-        vaultId: this.#vaultId,
-        nameId,
-        version,
-        createdAt,
-        updatedAt,
-        sealedName: seal(this.#keys.ownerKey, utf8.encode(name), ad.name(this.#vaultId, nameId)),
-        ownerWrap: seal(this.#keys.ownerKey, dek, ad.ownerWrap(this.#vaultId, nameId, version)),
-        grants,
-        dek,
-        value,
-      });
-    } finally {
-      wipe(dek);
-    }
-  }
+}
 
-  openName(nameId: string, record: SecretRecord): string {
-    return utf8.decode(open(this.#keys.ownerKey, record.sealedName, ad.name(this.#vaultId, nameId), 'A stored secret'));
+/** `now + ttl`, refused when a Date could not hold it (so `agent list` can always print it). */
+function expiryAfter(now: number, ttl: number): number {
+  const expiresAt = now + ttl;
+  if (!Number.isSafeInteger(expiresAt) || expiresAt > MAX_TIME) {
+    throw new UsageError(`The ttl is too long: the token would expire after ${new Date(MAX_TIME).toISOString()}. Choose a shorter ttl.`);
   }
+  return expiresAt;
+}
 
-  /** Open a record's value with the owner's wrap of its data key; the caller wipes the result. */
-  openValue(nameId: string, record: SecretRecord): Uint8Array {
-    const dek = open(this.#keys.ownerKey, record.ownerWrap, ad.ownerWrap(this.#vaultId, nameId, record.version), 'A stored secret');
-    try {
-      return openValue(this.#vaultId, nameId, record, dek, 'A stored secret');
-    } finally {
-      wipe(dek);
-    }
-  }
+function sameNames(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
+}
+
+function notFound(name: string): SecretNotFoundError {
+  return new SecretNotFoundError(
+    `No secret named "${name}" in this vault. The owner can add it: agent-vault set ${JSON.stringify(name)}`,
+  );
 }

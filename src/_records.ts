@@ -1,20 +1,27 @@
 /**
- * The stored record formats: secrets (`s/<nameId>`) and agents (`a/<agentLoc>`), byte by byte in
- * FORMAT.md. Every byte of a record is authenticated: the value's seal covers everything in front
- * of it as associated data, together with the vault id and the backend key it lives under, so
- * flipping, truncating, extending or moving any record fails to open. (The value's length makes
- * a changed grant count a framing error, which an agent, unable to open the owner's parts, can
- * still see.)
+ * The stored record formats (format 2): secrets (`s/<nameId>`) and agents (`a/<agentLoc>`), byte
+ * by byte in FORMAT.md. Every record is signed by the owner (src/_signed.ts) and verified before
+ * any field is used, so an agent that can write the vault directory can destroy a record but
+ * never forge, widen, extend or re-seal one. Each record also carries the state counter it was
+ * written under (`seq`), which lets the signed state (src/_state.ts) tell a record left by an
+ * interrupted owner operation (newer than the state) from an old one replayed into place.
+ * Seals keep their associated data as well: the value's covers every byte in front of it.
  */
 import { ByteReader, ByteWriter, concatBytes, equalBytes, malformed } from './_bytes.ts';
 import { LOC_BYTES } from './_keys.ts';
+import { type Signer, type SignedPlace, signRecord, verifiedBody } from './_signed.ts';
 import { encodeParts, KEY_BYTES, open, SEAL_OVERHEAD, seal, utf8 } from './crypto.ts';
+import { UsageError } from './errors.ts';
 
-const SECRET_MAGIC = utf8.encode('AVS1');
-const AGENT_MAGIC = utf8.encode('AVA1');
+const SECRET_MAGIC = utf8.encode('AVS2');
+const AGENT_MAGIC = utf8.encode('AVA2');
 const WRAPPED_KEY_BYTES = KEY_BYTES + SEAL_OVERHEAD;
 /** More grants than this in one record is not a vault we wrote. */
 const MAX_GRANTS = 10_000;
+/** Versions and generations are u32 on disk; the next one after this is refused, never wrapped. */
+export const MAX_COUNTER = 0xffff_ffff;
+/** The last millisecond a JavaScript Date can hold (ECMA-262 §21.4.1.1). */
+export const MAX_TIME = 8.64e15;
 
 export interface Grant {
   agentLoc: Uint8Array;
@@ -23,6 +30,8 @@ export interface Grant {
 }
 
 export interface SecretRecord {
+  /** The state counter this record was written under. */
+  seq: number;
   version: number;
   createdAt: number;
   updatedAt: number;
@@ -44,11 +53,28 @@ export const ad = {
   grant: (vaultId: Uint8Array, nameId: string, version: number, agentId: string, generation: number) =>
     encodeParts('agent-vault/dek/agent/v1', [vaultId, nameId, version, agentId, generation]),
   value: (vaultId: Uint8Array, nameId: string, prefix: Uint8Array) =>
-    encodeParts('agent-vault/value/v1', [vaultId, nameId, prefix]),
+    encodeParts('agent-vault/value/v2', [vaultId, nameId, prefix]),
   agentId: (vaultId: Uint8Array, loc: string) => encodeParts('agent-vault/agent-id/v1', [vaultId, loc]),
   policy: (vaultId: Uint8Array, agentId: string, generation: number, prefix: Uint8Array) =>
-    encodeParts('agent-vault/policy/v1', [vaultId, agentId, generation, prefix]),
+    encodeParts('agent-vault/policy/v2', [vaultId, agentId, generation, prefix]),
 };
+
+/** The number after `current` (a version or a generation), refused rather than wrapped to 0. */
+export function nextCounter(current: number, what: string): number {
+  if (!Number.isSafeInteger(current) || current < 0 || current >= MAX_COUNTER) {
+    throw new UsageError(
+      `The ${what} is at its limit (${MAX_COUNTER}); it cannot grow further. Delete it and create it again under ` +
+        'the same name to start over.',
+    );
+  }
+  return current + 1;
+}
+
+/** A time in milliseconds that a Date can hold, or the record is refused. */
+function checkTime(ms: number, what: string): number {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_TIME) throw malformed(what);
+  return ms;
+}
 
 // ---- secrets ----
 
@@ -60,9 +86,10 @@ export interface NewSecret extends Omit<SecretRecord, 'sealedValue' | 'prefix'> 
   value: Uint8Array;
 }
 
-export function encodeSecret(secret: NewSecret): Uint8Array {
+export function encodeSecret(secret: NewSecret, signer: Signer): Uint8Array {
   const writer = new ByteWriter()
     .bytes(SECRET_MAGIC)
+    .time(secret.seq)
     .u32(secret.version)
     .time(secret.createdAt)
     .time(secret.updatedAt)
@@ -74,15 +101,19 @@ export function encodeSecret(secret: NewSecret): Uint8Array {
     writer.bytes(grant.agentLoc).u32(grant.generation).bytes(grant.wrappedKey);
   }
   const prefix = writer.u32(secret.value.length + SEAL_OVERHEAD).finish();
-  return concatBytes(prefix, seal(secret.dek, secret.value, ad.value(secret.vaultId, secret.nameId, prefix)));
+  const body = concatBytes(prefix, seal(secret.dek, secret.value, ad.value(secret.vaultId, secret.nameId, prefix)));
+  return signRecord(signer, secret.vaultId, `s/${secret.nameId}`, body);
 }
 
-export function decodeSecret(bytes: Uint8Array, what = 'A stored secret'): SecretRecord {
-  const reader = new ByteReader(bytes, what);
+/** Decode a secret record whose owner signature verifies for `place`; IntegrityError otherwise. */
+export function decodeSecret(bytes: Uint8Array, place: SignedPlace, what = 'A stored secret'): SecretRecord {
+  const body = verifiedBody(bytes, place, what);
+  const reader = new ByteReader(body, what);
   if (!equalBytes(reader.bytes(4), SECRET_MAGIC)) throw malformed(what);
+  const seq = reader.time();
   const version = reader.u32();
-  const createdAt = reader.time();
-  const updatedAt = reader.time();
+  const createdAt = checkTime(reader.time(), what);
+  const updatedAt = checkTime(reader.time(), what);
   const sealedName = reader.bytes(reader.u16());
   const ownerWrap = reader.bytes(WRAPPED_KEY_BYTES);
   const count = reader.u16();
@@ -92,10 +123,10 @@ export function decodeSecret(bytes: Uint8Array, what = 'A stored secret'): Secre
     grants.push({ agentLoc: reader.bytes(LOC_BYTES), generation: reader.u32(), wrappedKey: reader.bytes(WRAPPED_KEY_BYTES) });
   }
   const valueLength = reader.u32();
-  const prefix = bytes.subarray(0, reader.offset);
+  const prefix = body.subarray(0, reader.offset);
   const sealedValue = reader.rest();
   if (sealedValue.length !== valueLength || valueLength < SEAL_OVERHEAD || version === 0) throw malformed(what);
-  return { version, createdAt, updatedAt, sealedName, ownerWrap, grants, sealedValue, prefix };
+  return { seq, version, createdAt, updatedAt, sealedName, ownerWrap, grants, sealedValue, prefix };
 }
 
 /** Open the value with its data key; the caller wipes the result. */
@@ -112,11 +143,15 @@ export interface AgentPolicy {
   allow: string[];
   createdAt: number;
   expiresAt: number;
-  /** base64url of the key that turns names into backend keys (agents need it to find secrets). */
-  nameKey: string;
+  /**
+   * The names this agent is granted, each with its backend id (`s/<nameId>`). Agents get no
+   * name key: one that was not granted a name cannot even compute where it would be stored.
+   */
+  names: Record<string, string>;
 }
 
 export interface AgentRecord {
+  seq: number;
   generation: number;
   status: number;
   sealedId: Uint8Array;
@@ -124,30 +159,39 @@ export interface AgentRecord {
   prefix: Uint8Array;
 }
 
-export function encodeAgent(
-  vaultId: Uint8Array,
-  agentId: string,
-  generation: number,
-  status: number,
-  sealedId: Uint8Array,
-  agentKey: Uint8Array,
-  policy: AgentPolicy,
-): Uint8Array {
-  const prefix = new ByteWriter().bytes(AGENT_MAGIC).u32(generation).u8(status).u16(sealedId.length).bytes(sealedId).finish();
-  const policyBytes = utf8.encode(JSON.stringify(policy));
-  return concatBytes(prefix, seal(agentKey, policyBytes, ad.policy(vaultId, agentId, generation, prefix)));
+export interface NewAgent {
+  vaultId: Uint8Array;
+  loc: string;
+  seq: number;
+  agentId: string;
+  generation: number;
+  status: number;
+  sealedId: Uint8Array;
+  agentKey: Uint8Array;
+  policy: AgentPolicy;
 }
 
-export function decodeAgent(bytes: Uint8Array, what = 'An agent record'): AgentRecord {
-  const reader = new ByteReader(bytes, what);
+export function encodeAgent(agent: NewAgent, signer: Signer): Uint8Array {
+  const prefix = new ByteWriter().bytes(AGENT_MAGIC).time(agent.seq).u32(agent.generation).u8(agent.status)
+    .u16(agent.sealedId.length).bytes(agent.sealedId).finish();
+  const policy = utf8.encode(JSON.stringify(agent.policy));
+  const sealed = seal(agent.agentKey, policy, ad.policy(agent.vaultId, agent.agentId, agent.generation, prefix));
+  return signRecord(signer, agent.vaultId, `a/${agent.loc}`, concatBytes(prefix, sealed));
+}
+
+/** Decode an agent record whose owner signature verifies for `place`; IntegrityError otherwise. */
+export function decodeAgent(bytes: Uint8Array, place: SignedPlace, what = 'An agent record'): AgentRecord {
+  const body = verifiedBody(bytes, place, what);
+  const reader = new ByteReader(body, what);
   if (!equalBytes(reader.bytes(4), AGENT_MAGIC)) throw malformed(what);
+  const seq = reader.time();
   const generation = reader.u32();
   const status = reader.u8();
   const sealedId = reader.bytes(reader.u16());
-  const prefix = bytes.subarray(0, reader.offset);
+  const prefix = body.subarray(0, reader.offset);
   const sealedPolicy = reader.rest();
   if (generation === 0 || status > AGENT_REVOKED || sealedPolicy.length < SEAL_OVERHEAD) throw malformed(what);
-  return { generation, status, sealedId, sealedPolicy, prefix };
+  return { seq, generation, status, sealedId, sealedPolicy, prefix };
 }
 
 export function openPolicy(
@@ -158,11 +202,20 @@ export function openPolicy(
   what: string,
 ): AgentPolicy {
   const plain = open(agentKey, record.sealedPolicy, ad.policy(vaultId, agentId, record.generation, record.prefix), what);
-  const policy = JSON.parse(utf8.decode(plain)) as AgentPolicy;
-  // Authenticated, so written by the owner; still check the shape before trusting it.
+  return checkPolicy(JSON.parse(utf8.decode(plain)), what);
+}
+
+/** Signed, so written by the owner; still check the shape (and Date-range times) before trusting it. */
+function checkPolicy(policy: AgentPolicy, what: string): AgentPolicy {
+  const names = policy.names;
   const ok = Array.isArray(policy.allow) && policy.allow.every((p) => typeof p === 'string') &&
-    Number.isSafeInteger(policy.createdAt) && Number.isSafeInteger(policy.expiresAt) &&
-    typeof policy.nameKey === 'string';
+    typeof names === 'object' && names !== null && !Array.isArray(names) &&
+    Object.values(names).every((id) => typeof id === 'string' && /^[0-9a-f]{32}$/.test(id));
   if (!ok) throw malformed(what);
-  return { allow: policy.allow, createdAt: policy.createdAt, expiresAt: policy.expiresAt, nameKey: policy.nameKey };
+  return {
+    allow: policy.allow,
+    createdAt: checkTime(policy.createdAt, what),
+    expiresAt: checkTime(policy.expiresAt, what),
+    names: Object.assign(Object.create(null), names),
+  };
 }

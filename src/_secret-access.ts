@@ -1,15 +1,17 @@
 /**
- * Reading secrets: locating a record by the keyed hash of its name, opening its value on demand
- * (SecretReader, both roles), and an agent's checks before it may (AgentAccess): its own record
- * (expiry, rotation, revocation, read afresh on every call), its patterns, and its grant.
+ * Reading secrets: locating a record, checking it (owner signature, signed state) once per
+ * stored bytes, opening its value on demand (SecretReader, both roles), and an agent's checks
+ * before it may (AgentAccess): its own record (expiry, rotation, revocation, read afresh on every
+ * call), its patterns, and its grant.
  */
-import type { Backend } from './backend.ts';
 import { bytesToHex, equalBytes, secretBytes } from './_bytes.ts';
 import { nameId } from './_keys.ts';
 import {
-  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, type Grant, openPolicy, type SecretRecord,
+  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, type AgentRecord, decodeAgent, decodeSecret, type Grant, openPolicy,
+  type SecretRecord,
 } from './_records.ts';
-import { fromBase64Url, KEY_BYTES, openInto, sealedLength, wipe } from './crypto.ts';
+import type { Checked, StateGuard } from './_state.ts';
+import { KEY_BYTES, openInto, sealedLength, wipe } from './crypto.ts';
 import { AccessDeniedError, IntegrityError, SecretNotFoundError, TokenExpiredError } from './errors.ts';
 import { compileAllow } from './names.ts';
 import type { AgentCredentials } from './token.ts';
@@ -30,52 +32,50 @@ export interface WrappedKey {
 }
 
 /** What an agent last read of its own record, reused while the stored bytes are unchanged. */
-interface AgentState {
-  bytes: Uint8Array;
+interface AgentView {
   policy: AgentPolicy;
-  nameKey: Uint8Array;
   allows: (name: string) => boolean;
 }
 
 export class SecretReader {
-  readonly #backend: Backend;
+  readonly #guard: StateGuard;
   readonly #vaultId: Uint8Array;
+  readonly #publicKey: Uint8Array;
   readonly #nameIds = new Map<string, string>();
   /**
-   * The last record decoded per name id, reused while the stored bytes are byte-for-byte the
-   * same; and which of those already verified (same bytes, same keys: the same answer), so the
-   * per-request path does its checking opens once per stored record, not on every request.
+   * The last record checked per name id, reused while the stored bytes are byte-for-byte the
+   * same; and which of those already opened (same bytes, same keys: the same answer), so the
+   * per-request path verifies signatures and does its checking opens once per stored record.
    */
-  readonly #decoded = new Map<string, { bytes: Uint8Array; record: SecretRecord }>();
+  readonly #checked = new Map<string, Checked<SecretRecord>>();
   readonly #verified = new WeakSet<SecretRecord>();
   readonly #valueAds = new WeakMap<SecretRecord, Uint8Array>();
 
   readonly #retain: boolean;
 
-  /** `retain` false: decode every read afresh and keep no record (server mode holds no ciphertext between requests). */
-  constructor(backend: Backend, vaultId: Uint8Array, retain = true) {
-    this.#backend = backend;
+  /** `retain` false: check every read afresh and keep no record (server mode holds no ciphertext between requests). */
+  constructor(guard: StateGuard, vaultId: Uint8Array, publicKey: Uint8Array, retain = true) {
+    this.#guard = guard;
     this.#vaultId = vaultId;
+    this.#publicKey = publicKey;
     this.#retain = retain;
   }
 
   async read(nameId: string, name: string): Promise<SecretRecord> {
-    const bytes = await this.#backend.get(`s/${nameId}`);
-    if (!bytes) {
-      throw new SecretNotFoundError(
-        `No secret named "${name}" in this vault. The owner can add it: agent-vault set ${JSON.stringify(name)}`,
-      );
-    }
-    const last = this.#decoded.get(nameId);
-    if (last && equalBytes(last.bytes, bytes)) return last.record;
-    const record = decodeSecret(bytes);
-    if (!this.#retain) return record;
-    if (this.#decoded.size >= 1_024) this.#decoded.clear();
-    this.#decoded.set(nameId, { bytes, record });
-    return record;
+    const key = `s/${nameId}`;
+    const place = { vaultId: this.#vaultId, key, publicKey: this.#publicKey };
+    const cached = this.#checked.get(nameId);
+    // Dropped before the read: a refused record must not leave an older one cached behind it.
+    this.#checked.delete(nameId);
+    const found = await this.#guard.read(key, (bytes) => decodeSecret(bytes, place), 'A stored secret', cached);
+    if (!found) throw secretNotFound(name);
+    if (!this.#retain) return found.value;
+    if (this.#checked.size >= 1_024) this.#checked.clear();
+    this.#checked.set(nameId, found);
+    return found.value;
   }
 
-  /** The backend key for a name: a keyed hash, so storage never sees names. */
+  /** The owner's backend key for a name: a keyed hash, so storage never sees names. */
   nameId(name: string, nameKey: Uint8Array): string {
     let id = this.#nameIds.get(name);
     if (id === undefined) {
@@ -110,50 +110,47 @@ export class SecretReader {
       },
     };
   }
-
-  forgetNameIds(): void {
-    this.#nameIds.clear();
-  }
 }
 
 export class AgentAccess {
-  readonly #backend: Backend;
+  readonly #guard: StateGuard;
   readonly #vaultId: Uint8Array;
   readonly #reader: SecretReader;
-  readonly #role: { credentials: AgentCredentials; loc: Uint8Array };
+  readonly #credentials: AgentCredentials;
+  readonly #key: string;
   readonly #now: () => number;
-  #state: AgentState | undefined;
+  #own: Checked<AgentRecord> | undefined;
+  #view: AgentView | undefined;
   /** This agent's verified grant in each record seen (see SecretReader's record reuse). */
   readonly #grants = new WeakMap<SecretRecord, { grant: Grant; ad: Uint8Array }>();
 
-  constructor(
-    backend: Backend, vaultId: Uint8Array, reader: SecretReader, role: { credentials: AgentCredentials; loc: Uint8Array },
-    now: () => number,
-  ) {
-    this.#backend = backend;
+  constructor(guard: StateGuard, vaultId: Uint8Array, reader: SecretReader, credentials: AgentCredentials, now: () => number) {
+    this.#guard = guard;
     this.#vaultId = vaultId;
     this.#reader = reader;
-    this.#role = role;
+    this.#credentials = credentials;
+    this.#key = `a/${bytesToHex(credentials.loc)}`;
     this.#now = now;
   }
 
   /** Check this agent may read `name` now, and locate the value its grant opens. */
   async resolve(name: string): Promise<SealedValue> {
-    const { credentials } = this.#role;
-    // With the name key known from an earlier call, read the secret while the agent record is
+    const credentials = this.#credentials;
+    // With the name's id known from an earlier call, read the secret while the agent record is
     // checked; the record is only used once the agent's state allows it.
-    const earlyId = this.#state && this.#reader.nameId(name, this.#state.nameKey);
+    const earlyId = this.#view?.policy.names[name];
     const early = earlyId === undefined ? undefined : this.#reader.read(earlyId, name);
     early?.catch(() => undefined);
-    const state = await this.#loadState();
-    if (this.#now() >= state.policy.expiresAt) {
+    const view = await this.#loadView();
+    if (this.#now() >= view.policy.expiresAt) {
       throw new TokenExpiredError(
-        `The token of agent "${credentials.agentId}" expired at ${new Date(state.policy.expiresAt).toISOString()}. ` +
+        `The token of agent "${credentials.agentId}" expired at ${new Date(view.policy.expiresAt).toISOString()}. ` +
           `Ask the owner for a new one: agent-vault agent rotate ${credentials.agentId}`,
       );
     }
-    if (!state.allows(name)) throw notGranted(credentials.agentId, name);
-    const nameId = this.#reader.nameId(name, state.nameKey);
+    if (!view.allows(name)) throw notGranted(credentials.agentId, name);
+    // Agents hold no name key: a name the owner did not list for this agent has no id it can compute.
+    const nameId = view.policy.names[name] ?? throwError(secretNotFound(name));
     const record = await (nameId === earlyId && early ? early : this.#reader.read(nameId, name));
     let found = this.#grants.get(record);
     if (!found) {
@@ -171,15 +168,15 @@ export class AgentAccess {
    * Undefined when nothing opens.
    */
   #findGrant(record: SecretRecord, grantAd: Uint8Array): Grant | undefined {
-    const { credentials, loc } = this.#role;
-    const mine = record.grants.find((g) => g.generation === credentials.generation && equalBytes(g.agentLoc, loc));
+    const { agentKey, generation, loc } = this.#credentials;
+    const mine = record.grants.find((g) => g.generation === generation && equalBytes(g.agentLoc, loc));
     if (mine) {
-      openInto(credentials.agentKey, mine.wrappedKey, grantAd, null, 'A grant');
+      openInto(agentKey, mine.wrappedKey, grantAd, null, 'A grant');
       return mine;
     }
     for (const grant of record.grants) {
       try {
-        openInto(credentials.agentKey, grant.wrappedKey, grantAd, null, 'A grant');
+        openInto(agentKey, grant.wrappedKey, grantAd, null, 'A grant');
         return grant;
       } catch {
         // another agent's grant: expected not to open
@@ -189,17 +186,21 @@ export class AgentAccess {
   }
 
   /** Read this agent's own record; revocation and rotation show here on the very next call. */
-  async #loadState(): Promise<AgentState> {
-    const { credentials, loc } = this.#role;
-    const bytes = await this.#backend.get(`a/${bytesToHex(loc)}`);
-    if (!bytes) {
+  async #loadView(): Promise<AgentView> {
+    const credentials = this.#credentials;
+    const place = { vaultId: this.#vaultId, key: this.#key, publicKey: credentials.ownerKey };
+    const own = await this.#guard.read(this.#key, (bytes) => decodeAgent(bytes, place, 'The agent record'), 'The agent record', this.#own);
+    if (!own) {
       throw new AccessDeniedError(
         'unknown-agent',
         `This vault has no agent "${credentials.agentId}". The owner may have created it in another vault; check AGENT_VAULT_DIR.`,
       );
     }
-    if (this.#state && equalBytes(this.#state.bytes, bytes)) return this.#state;
-    const record = decodeAgent(bytes);
+    if (own === this.#own && this.#view) return this.#view;
+    // Forget the last view first: if these new bytes are refused, the old ones must not be reused.
+    this.#own = undefined;
+    this.#view = undefined;
+    const record = own.value;
     if (record.generation > credentials.generation) {
       const revoked = record.status === AGENT_REVOKED;
       throw new AccessDeniedError(
@@ -215,25 +216,20 @@ export class AgentAccess {
       );
     }
     const policy = openPolicy(this.#vaultId, credentials.agentId, record, credentials.agentKey, 'The agent record');
-    if (this.#state) wipe(this.#state.nameKey);
-    this.#state = {
-      bytes,
-      policy,
-      nameKey: fromBase64Url(policy.nameKey),
-      allows: compileAllow(policy.allow),
-    };
-    this.#reader.forgetNameIds();
-    return this.#state;
-  }
-
-  /** Wipe the name key this agent last read. */
-  wipe(): void {
-    if (this.#state) wipe(this.#state.nameKey);
+    this.#own = own;
+    this.#view = { policy, allows: compileAllow(policy.allow) };
+    return this.#view;
   }
 }
 
 function throwError(error: Error): never {
   throw error;
+}
+
+function secretNotFound(name: string): SecretNotFoundError {
+  return new SecretNotFoundError(
+    `No secret named "${name}" in this vault. The owner can add it: agent-vault set ${JSON.stringify(name)}`,
+  );
 }
 
 function notGranted(agentId: string, name: string): AccessDeniedError {

@@ -6,7 +6,9 @@
  *   it belongs (vault, name, version, agent), so a moved ciphertext fails to open.
  * - KDF/MAC: keyed BLAKE2b (crypto_generichash). Used as a PRF for subkeys and name ids.
  * - Password hashing: Argon2id (crypto_pwhash), parameters stored in the vault header.
- * - Signatures: Ed25519 (crypto_sign), the owner's key derived from the root key (server mode).
+ * - Signatures: Ed25519 (crypto_sign_detached). The owner signs every record agents and the
+ *   owner trust, so a writer of the vault directory who holds only agent keys cannot forge one;
+ *   server mode signs its entries and state with a second owner key (see _keys.ts).
  *
  * Any authentication failure becomes one generic IntegrityError: callers learn that bytes did
  * not verify, never why (no oracle), and never see key or plaintext material.
@@ -116,34 +118,6 @@ export function encodeParts(label: string, parts: (Uint8Array | string | number)
   return out;
 }
 
-/** Bytes of an Ed25519 public key and of a detached signature. */
-export const SIGN_PUBLIC_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
-
-/**
- * An Ed25519 key pair from a 32-byte seed (crypto_sign_seed_keypair): the owner's signing key is
- * derived, never stored, so it comes back from the root key alone. The caller wipes `secretKey`.
- */
-export function signingKeyPair(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
-  const pair = sodium.crypto_sign_seed_keypair(seed);
-  return { publicKey: pair.publicKey, secretKey: pair.privateKey };
-}
-
-/** A detached Ed25519 signature (crypto_sign_detached): deterministic, so no nonce to get wrong. */
-export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  return sodium.crypto_sign_detached(message, secretKey);
-}
-
-/** Whether `signature` is `publicKey`'s over `message`; any malformed input is simply false. */
-export function signatureValid(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (signature.length !== SIGNATURE_BYTES || publicKey.length !== SIGN_PUBLIC_BYTES) return false;
-  try {
-    return sodium.crypto_sign_verify_detached(signature, message, publicKey);
-  } catch {
-    return false;
-  }
-}
-
 /** Constant-time equality for equal-length inputs (sodium_memcmp); different lengths are unequal. */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && sodium.memcmp(a, b);
@@ -177,6 +151,42 @@ export const utf8 = {
     return this.decoder.decode(bytes);
   },
 };
+
+// ---- Ed25519 ---------------------------------------------------------------------------------
+
+export const SIGN_PUBLIC_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+
+/** An Ed25519 key pair from a 32-byte seed (crypto_sign_seed_keypair); the caller wipes `secretKey`. */
+export function signingKeyPair(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  const { publicKey, privateKey } = sodium.crypto_sign_seed_keypair(seed);
+  return { publicKey, secretKey: privateKey };
+}
+
+/** A detached Ed25519 signature of `message` (crypto_sign_detached). */
+export function sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
+  return sodium.crypto_sign_detached(message, secretKey);
+}
+
+/** Whether `signature` is `publicKey`'s over `message`; any malformed input is simply false. */
+export function signatureValid(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== SIGNATURE_BYTES || publicKey.length !== SIGN_PUBLIC_BYTES) return false;
+  try {
+    return sodium.crypto_sign_verify_detached(signature, message, publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Check a detached signature; any failure (wrong key, bytes, length) is the one IntegrityError. */
+export function verifySignature(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array, what: string): void {
+  if (!signatureValid(signature, message, publicKey)) {
+    throw new IntegrityError(
+      `${what} is not signed by this vault's owner: it was written by someone else (an agent, or ` +
+        'another vault) or modified. Restore it from a backup, or have the owner set it again.',
+    );
+  }
+}
 
 // ---- Argon2id -------------------------------------------------------------------------------
 

@@ -49,6 +49,8 @@ export class AccessDeniedError extends VaultError {
 
 export type AccessDeniedReason =
   | 'bad-token'
+  /** A format-1 token: the vault was upgraded (or must be); the owner issues a new one. */
+  | 'old-token'
   | 'wrong-vault'
   | 'unknown-agent'
   | 'revoked'

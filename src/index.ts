@@ -1,5 +1,6 @@
 export { createVault, openVault, Vault } from './vault.ts';
-export { restoreVault } from './backup.ts';
+export { type RestoreOptions, restoreVault } from './backup.ts';
+export { type MigrationResult, migrateVault } from './_migrate.ts';
 export type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, OwnerUnlock, SecretInfo, VaultOptions,
 } from './options.ts';

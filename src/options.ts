@@ -41,6 +41,13 @@ export interface VaultOptions {
   serverStateDir?: string;
   /** The clock, in milliseconds since the epoch. Default: `Date.now`. For tests of expiry. */
   now?: () => number;
+  /**
+   * Owner only: where the owner remembers each vault's newest signed state, so a vault directory
+   * rolled back to an older copy is refused. Default: `AGENT_VAULT_CONFIG_DIR`, else
+   * `$XDG_CONFIG_HOME/agent-vault`, else `~/.config/agent-vault` (outside Node: none). `false`:
+   * remember only for the life of the vault object.
+   */
+  configDir?: string | false;
 }
 
 export interface OwnerUnlock {

@@ -4,12 +4,15 @@
  * key, which opens exactly the data keys granted to it.
  */
 import { type Backend, guardBackend } from './backend.ts';
-import { bytesToHex, equalBytes, secretBytes } from './_bytes.ts';
-import { agentLoc, auditKey, importMacKey, importSealKey } from './_keys.ts';
-import { agentToken, newHeader, readHeader, replaceUnlock, resolveStorage, storeNewHeader, unlockRootKey } from './_open.ts';
-import { agentInfo, type OwnerKeys, ownerKeys, OwnerStore } from './_owner-store.ts';
+import { bytesToHex, secretBytes } from './_bytes.ts';
+import { auditKey, importMacKey, importSealKey } from './_keys.ts';
+import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader } from './_open.ts';
+import { agentInfo } from './_owner-records.ts';
+import { type AgentRole, agentRole, agentRoleOf, TokenFollower } from './_agent-role.ts';
+import { anchoredHead, openOwnerRole, type OwnerRole, ownerRole, wipeOwner } from './_owner-role.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
-import { exportBackup } from './_backup.ts';
+import * as owner from './_owner-ops.ts';
+import type { OwnerContext, UpdateAgentOptions } from './_owner-ops.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit/index.ts';
@@ -24,14 +27,11 @@ import type {
 } from './options.ts';
 import { SecretBuffer } from './secret.ts';
 import type { RemoteVault } from './server/_remote-open.ts';
-import { type AgentCredentials, parseToken } from './token.ts';
 import type { TokenFile } from './_files.ts';
 
 const DEFAULT_TTL = '30d';
 
-type Role =
-  | ({ kind: 'owner'; store: OwnerStore } & OwnerKeys)
-  | { kind: 'agent'; credentials: AgentCredentials; loc: Uint8Array };
+type Role = OwnerRole | AgentRole;
 
 /**
  * @internal A secret checked and audited but not decrypted (see `Vault._prepare`): its length,
@@ -56,11 +56,8 @@ export class Vault {
   readonly #now: () => number;
   readonly #reader: SecretReader;
   #agent: AgentAccess | undefined;
-  readonly #tokenFile: TokenFile | undefined;
+  readonly #follower: TokenFollower | undefined;
   readonly #onServer: boolean;
-  /** Keys of tokens followed away from, wiped at close (a request in flight may still hold them). */
-  readonly #retired: (() => void)[] = [];
-  #following: Promise<void> | undefined;
 
   /**
    * Use `createVault` or `openVault`. `tokenFile` is followed when it changes (agent). `onServer`
@@ -75,12 +72,13 @@ export class Vault {
     this.#role = role;
     this.#audit = audit;
     this.#now = now;
-    this.#tokenFile = tokenFile;
+    this.#follower = tokenFile && new TokenFollower(tokenFile);
     const base = role.kind === 'owner' ? role.rootKey : role.credentials.agentKey;
     this.#auditKey = auditKey(base);
     this.#onServer = onServer;
-    this.#reader = new SecretReader(backend, vaultId, !onServer);
-    this.#agent = role.kind === 'agent' ? new AgentAccess(backend, vaultId, this.#reader, role, now) : undefined;
+    const publicKey = role.kind === 'owner' ? role.signer.publicKey : role.credentials.ownerKey;
+    this.#reader = new SecretReader(role.guard, vaultId, publicKey, !onServer);
+    this.#agent = role.kind === 'agent' ? new AgentAccess(role.guard, vaultId, this.#reader, role.credentials, now) : undefined;
   }
 
   /** @internal Use createVault(). */
@@ -89,12 +87,17 @@ export class Vault {
     const server = serverUrl(options);
     if (server !== undefined) {
       const [{ createRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), initCrypto()]);
-      return Vault.#remote(await createRemoteVault(server, options, now()), now);
+      const vault = await Vault.#remote(await createRemoteVault(server, options, now()), now, options.configDir);
+      // The server recorded vault.create itself; the owner now writes the first signed state.
+      if (vault.#role.kind === 'owner') await vault.#role.store.createState();
+      return vault;
     }
     const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
     const { header, rootKey } = await newHeader(options, now());
-    await storeNewHeader(backend, header);
-    const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
+    const role = await ownerRole({ backend, vaultId: header.vaultId, rootKey, now, audit, configDir: options.configDir });
+    await storeNewHeader(backend, header, role.signer);
+    await role.store.createState();
+    const vault = new Vault(backend, header.vaultId, role, audit, now);
     await vault.#record({ action: 'vault.create', outcome: 'ok' });
     return vault;
   }
@@ -112,72 +115,44 @@ export class Vault {
     const server = serverUrl(options);
     if (server !== undefined) {
       const [{ openRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), cryptoReady]);
-      const vault = Vault.#remote(await openRemoteVault(server, options, token), now);
+      const vault = await Vault.#remote(await openRemoteVault(server, options, token), now, options.configDir);
       if (token === undefined) await vault.#record({ action: 'vault.open', outcome: 'ok' });
       return vault;
     }
     const { backend, audit } = await resolveStorage(options);
     const header = await readHeader(backend, options.dir, cryptoReady);
     if (token === undefined) {
-      const rootKey = await unlockRootKey(header, options);
-      const vault = new Vault(backend, header.vaultId, ownerRole(backend, header.vaultId, rootKey, now), audit, now);
+      const role = await openOwnerRole(header, options, { backend, audit, now });
+      const vault = new Vault(backend, header.vaultId, role, audit, now);
       await vault.#record({ action: 'vault.open', outcome: 'ok' });
       return vault;
     }
-    const credentials = parseToken(token);
-    if (!equalBytes(credentials.vaultId, header.vaultId)) {
-      wipe(credentials.agentKey);
-      throw new AccessDeniedError(
-        'wrong-vault',
-        `This agent token belongs to another vault than the one in this ${backend.name} backend. ` +
-          'Point AGENT_VAULT_DIR (or the backend) at the vault that issued it.',
-      );
-    }
-    const role = { kind: 'agent' as const, credentials, loc: agentLoc(header.vaultId, credentials.agentId) };
-    return new Vault(backend, header.vaultId, role, audit, now, file);
+    return new Vault(backend, header.vaultId, agentRole(header, token, backend), audit, now, file);
   }
 
-  /**
-   * Switch to the token now in AGENT_VAULT_TOKEN_FILE, if it changed. Only a token of the same
-   * vault and agent is taken: the file names who this process is, and a swap to another agent is
-   * a restart's decision, not a request's.
-   */
-  #followTokenFile(): Promise<void> {
-    if (!this.#tokenFile || this.#role.kind !== 'agent') return Promise.resolve();
-    const current = this.#role;
-    this.#following ??= (async () => {
-      const token = await this.#tokenFile!.changed();
-      if (token === undefined) return;
-      const credentials = parseToken(token);
-      if (!equalBytes(credentials.vaultId, this.#vaultId) || credentials.agentId !== current.credentials.agentId) {
-        wipe(credentials.agentKey);
-        throw new AccessDeniedError(
-          'bad-token',
-          `${this.#tokenFile!.path} now holds a token of another agent or vault than the one this process started ` +
-            `with (agent ${JSON.stringify(current.credentials.agentId)}); restart the process to switch agents.`,
-        );
-      }
-      const previous = { agent: this.#agent, key: current.credentials.agentKey, auditKey: this.#auditKey };
-      this.#retired.push(() => {
-        previous.agent?.wipe();
-        wipe(previous.key, previous.auditKey);
-      });
-      const role = { kind: 'agent' as const, credentials, loc: current.loc };
-      this.#role = role;
-      this.#auditKey = auditKey(credentials.agentKey);
-      this.#agent = new AgentAccess(this.#backend, this.#vaultId, this.#reader, role, this.#now);
-    })().finally(() => {
-      this.#following = undefined;
-    });
-    return this.#following;
+  /** Switch to a token rotated into AGENT_VAULT_TOKEN_FILE (src/_agent-role.ts says which are taken). */
+  async #followTokenFile(): Promise<void> {
+    if (this.#role.kind !== 'agent' || !this.#follower) return;
+    const next = await this.#follower.next(this.#role);
+    if (!next || next === this.#role) return;
+    this.#follower.retire(this.#role.credentials.agentKey, this.#auditKey);
+    this.#role = next;
+    this.#auditKey = auditKey(next.credentials.agentKey);
+    this.#agent = new AgentAccess(next.guard, this.#vaultId, this.#reader, next.credentials, this.#now);
   }
 
   /** A vault on an `agent-vault serve` server (src/server/): the core runs unchanged over its backend. */
-  static #remote(remote: RemoteVault, now: () => number): Vault {
+  static async #remote(remote: RemoteVault, now: () => number, configDir?: string | false): Promise<Vault> {
     const backend = guardBackend(remote.backend);
-    const role: Role = remote.rootKey
-      ? ownerRole(backend, remote.vaultId, remote.rootKey, now)
-      : { kind: 'agent', credentials: remote.credentials!, loc: agentLoc(remote.vaultId, remote.credentials!.agentId) };
+    let role: Role;
+    if (remote.rootKey) {
+      role = await ownerRole({ backend, vaultId: remote.vaultId, rootKey: remote.rootKey, now, audit: remote.audit, configDir });
+      // Loaded only here, as in _create/_open: a local vault never loads the server client.
+      const { unlockOwnerAudit } = await import('./server/_remote-open.ts');
+      unlockOwnerAudit(remote.audit, role);
+    } else {
+      role = agentRoleOf(remote.credentials!, backend);
+    }
     return new Vault(backend, remote.vaultId, role, remote.audit, now, undefined, true);
   }
 
@@ -309,7 +284,8 @@ export class Vault {
    * in full (its value is opened and wiped at once), so no tampered metadata is ever listed.
    */
   async list(): Promise<SecretInfo[]> {
-    return this.#owner('list secrets').store.listSecrets();
+    const role = this.#owner('list secrets');
+    return this.#locked(() => role.store.listSecrets());
   }
 
   /** Delete `name` and every grant of it. */
@@ -317,10 +293,7 @@ export class Vault {
     const role = this.#owner('delete a secret');
     const canonical = canonicalName(name);
     const nameId = this.#reader.nameId(canonical, role.nameKey);
-    await this.#locked(async () => {
-      await this.#reader.read(nameId, canonical);
-      await this.#backend.delete(`s/${nameId}`);
-    });
+    await this.#locked(() => role.store.deleteSecret(canonical, nameId));
     await this.#record({ action: 'secret.delete', name: canonical, outcome: 'ok' });
   }
 
@@ -341,7 +314,8 @@ export class Vault {
   async listAgents(): Promise<AgentInfo[]> {
     const role = this.#owner('list agents');
     const now = this.#now();
-    return (await role.store.loadAgents()).map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const agents = await this.#locked(() => role.store.listAgents());
+    return agents.map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   /** Revoke an agent: its token stops working on its next request and its grants are removed. */
@@ -367,18 +341,11 @@ export class Vault {
 
   /**
    * Change an agent's patterns (`allow`) or lifetime (`ttl`, from now) and keep its token: the
-   * running agent sees the change at its next request. To cut off a token that may have leaked,
-   * rotate or revoke instead.
+   * running agent sees the change at its next request, and holds keys for exactly what it may now
+   * read. To cut off a token that may have leaked, rotate or revoke instead.
    */
-  async updateAgent(id: string, options: { allow?: string[]; ttl?: string | number }): Promise<AgentInfo> {
-    const role = this.#owner('update an agent');
-    const allow = options?.allow === undefined ? undefined : options.allow.map((pattern) => canonicalName(pattern));
-    if (allow !== undefined) compileAllow(allow);
-    const ttl = options?.ttl === undefined ? undefined : parseDuration(options.ttl, 'ttl');
-    if (allow === undefined && ttl === undefined) throw new UsageError('Say what to change: { allow } or { ttl }.');
-    const agent = await this.#locked(() => role.store.updateAgent(id, allow, ttl));
-    await this.#record({ action: 'agent.update', name: id, outcome: 'ok' });
-    return agentInfo(agent, this.#now());
+  updateAgent(id: string, options: UpdateAgentOptions): Promise<AgentInfo> {
+    return owner.updateAgent(this.#ownerContext('update an agent'), id, options);
   }
 
   // ---- owner: the vault ----
@@ -387,45 +354,35 @@ export class Vault {
    * Lock the root key under a new passphrase or key file (`agent-vault passwd`). Nothing else
    * changes: agent tokens, grants and secrets stay valid, and the old passphrase stops working.
    */
-  async changeUnlock(next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>): Promise<void> {
-    const role = this.#owner('change how the vault is unlocked');
-    // The server keeps a verifier of the unlock key from creation: a new header alone would lock the owner out.
-    this.#directoryOnly('change how the vault is unlocked');
-    await replaceUnlock(this.#backend, role.rootKey, next);
-    await this.#record({ action: 'vault.rekey', outcome: 'ok' });
+  changeUnlock(next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>): Promise<void> {
+    return owner.changeUnlock(this.#ownerContext('change how the vault is unlocked'), next);
   }
 
   /**
-   * An encrypted backup of every record, header included (`agent-vault backup`): opened only by
-   * this vault's passphrase or key file as it is now, restored with `restoreVault`. Not the audit log.
+   * An encrypted backup of every record, header and signed state included (`agent-vault backup`):
+   * opened only by this vault's passphrase or key file as it is now, restored with `restoreVault`.
+   * Not the audit log.
    */
-  async backup(): Promise<Uint8Array> {
-    const role = this.#owner('back up the vault');
-    this.#directoryOnly('back up the vault');
-    const bytes = await this.#locked(() => exportBackup(this.#backend, role.rootKey, this.#now()));
-    await this.#record({ action: 'vault.backup', outcome: 'ok' });
-    return bytes;
-  }
-
-  /** Refuse what server mode does not do yet (passwd, backup), before anything is read or written. */
-  #directoryOnly(what: string): void {
-    if (!this.#onServer) return;
-    throw new UsageError(`A vault on an agent-vault server cannot ${what} yet; nothing was changed. Use a vault directory for it.`);
+  backup(): Promise<Uint8Array> {
+    return owner.backup(this.#ownerContext('back up the vault'));
   }
 
   // ---- owner: audit ----
 
   /**
    * Check the audit log: the hash chain and every writer's MAC (the owner re-derives each agent's
-   * audit key), trimming a torn last line and recording that. Owner only. Removal of the newest
-   * records is invisible without `{ anchor }`: keep `report.last` somewhere the writers cannot reach.
+   * audit key), trimming a torn last line and recording that. Owner only. The log must extend the
+   * head the vault's signed state anchored at the last owner operation (or `{ anchor }`, when
+   * given): records cut or rewritten up to there are reported; ones after it can still be removed
+   * unseen by a writer of the log, so keep `report.last` somewhere the writers cannot reach too.
    */
   async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditReport> {
     const role = this.#owner('verify the audit log');
     const sink = this.#auditSink('verify');
+    const anchor = options.anchor ?? (await anchoredHead(role, this.#backend));
     const keys = auditKeyring(role.rootKey);
     try {
-      return await sink.verify!({ vaultId: this.id, macKey: this.#auditKey, now: this.#now(), keys }, options);
+      return await sink.verify!({ vaultId: this.id, macKey: this.#auditKey, now: this.#now(), keys }, { ...options, anchor });
     } finally {
       keys.wipe();
     }
@@ -456,6 +413,13 @@ export class Vault {
       throw new AccessDeniedError('owner-only', `Only the vault owner can ${what}; this vault was opened with an agent token.`);
     }
     return this.#role;
+  }
+
+  #ownerContext(what: string): OwnerContext {
+    return {
+      role: this.#owner(what), backend: this.#backend, onServer: this.#onServer, now: this.#now,
+      locked: (fn) => this.#locked(fn), record: (event) => this.#record(event),
+    };
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -503,10 +467,9 @@ export class Vault {
   async close(): Promise<void> {
     await this.#audit?.close?.();
     await this.#backend.close?.();
-    if (this.#role.kind === 'owner') wipe(this.#role.rootKey, this.#role.ownerKey, this.#role.nameKey);
+    if (this.#role.kind === 'owner') wipeOwner(this.#role);
     else wipe(this.#role.credentials.agentKey);
-    this.#agent?.wipe();
-    for (const retire of this.#retired.splice(0)) retire();
+    this.#follower?.wipe();
     wipe(this.#auditKey);
   }
 
@@ -519,12 +482,6 @@ export class Vault {
   }
 }
 
-type OwnerRole = Extract<Role, { kind: 'owner' }>;
-
-function ownerRole(backend: Backend, vaultId: Uint8Array, rootKey: Uint8Array, now: () => number): OwnerRole {
-  const keys = ownerKeys(rootKey);
-  return { kind: 'owner', ...keys, store: new OwnerStore(backend, vaultId, keys, now) };
-}
 
 /** The server to use: the option, else AGENT_VAULT_SERVER unless a backend or directory was named. */
 function serverUrl(options: OpenVaultOptions): string | undefined {

@@ -83,19 +83,14 @@ export function armSocket(socket: Socket, tls: boolean): void {
     injections.delete(socket);
 
     const head = chunks.slice(0, at + 1);
-    let rest = chunks.slice(at + 1);
-    // A small body (a prompt) goes in the same write as the head: one packet and one wake-up of
-    // the server instead of two. It is copied into the owned buffer, zeroed with it.
-    const together = rest.reduce((sum, chunk) => sum + byteLength(chunk), 0) <= SAME_WRITE_MAX;
+    const rest = chunks.slice(at + 1);
     let buffer: Buffer;
     let length: number;
     try {
-      buffer = concatOwned(together ? chunks : head);
-      const headBytes = head.reduce((sum, chunk) => sum + byteLength(chunk), 0);
-      if (together) rest = [];
+      buffer = concatOwned(head);
       // Search only the last chunk (the one found to hold it), and only its head part.
-      const from = headBytes - byteLength(head[head.length - 1]!);
-      const starts = findPlaceholders(buffer.subarray(0, headBytes), from, injection.placeholder);
+      const from = buffer.length - byteLength(head[head.length - 1]!);
+      const starts = findPlaceholders(buffer, from, injection.placeholder);
       owned.add(buffer);
       length = buffer.length;
       // From the last to the first, so that moving bytes left (trimming) keeps earlier offsets.
@@ -138,9 +133,6 @@ function holds({ chunk, encoding }: WriteChunk, placeholder: Buffer): boolean {
 }
 
 const ASCII_COMPATIBLE = new Set<string>(['latin1', 'binary', 'ascii', 'utf8', 'utf-8']);
-
-/** The largest body written together with the head that holds the key (larger ones follow it). */
-const SAME_WRITE_MAX = 64 * 1024;
 
 function byteLength({ chunk, encoding }: WriteChunk): number {
   return typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding as BufferEncoding) : chunk.length;

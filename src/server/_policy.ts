@@ -7,8 +7,9 @@
  * reads it, before anything is sent (fail closed); a denial is recorded too.
  */
 import { bytesToHex } from '../_bytes.ts';
-import { decodeHeader } from '../_header.ts';
+import { decodeHeader, type SignedHeader, verifyHeader } from '../_header.ts';
 import { decodeAgent, decodeSecret } from '../_records.ts';
+import { decodeState, STATE_KEY } from '../_state.ts';
 import { sealRecord, eventProblem, genesisHash } from '../audit/_chain.ts';
 import type { AuditEvent } from '../audit/index.ts';
 import { constantTimeEqual, signatureValid, utf8 } from '../crypto.ts';
@@ -34,6 +35,8 @@ export class VaultService {
   readonly #store: ServerStore;
   readonly #now: () => number;
   #meta: VaultMeta | undefined;
+  /** The owner's record-signing key (the header's `ownerKey`), which every stored record must verify under. */
+  #recordKey: Uint8Array | undefined;
 
   constructor(store: ServerStore, now: () => number = Date.now) {
     this.#store = store;
@@ -62,7 +65,7 @@ export class VaultService {
     if (header.key !== 'header' || header.value === null || header.rev !== 1 || state.rev !== 1) {
       throw new UsageError('A vault creation carries the header at revision 1.');
     }
-    const decoded = decodeHeader(header.value);
+    const decoded = recordSigned(decodeHeader(header.value));
     if (!constantTimeEqual(decoded.vaultId, vaultId)) {
       throw new IntegrityError('The header names another vault than the owner key pins. Create the vault with agent-vault.');
     }
@@ -80,12 +83,13 @@ export class VaultService {
       await tx.audit([this.#seal(meta, { actor: 'owner', generation: 0, action: 'vault.create', outcome: 'ok' })]);
     });
     this.#meta = meta;
+    this.#recordKey = decoded.ownerKey;
     return state;
   }
 
   async read(principal: Principal, keys: readonly string[]): Promise<ReadResult> {
     if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_READ_KEYS || !keys.every((k) => typeof k === 'string' && KEY_PATTERN.test(k))) {
-      throw new UsageError(`A read names 1 to ${MAX_READ_KEYS} record keys (header, s/…, a/…, p/…).`);
+      throw new UsageError(`A read names 1 to ${MAX_READ_KEYS} record keys (header, state, s/…, a/…, p/…).`);
     }
     const meta = await this.#requireMeta();
     if (principal.kind === 'owner') {
@@ -107,9 +111,10 @@ export class VaultService {
     const meta = await this.#requireMeta();
     this.#checkOwner(meta, principal);
     if (entries.length === 0 || entries.length > MAX_READ_KEYS) throw new UsageError(`A write carries 1 to ${MAX_READ_KEYS} entries.`);
+    const recordKey = await this.#loadRecordKey();
     for (const entry of entries) {
       if (entry.rev !== state.rev) throw new UsageError('Every entry of a write carries the revision of the new state.');
-      checkWellFormed(meta, entry);
+      checkWellFormed(meta, recordKey, entry);
     }
     checkSignatures(meta.vaultId, meta.ownerPublicKey, state, entries);
     await this.#store.transaction(async (tx) => {
@@ -169,12 +174,15 @@ export class VaultService {
   async #agentRead(meta: VaultMeta, agent: Extract<Principal, { kind: 'agent' }>, keys: readonly string[]): Promise<ReadResult> {
     const own = `a/${agent.loc}`;
     const secrets = keys.filter((key) => key.startsWith('s/'));
-    if (keys.some((key) => key !== own && !key.startsWith('s/'))) {
-      throw new AccessDeniedError('not-granted', 'An agent may read only its own record and secrets granted to it.');
+    // The owner-signed state is public to the vault's agents: each checks every record against it.
+    if (keys.some((key) => key !== own && key !== STATE_KEY && !key.startsWith('s/'))) {
+      throw new AccessDeniedError('not-granted', 'An agent may read only the state, its own record and secrets granted to it.');
     }
+    const recordKey = await this.#loadRecordKey();
     const actor = { actor: `agent:${agent.loc}`, generation: agent.generation };
     const outcome = await this.#store.transaction(async (tx) => {
-      const found = await tx.entries([`p/${agent.loc}`, own, ...secrets]);
+      const wantsState = keys.includes(STATE_KEY);
+      const found = await tx.entries([`p/${agent.loc}`, own, ...secrets, ...(wantsState ? [STATE_KEY] : [])]);
       const policyEntry = found.get(`p/${agent.loc}`);
       if (!policyEntry?.value) {
         return { denied: new AccessDeniedError('unknown-agent', 'This server has no such agent. Check AGENT_VAULT_SERVER and the token.') };
@@ -198,7 +206,7 @@ export class VaultService {
           audit.push(this.#seal(meta, { ...actor, action: 'secret.resolve', name, outcome: 'error', reason: 'SECRET_NOT_FOUND' }));
           continue;
         }
-        const record = decodeSecret(entry.value);
+        const record = decodeSecret(entry.value, { vaultId: meta.vaultId, key, publicKey: recordKey });
         const granted = record.grants.some((g) => g.generation === agent.generation && bytesToHex(g.agentLoc) === agent.loc);
         if (!granted) {
           denied ??= new AccessDeniedError('not-granted', 'This agent holds no grant for that secret. The owner can widen its patterns.');
@@ -212,6 +220,8 @@ export class VaultService {
       if (denied) return { denied };
       const mine = found.get(own);
       if (mine) entries.push(mine);
+      const signedState = wantsState ? found.get(STATE_KEY) : undefined;
+      if (signedState) entries.push(signedState);
       return { result: { state: await requireState(tx), entries } };
     });
     if (outcome.denied) throw outcome.denied;
@@ -234,6 +244,16 @@ export class VaultService {
     // The metadata never changes once written, so it is read from the store only until it exists.
     this.#meta ??= await this.#store.transaction((tx) => tx.meta());
     return this.#meta;
+  }
+
+  /** The record-signing key from the stored header (format 2); it never changes, so it is read once. */
+  async #loadRecordKey(): Promise<Uint8Array> {
+    this.#recordKey ??= await this.#store.transaction(async (tx) => {
+      const header = (await tx.entries(['header'])).get('header');
+      if (!header?.value) throw new VaultNotFoundError('This server holds no vault yet. Create one: agent-vault init --server URL');
+      return recordSigned(decodeHeader(header.value)).ownerKey;
+    });
+    return this.#recordKey;
   }
 
   async #requireMeta(): Promise<VaultMeta> {
@@ -264,18 +284,40 @@ function reasonOf(error: VaultError): string {
   return error instanceof AccessDeniedError ? (error.reason satisfies AccessDeniedReason) : error.code;
 }
 
+/** The key of the owner's in-progress marker; only the owner reads or writes it. */
+const PENDING_KEY = 'pending';
+
 /** The one record format each key holds, checked before it is stored. */
-function checkWellFormed(meta: VaultMeta, entry: Entry): void {
+function checkWellFormed(meta: VaultMeta, recordKey: Uint8Array, entry: Entry): void {
   if (!KEY_PATTERN.test(entry.key)) throw new UsageError('Not a record key of this vault.');
   if (entry.value === null) {
-    if (!entry.key.startsWith('s/')) throw new UsageError('Only secrets are deleted; agents are revoked.');
+    if (!entry.key.startsWith('s/') && entry.key !== PENDING_KEY) throw new UsageError('Only secrets are deleted; agents are revoked.');
     return;
   }
+  // The owner's marker of an operation under way (src/_owner-store.ts): unsigned, a short counter.
+  if (entry.key === PENDING_KEY) {
+    if (entry.value.length > 20 || !/^[0-9]+$/.test(utf8.decode(entry.value))) throw new UsageError('Not an operation marker.');
+    return;
+  }
+  // Records are owner-signed inside too (format 2): one the owner's record key did not sign is refused here.
+  const place = { vaultId: meta.vaultId, key: entry.key, publicKey: recordKey };
   if (entry.key === 'header') {
-    if (!constantTimeEqual(decodeHeader(entry.value).vaultId, meta.vaultId)) throw new IntegrityError('The header names another vault.');
-  } else if (entry.key.startsWith('s/')) decodeSecret(entry.value);
-  else if (entry.key.startsWith('a/')) decodeAgent(entry.value);
+    const header = recordSigned(decodeHeader(entry.value));
+    if (!constantTimeEqual(header.vaultId, meta.vaultId)) throw new IntegrityError('The header names another vault.');
+    verifyHeader(header, recordKey);
+  } else if (entry.key === STATE_KEY) decodeState(entry.value, place);
+  else if (entry.key.startsWith('s/')) decodeSecret(entry.value, place);
+  else if (entry.key.startsWith('a/')) decodeAgent(entry.value, place);
   else decodePolicy(entry.value);
+}
+
+/** A header a server accepts: format 2, signed by the record key it names (a format-1 vault is migrated first). */
+function recordSigned(header: ReturnType<typeof decodeHeader>): SignedHeader {
+  if (header.format !== 2) {
+    throw new UsageError('A server vault holds format-2 headers only. Migrate the vault first: agent-vault migrate.');
+  }
+  verifyHeader(header, header.ownerKey);
+  return header;
 }
 
 function checkSignatures(vaultId: Uint8Array, publicKey: Uint8Array, state: State, entries: readonly Entry[]): void {

@@ -27,6 +27,8 @@ export interface OwnerSigner {
   secretKey: Uint8Array;
   rootKey: Uint8Array;
   ownerKey: Uint8Array;
+  /** The owner's record-signing public key: what the agent records it reads back verify under. */
+  recordKey: Uint8Array;
 }
 
 const LEASE_MS = 60_000;
@@ -144,9 +146,9 @@ export class RemoteBackend implements Backend {
   async #write(signer: OwnerSigner, changes: { key: string; value: Uint8Array | null }[]): Promise<void> {
     const rev = (this.#state?.rev ?? this.#view.newest) + 1;
     const entries: Entry[] = changes.map(({ key, value }) => ({
-      key, value, rev, sig: sign(entryMessage(signer.vaultId, key, rev, value), signer.secretKey),
+      key, value, rev, sig: sign(signer.secretKey, entryMessage(signer.vaultId, key, rev, value)),
     }));
-    const state: State = { rev, sig: sign(stateMessage(signer.vaultId, rev), signer.secretKey) };
+    const state: State = { rev, sig: sign(signer.secretKey, stateMessage(signer.vaultId, rev)) };
     const response = await this.#client.call<{ state: unknown }>('POST', '/v1/write', {
       state: stateToJson(state), entries: entries.map(entryToJson),
     });
@@ -166,7 +168,7 @@ export class RemoteBackend implements Backend {
 /** The policy the server enforces for the agent record at `key`, read from that record with the owner's keys. */
 function serverPolicy(signer: OwnerSigner, key: string, value: Uint8Array): Uint8Array {
   const loc = key.slice(2);
-  const record = decodeAgent(value);
+  const record = decodeAgent(value, { vaultId: signer.vaultId, key, publicKey: signer.recordKey });
   const id = utf8.decode(open(signer.ownerKey, record.sealedId, ad.agentId(signer.vaultId, loc), 'An agent record'));
   const agentSecret = agentKey(signer.rootKey, id, record.generation);
   const authKey = serverAuthKey(agentSecret);

@@ -8,10 +8,12 @@
  *   the vault id in its token (the id is that key's hash) before trusting any answer.
  */
 import { bytesToHex, equalBytes } from '../_bytes.ts';
-import { decodeHeader, decodeUnlock, openRootKey } from '../_header.ts';
-import { agentLoc, nameId, serverAuditKey, serverAuthKey, signingSeed } from '../_keys.ts';
+import { decodeHeader, decodeUnlock, openRootKey, type StoredHeader, verifyHeader } from '../_header.ts';
+import { nameId, serverAuditKey, serverAuthKey, serverSigningSeed } from '../_keys.ts';
 import { newHeader, unlockKeyFor, wrongUnlock } from '../_open.ts';
-import { OwnerStore, ownerKeys } from '../_owner-store.ts';
+import { ownerKeys } from '../_owner-records.ts';
+import type { OwnerRole } from '../_owner-role.ts';
+import { ownerSigner } from '../_signed.ts';
 import type { AuditEvent } from '../audit/index.ts';
 import { encodeHeader } from '../_header.ts';
 import { sign, signingKeyPair, toBase64Url, wipe } from '../crypto.ts';
@@ -52,7 +54,7 @@ export async function createRemoteVault(server: string, options: CreateVaultOpti
   let ownerVerifier: Uint8Array | undefined;
   const { header, rootKey } = await newHeader(options, now, {
     vaultIdFor: (root) => {
-      const seed = signingSeed(root);
+      const seed = serverSigningSeed(root);
       const pair = signingKeyPair(seed);
       wipe(seed, pair.secretKey);
       return vaultIdFor(pair.publicKey);
@@ -65,15 +67,17 @@ export async function createRemoteVault(server: string, options: CreateVaultOpti
   });
   const { publicKey, secretKey } = keyPair(rootKey);
   const vaultId = header.vaultId;
-  const headerBytes = encodeHeader(header);
+  const recordSigner = ownerSigner(rootKey);
+  const headerBytes = encodeHeader(header, recordSigner);
+  recordSigner.wipe();
   const auditKey = serverAuditKey(rootKey);
   try {
     await client.call('POST', '/v1/vault', {
       ownerPublicKey: toBase64Url(publicKey),
       ownerVerifier: toBase64Url(ownerVerifier!),
       auditKey: toBase64Url(auditKey),
-      header: entryToJson({ key: 'header', value: headerBytes, rev: 1, sig: sign(entryMessage(vaultId, 'header', 1, headerBytes), secretKey) }),
-      state: stateToJson({ rev: 1, sig: sign(stateMessage(vaultId, 1), secretKey) }),
+      header: entryToJson({ key: 'header', value: headerBytes, rev: 1, sig: sign(secretKey, entryMessage(vaultId, 'header', 1, headerBytes)) }),
+      state: stateToJson({ rev: 1, sig: sign(secretKey, stateMessage(vaultId, 1)) }),
     });
   } finally {
     wipe(secretKey, auditKey);
@@ -91,7 +95,7 @@ export async function openRemoteVault(server: string, options: OpenVaultOptions,
     wipe(credentials.agentKey);
     throw new AccessDeniedError('wrong-vault', 'This agent token belongs to another vault than the one on this server. Check AGENT_VAULT_SERVER.');
   }
-  const loc = bytesToHex(agentLoc(vault.vaultId, credentials.agentId));
+  const loc = bytesToHex(credentials.loc);
   const authKey = serverAuthKey(credentials.agentKey);
   client.authenticate({ kind: 'agent', loc, generation: credentials.generation, authKey });
   const backend = new RemoteBackend(client, new TrustedView(vault.vaultId, vault.publicKey), `a/${loc}`);
@@ -108,13 +112,14 @@ async function openOwner(client: ServerClient, vault: VaultFace, options: OpenVa
   const view = new TrustedView(vault.vaultId, vault.publicKey, memory.floor);
   const backend = new RemoteBackend(client, view, undefined, (rev) => memory.remember(rev));
   let rootKey = known;
+  let header: StoredHeader;
   try {
     client.authenticate({ kind: 'owner', authKey: serverAuthKey(unlockKey) });
     const headerBytes = await backend.get('header').catch((error) => {
       throw error instanceof AccessDeniedError && error.reason === 'owner-only' ? wrongUnlock(unlock) : error;
     });
     if (!headerBytes) throw new IntegrityError('The vault server holds no header for this vault: it was tampered with.');
-    const header = decodeHeader(headerBytes);
+    header = decodeHeader(headerBytes);
     rootKey ??= (() => {
       try {
         return openRootKey(header, unlockKey);
@@ -131,29 +136,46 @@ async function openOwner(client: ServerClient, vault: VaultFace, options: OpenVa
     throw new IntegrityError('The vault server pins another owner key than this vault\'s root key gives: it is not this vault\'s server.');
   }
   const keys = ownerKeys(rootKey);
-  backend.unlock({ vaultId: vault.vaultId, secretKey, rootKey, ownerKey: keys.ownerKey });
+  try {
+    // The header must be the one this root key signed (format 2), as for a local vault.
+    if (header.format !== 2) throw new IntegrityError('The vault server holds a format-1 header: it was replaced. Restore it from a backup.');
+    verifyHeader(header, keys.signer.publicKey);
+  } catch (error) {
+    wipe(secretKey, keys.ownerKey);
+    throw error;
+  } finally {
+    wipe(keys.nameKey);
+    keys.signer.wipe();
+  }
+  backend.unlock({ vaultId: vault.vaultId, secretKey, rootKey, ownerKey: keys.ownerKey, recordKey: keys.signer.publicKey });
   const audit = new RemoteAuditSink(client, bytesToHex(vault.vaultId));
-  audit.unlock({
-    auditKey: serverAuditKey(rootKey),
-    ref: (event: AuditEvent) => {
-      if (event.name === undefined) return undefined;
-      if (event.action.startsWith('secret.')) return nameId(keys.nameKey, event.name);
-      if (event.action.startsWith('agent.')) return bytesToHex(agentLoc(vault.vaultId, event.name));
-      return undefined;
-    },
-    names: async () => {
-      const store = new OwnerStore(backend, vault.vaultId, keys, Date.now);
-      const names = new Map<string, string>();
-      for (const secret of await store.listSecrets()) names.set(nameId(keys.nameKey, secret.name), secret.name);
-      for (const agent of await store.loadAgents()) names.set(bytesToHex(agent.loc), agent.id);
-      return names;
-    },
-  });
   return { backend, audit, vaultId: vault.vaultId, rootKey };
 }
 
+/**
+ * Arm the owner's audit sink once its role exists: events name secrets by name id and agents by
+ * their keyed location, and the owner's listing maps them back to names.
+ */
+export function unlockOwnerAudit(audit: RemoteAuditSink, role: OwnerRole): void {
+  audit.unlock({
+    auditKey: serverAuditKey(role.rootKey),
+    ref: (event: AuditEvent) => {
+      if (event.name === undefined) return undefined;
+      if (event.action.startsWith('secret.')) return nameId(role.nameKey, event.name);
+      if (event.action.startsWith('agent.')) return bytesToHex(role.store.locOf(event.name));
+      return undefined;
+    },
+    names: async () => {
+      const names = new Map<string, string>();
+      for (const secret of await role.store.listSecrets()) names.set(nameId(role.nameKey, secret.name), secret.name);
+      for (const agent of await role.store.listAgents()) names.set(bytesToHex(agent.loc), agent.id);
+      return names;
+    },
+  });
+}
+
 function keyPair(rootKey: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
-  const seed = signingSeed(rootKey);
+  const seed = serverSigningSeed(rootKey);
   try {
     return signingKeyPair(seed);
   } finally {

@@ -23,7 +23,7 @@ export interface State {
 }
 
 /** The keys a server vault holds: the header, secrets, agents and agents' server policies. */
-export const KEY_PATTERN = /^(header|[sap]\/[0-9a-f]{32})$/;
+export const KEY_PATTERN = /^(header|state|pending|[sap]\/[0-9a-f]{32})$/;
 
 const EMPTY = new Uint8Array(0);
 

@@ -5,7 +5,10 @@
  */
 import { join } from 'node:path';
 
+/** Format 1 (before owner-signed records): opened only to be migrated. */
 export const GOLDEN_DIR = join(import.meta.dirname, 'golden');
+/** Format 2: what make-golden.ts writes today. */
+export const GOLDEN_V2_DIR = join(import.meta.dirname, 'golden-v2');
 
 /** The clock both the script and the test run on, so expiry is the same today and in ten years. */
 export const MADE_AT = Date.parse('2026-12-01T00:00:00.000Z');
@@ -35,13 +38,17 @@ export const AGENTS = {
 export const KEYFILE_SECRET = { name: 'anthropic-api-key', value: 'sk-ant-golden-fedcba9876543210' } as const;
 export const KEYFILE_AGENT = { id: 'keyfile-bot', allow: ['anthropic-*'], ttl: '30d' } as const;
 
-/** The files the script writes. */
-export const PATHS = {
-  passphraseVault: join(GOLDEN_DIR, 'passphrase-vault'),
-  keyFileVault: join(GOLDEN_DIR, 'keyfile-vault'),
-  keyFile: join(GOLDEN_DIR, 'owner.key'),
-  tokens: join(GOLDEN_DIR, 'tokens.json'),
-};
+/** The files the script writes, under one golden directory. */
+export function goldenPaths(dir: string) {
+  return {
+    passphraseVault: join(dir, 'passphrase-vault'),
+    keyFileVault: join(dir, 'keyfile-vault'),
+    keyFile: join(dir, 'owner.key'),
+    tokens: join(dir, 'tokens.json'),
+  };
+}
+export const PATHS = goldenPaths(GOLDEN_DIR);
+export const PATHS_V2 = goldenPaths(GOLDEN_V2_DIR);
 
 /** tokens.json: each agent token the script printed, by name. */
 export interface GoldenTokens {

@@ -1,10 +1,11 @@
-// Writes the golden vaults under test/_fixtures/golden/ (see golden.ts for what they hold).
+// Writes the golden vaults of today's format under test/_fixtures/golden-v2/ (see golden.ts for
+// what they hold; golden/ holds the format-1 ones an earlier version of this script wrote).
 // Run it only to make a deliberate new format: the point of the checked-in files is that code
 // written later must still open what this code wrote.
 //   node test/_fixtures/make-golden.ts        (Node 24: types are stripped)
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createVault } from '../../src/index.ts';
-import { AGENTS, DELETED, GOLDEN_DIR, type GoldenTokens, KEYFILE_AGENT, KEYFILE_SECRET, MADE_AT, OPENAI_V1, PASSPHRASE, PATHS, SECRETS } from './golden.ts';
+import { AGENTS, DELETED, GOLDEN_V2_DIR as GOLDEN_DIR, type GoldenTokens, KEYFILE_AGENT, KEYFILE_SECRET, MADE_AT, OPENAI_V1, PASSPHRASE, PATHS_V2 as PATHS, SECRETS } from './golden.ts';
 import { FAST_KDF } from './vault.ts';
 
 if (existsSync(GOLDEN_DIR) && !process.argv.includes('--replace')) {
@@ -17,7 +18,8 @@ mkdirSync(GOLDEN_DIR, { recursive: true });
 let tick = 0;
 const now = () => MADE_AT + 1000 * tick++;
 
-const owner = await createVault({ dir: PATHS.passphraseVault, passphrase: PASSPHRASE, passphraseParams: FAST_KDF, now });
+const configDir = false; // the owner's remembered states stay out of the fixtures and ~/.config
+const owner = await createVault({ dir: PATHS.passphraseVault, passphrase: PASSPHRASE, passphraseParams: FAST_KDF, now, configDir });
 await owner.set('openai-api-key', OPENAI_V1);
 for (const [name, { value }] of Object.entries(SECRETS)) await owner.set(name, value);
 await owner.set(DELETED, 'soon gone');
@@ -30,7 +32,7 @@ const revoked = await token('revoked-bot');
 await owner.revokeAgent('revoked-bot');
 await owner.close();
 
-const keyOwner = await createVault({ dir: PATHS.keyFileVault, keyFile: PATHS.keyFile, now });
+const keyOwner = await createVault({ dir: PATHS.keyFileVault, keyFile: PATHS.keyFile, now, configDir });
 await keyOwner.set(KEYFILE_SECRET.name, KEYFILE_SECRET.value);
 const keyFileBot = (await keyOwner.createAgent(KEYFILE_AGENT.id, { allow: [...KEYFILE_AGENT.allow], ttl: KEYFILE_AGENT.ttl })).token;
 await keyOwner.close();

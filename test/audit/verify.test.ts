@@ -5,7 +5,8 @@ import { appendFileSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/index.ts';
 import { lineHash } from '../../src/audit/_chain.ts';
-import { createVault, type Vault } from '../../src/index.ts';
+import { join } from 'node:path';
+import { createVault, openVault, type Vault } from '../../src/index.ts';
 import {
   agentAuditKey, agentVault, CANARY, forgeLine, logPath, ownerVault, readLines, records, writeLines,
 } from './_fixture.ts';
@@ -231,7 +232,9 @@ describe('removal of the newest records', () => {
       seq: 11, prev: lineHash(Buffer.from(pristine[9]!)), vault: parse(pristine[0]!).vault,
       actor: 'agent:alpha', generation: 1, action: 'secret.resolve', name: 'openai-api-key', outcome: 'ok',
     })];
-    expect((await verifyWith(regrown)).ok).toBe(true); // a valid record in its own name
+    // A valid record in its own name, but not the record 11 the vault's signed state anchored
+    // (the owner's revocation recorded the head then): caught without any anchor passed in.
+    expect((await verifyWith(regrown)).problem).toMatchObject({ kind: 'truncated', seq: 11 });
     expect((await verifyWith(regrown, { anchor })).problem).toMatchObject({ kind: 'truncated', seq: 11 });
   });
 
@@ -244,9 +247,9 @@ describe('removal of the newest records', () => {
       expect(after.map((r) => r.seq)).toEqual([...Array(12).keys()].map((i) => i + 1));
       expect(after[10]).toMatchObject({ actor: 'agent:alpha', action: 'audit.recover', reason: 'log-shrank' });
       expect(after[10]!.note).toContain('last saw record 11');
+      // The cut reached below the head the signed state anchored (record 11), so it is reported.
       const report = await owner.verifyAudit();
-      expect(report.ok).toBe(true);
-      expect(report.recoveries.map((r) => r.reason)).toEqual(['log-shrank']);
+      expect(report.problem).toMatchObject({ kind: 'truncated', seq: 11 });
     } finally {
       writeLines(dir, pristine);
     }
@@ -307,9 +310,17 @@ describe('verifyAudit', () => {
 
   it('reports an empty log as verified, and a vault that declined auditing as a usage error', async () => {
     const { dir: own, owner: o } = await ownerVault();
+    // A log deleted after owner operations is caught by the head the signed state anchored ...
     rmSync(logPath(own));
-    expect(await o.verifyAudit()).toMatchObject({ ok: true, records: 0, last: { seq: 0 } });
+    expect(await o.verifyAudit()).toMatchObject({ ok: false, problem: { kind: 'truncated' } });
     await o.close();
+    // ... and a vault whose log was never written to verifies as empty.
+    const fresh = await createVault({ dir: join(own, 'fresh'), passphrase: 'x', passphraseParams: FAST_KDF, audit: false });
+    await fresh.close();
+    const reopened = await openVault({ dir: join(own, 'fresh'), passphrase: 'x' });
+    rmSync(logPath(join(own, 'fresh')), { force: true });
+    expect(await reopened.verifyAudit()).toMatchObject({ ok: true, records: 0, last: { seq: 0 } });
+    await reopened.close();
     const { memoryBackend } = await import('../../src/backends/memory.ts');
     const bare = await createVault({ backend: memoryBackend(), audit: false, passphrase: 'x', passphraseParams: FAST_KDF });
     await expect(bare.verifyAudit()).rejects.toMatchObject({ code: 'USAGE' });

@@ -72,7 +72,7 @@ describe('import refuses to half-rewrite', () => {
   });
 
   it('an agent-vault token is named but never moved into the vault it opens', async () => {
-    const token = encodeToken({ vaultId: randomBytes(16), agentId: 'bot', generation: 1, agentKey: randomBytes(32) });
+    const token = encodeToken({ vaultId: randomBytes(16), agentId: 'bot', generation: 1, loc: randomBytes(16), ownerKey: randomBytes(32), agentKey: randomBytes(32) });
     const { plan } = await prepare({ '.env': `AGENT_VAULT_TOKEN=${token}\n` });
     expect(plan.store).toEqual([]);
     expect(plan.files).toEqual([]);

@@ -95,7 +95,7 @@ describe('scan over odd files', () => {
 
 describe('detectors', () => {
   it('recognise each provider by shape, and agent-vault tokens only with a valid checksum', () => {
-    const token = encodeToken({ vaultId: new Uint8Array(16).fill(7), agentId: 'bot', generation: 1, agentKey: new Uint8Array(32).fill(9) });
+    const token = encodeToken({ vaultId: new Uint8Array(16).fill(7), agentId: 'bot', generation: 1, loc: new Uint8Array(16).fill(3), ownerKey: new Uint8Array(32).fill(5), agentKey: new Uint8Array(32).fill(9) });
     expect(detect(undefined, token)).toBe('agent-vault');
     expect(detect(undefined, `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`)).toBeUndefined();
     expect(detect(undefined, `github_pat_${randomText(82, 'abcdefghijklmnopqrstuvwxyz0123456789_')}`)).toBe('github');

@@ -2,6 +2,7 @@
 import { type Backend, createVault, openVault } from '../../src/index.ts';
 import { memoryBackend } from '../../src/backends/memory.ts';
 import { FAST_KDF } from '../_fixtures/index.ts';
+import { parseToken } from '../../src/token.ts';
 
 export const CANARY = 'sk-canary-7f3e9b1c4d2a8e6f0b5c';
 export const CANARY_NAME = 'canary-secret-name';
@@ -24,4 +25,10 @@ export function flipped(bytes: Uint8Array, index: number, mask = 0x01): Uint8Arr
   const copy = bytes.slice();
   copy[index]! ^= mask;
   return copy;
+}
+
+/** Where a stored record must verify (its vault, backend key and owner key), read from the token. */
+export function placeOf(token: string, key: string) {
+  const { vaultId, ownerKey } = parseToken(token);
+  return { vaultId, key, publicKey: ownerKey };
 }

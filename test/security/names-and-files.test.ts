@@ -71,7 +71,7 @@ describe('hostile files', () => {
       JSON.stringify({ ...header, extra: 1 }),
       `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
       `{"a":"${'x'.repeat(100 * 1024 * 1024)}"}`,
-      JSON.stringify({ ...header, format: 'agent-vault/2' }),
+      JSON.stringify({ ...header, format: 'agent-vault/3' }),
       JSON.stringify({ ...header, unlock: { method: 'telepathy' } }),
       JSON.stringify({ ...header, vaultId: 'A'.repeat(10_000) }),
       'null', '[]', '"string"', '',

@@ -40,12 +40,19 @@ describe('rollback of the vault directory', () => {
     expect(await (await openVault({ dir, token, audit: false })).get('api-key')).toBe('old-value');
   });
 
-  it('NOT DETECTED locally: restoring a copy from before a revocation revives the revoked token', async () => {
+  it('DETECTED by a running agent and by the owner: a copy from before a revocation', async () => {
     const { dir, owner, token, restore } = await setup();
+    const running = await openVault({ dir, token, audit: false });
+    expect(await running.get('api-key')).toBe('old-value');
     await owner.revokeAgent('bot');
-    await expect((await openVault({ dir, token, audit: false })).get('api-key')).rejects.toMatchObject({ reason: 'revoked' });
+    await expect(running.get('api-key')).rejects.toMatchObject({ reason: 'revoked' });
     restore();
-    // Whoever can write the vault directory can undo a revocation; server mode closes this.
+    // The running agent remembers the newest signed state it saw, the owner too (across runs, in
+    // its config directory); a fresh agent process that never saw the revocation is fooled by the
+    // copy: only server mode closes that.
+    await expect(running.get('api-key')).rejects.toBeInstanceOf(IntegrityError);
+    await expect(owner.list()).rejects.toBeInstanceOf(IntegrityError);
+    await expect(openVault({ dir, keyFile: join(dir, '..', 'key') })).rejects.toBeInstanceOf(IntegrityError);
     expect(await (await openVault({ dir, token, audit: false })).get('api-key')).toBe('old-value');
   });
 

@@ -8,7 +8,7 @@ import { type RunningServer, startServer, type StartServerOptions } from '../../
 import { tempDir } from '../_fixtures/index.ts';
 import { freshDatabase, POSTGRES_URL } from './_postgres.ts';
 import { bytesToHex } from '../../src/_bytes.ts';
-import { agentLoc, serverAuthKey } from '../../src/_keys.ts';
+import { serverAuthKey } from '../../src/_keys.ts';
 import { authorization } from '../../src/server/_wire.ts';
 import { parseToken } from '../../src/token.ts';
 
@@ -52,7 +52,7 @@ export function agentHeader(token: string): string {
   const credentials = parseToken(token);
   return authorization({
     kind: 'agent',
-    loc: bytesToHex(agentLoc(credentials.vaultId, credentials.agentId)),
+    loc: bytesToHex(credentials.loc),
     generation: credentials.generation,
     authKey: serverAuthKey(credentials.agentKey),
   });

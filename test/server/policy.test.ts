@@ -34,6 +34,9 @@ describe.each(STORES)('the server enforces policy (%s)', (store) => {
     const raw = await call(server.url, '/v1/read', { keys: [`s/${'0'.repeat(32)}`] }, agentHeader(token));
     expect(raw.status).toBe(403);
     expect(raw.body.error).toMatchObject({ code: 'ACCESS_DENIED', reason: 'revoked' });
+    // The state is refused to it too: a revoked token reads nothing at all.
+    const state = await call(server.url, '/v1/read', { keys: ['state'] }, agentHeader(token));
+    expect(state.status).toBe(403);
   });
 
   it('rotation kills the old token at once; the new one works', async () => {
@@ -71,11 +74,15 @@ describe.each(STORES)('the server enforces policy (%s)', (store) => {
     const { server, owner, token } = await fleet(store);
     await owner.createAgent('other', { allow: ['*'] });
     const auth = agentHeader(token);
-    for (const key of ['header', `a/${'1'.repeat(32)}`, `p/${'2'.repeat(32)}`]) {
+    for (const key of ['header', 'pending', `a/${'1'.repeat(32)}`, `p/${'2'.repeat(32)}`]) {
       const raw = await call(server.url, '/v1/read', { keys: [key] }, auth);
       expect(raw.status).toBe(403);
       expect(raw.body.error.code).toBe('ACCESS_DENIED');
     }
+    // The owner-signed state is the one shared record an agent reads (it checks every record against it).
+    const state = await call(server.url, '/v1/read', { keys: ['state'] }, auth);
+    expect(state.status).toBe(200);
+    expect(state.body.entries.map((e: { key: string }) => e.key)).toContain('state');
     const agent = await openVault({ server: server.url, token });
     await expect(agent.get('other-secret')).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
     for (const path of ['/v1/list', '/v1/write', '/v1/audit', '/v1/lease']) {

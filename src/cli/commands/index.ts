@@ -19,6 +19,7 @@ import { get } from './get.ts';
 import { importCommand } from './import.ts';
 import { init } from './init.ts';
 import { list } from './list.ts';
+import { migrate } from './migrate.ts';
 import { passwd } from './passwd.ts';
 import { rm } from './rm.ts';
 import { serve } from './serve.ts';
@@ -28,7 +29,7 @@ import { status } from './status.ts';
 
 export const COMMANDS: readonly Command[] = [
   init, status, set, get, list, rm, agentCreate, agentList, agentShow, agentUpdate, agentRotate, agentRevoke, agentRm, audit, auditVerify, exec,
-  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand, passwd, backup, restore, doctor, completion, serve,
+  broker, brokerKeyCreate, brokerKeyRevoke, brokerKeyList, scan, importCommand, passwd, backup, restore, doctor, completion, serve, migrate,
 ];
 
 /** First words that only group subcommands (`agent create`), with no command of their own. */
