@@ -149,6 +149,19 @@ export class OwnerStore {
     return snap.agents;
   }
 
+  /**
+   * Sign a new state over the records as they stand, numbered above `floor` (a restore,
+   * src/_backup.ts): every record is verified first, as for any operation, and the audit anchor is
+   * the log's head now or none, never the backed-up vault's (its log is not in the backup).
+   */
+  async restamp(floor: number): Promise<void> {
+    const snap = await this.#snapshot();
+    snap.seq = nextCounter(Math.max(floor, snap.state.counter), 'vault state counter');
+    snap.state = { ...snap.state, audit: undefined };
+    snap.begun = (await this.#backend.get(PENDING_KEY)) !== undefined;
+    await this.#commit(snap);
+  }
+
   // ---- loading ----
 
   /**
@@ -359,24 +372,30 @@ export class OwnerStore {
   }
 
   /**
-   * Change an agent's patterns or lifetime in place, at the same generation, so its token keeps
-   * working. Grants first, the record last: an interrupted narrowing has already taken the
-   * grants away, an interrupted widening grants nothing the record does not yet allow to be read.
+   * Change an agent's patterns or lifetime (from now) at the same generation, so its token keeps
+   * working, and re-grant so it holds keys for exactly what it may now read. In three steps, so an
+   * interrupted update never leaves the agent a key its record does not allow: grants it loses
+   * are removed first, then the record is written, then grants it gains are added.
    */
   async updateAgent(id: string, allow: string[] | undefined, ttl: number | undefined): Promise<LoadedAgent> {
     checkAgentId(id);
-    const agents = await this.loadAgents();
-    const existing = agents.find((agent) => agent.id === id);
+    const snap = await this.#snapshot();
+    const existing = snap.agents.find((agent) => agent.id === id);
     if (!existing) throw new UsageError(`No agent "${id}" in this vault. See \`agent-vault agent list --all\`.`);
     if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is revoked; create it again instead.`);
-    const policy = {
-      ...existing.policy,
-      ...(allow !== undefined ? { allow } : {}),
-      ...(ttl !== undefined ? { expiresAt: this.#now() + ttl } : {}),
+    const policy = { ...existing.policy, allow: allow ?? existing.policy.allow };
+    if (ttl !== undefined) policy.expiresAt = expiryAfter(this.#now(), ttl);
+    const agent: LoadedAgent = { ...existing, policy, allows: compileAllow(policy.allow) };
+    const both: LoadedAgent = {
+      ...agent, policy: { ...policy, expiresAt: Math.min(policy.expiresAt, existing.policy.expiresAt) },
+      allows: (name) => existing.allows(name) && agent.allows(name),
     };
-    const agent = this.agentAt(id, existing.generation, existing.status, policy);
-    await this.syncGrants(agents.map((a) => (a.id === id ? agent : a)));
-    await this.writeAgent(agent);
+    const others = snap.agents.filter((a) => a.id !== id);
+    await this.#syncGrants(snap, [...others, both]);
+    await this.#writeAgent(snap, agent);
+    const agents = [...others, agent];
+    await this.#syncGrants(snap, agents);
+    await this.#commit(snap, agents);
     return agent;
   }
 
