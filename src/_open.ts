@@ -5,7 +5,7 @@
  */
 import { type Backend, guardBackend } from './backend.ts';
 import {
-  decodeHeader, encodeHeader, type Header, HEADER_KEY, openRootKey, sealRootKey, type StoredHeader, type Unlock,
+  decodeHeader, encodeHeader, type Header, HEADER_KEY, openRootKey, sealRootKey, type StoredHeader, type Unlock, verifyHeader,
 } from './_header.ts';
 import type { Signer } from './_signed.ts';
 import type { AuditSink } from './audit/index.ts';
@@ -224,14 +224,18 @@ const searchedPaths = new WeakMap<Backend, string[]>();
 
 /**
  * Re-seal the root key under a new unlock method (`passwd`), keeping the vault's id and creation
- * time, so every token, grant and secret stays valid. Compare-and-swap where the backend can: a
- * concurrent change of the header fails this one rather than being lost.
+ * time, so every token, grant and secret stays valid, and sign the new header as every header is
+ * (format 2). The header replaced must be the one this owner signed: a planted one is refused,
+ * not re-signed. Compare-and-swap where the backend can: a concurrent change of the header fails
+ * this one rather than being lost.
  */
-export async function replaceUnlock(backend: Backend, rootKey: Uint8Array, options: CreateVaultOptions): Promise<void> {
+export async function replaceUnlock(backend: Backend, rootKey: Uint8Array, signer: Signer, options: CreateVaultOptions): Promise<void> {
   const current = await backend.get(HEADER_KEY);
   if (!current) throw new VaultNotFoundError(`The vault header in this ${backend.name} backend is gone; nothing was changed.`);
-  const { vaultId, createdAt } = decodeHeader(current);
-  const encoded = encodeHeader(await sealHeader({ vaultId, createdAt }, rootKey, options));
+  const header = decodeHeader(current);
+  if (header.format !== 2) throw new UsageError('This vault is format 1; upgrade it first: agent-vault migrate.');
+  verifyHeader(header, signer.publicKey);
+  const encoded = encodeHeader(await sealHeader({ vaultId: header.vaultId, createdAt: header.createdAt }, rootKey, options), signer);
   const swapped = backend.compareAndSwap
     ? await backend.compareAndSwap(HEADER_KEY, current, encoded)
     : (await backend.set(HEADER_KEY, encoded), true);
