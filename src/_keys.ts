@@ -50,6 +50,11 @@ export function importMacKey(rootKey: Uint8Array): Uint8Array {
   return derive(rootKey, 'agent-vault/import-mac/v1');
 }
 
+/** Seals a whole-vault backup (src/_backup.ts): only the owner's unlock opens one. */
+export function backupKey(rootKey: Uint8Array): Uint8Array {
+  return derive(rootKey, 'agent-vault/backup/v1');
+}
+
 /** The backend key of a secret (`s/<nameId>`): a keyed hash, so storage never sees names. */
 export function nameId(nameKey: Uint8Array, canonicalName: string): string {
   return bytesToHex(mac(nameKey, encodeParts('agent-vault/name-id/v1', [canonicalName]), NAME_ID_BYTES));

@@ -84,7 +84,8 @@ export async function anchoredHead(role: OwnerRole, backend: Backend): Promise<{
   return (await role.guard.current()).audit;
 }
 
-async function localStatesFor(configDir: string | false | undefined): Promise<LocalStates | undefined> {
+/** The owner's floor store for `configDir` (see VaultOptions.configDir); none when declined or outside Node. */
+export async function localStatesFor(configDir: string | false | undefined): Promise<LocalStates | undefined> {
   if (configDir === false) return undefined;
   // Outside Node (a browser, a worker) there is no config directory: the floor lives as long as the vault object.
   if (configDir === undefined && !globalThis.process?.versions?.node) return undefined;

@@ -38,17 +38,21 @@ export const backup: Command = {
 export const restore: Command = {
   name: 'restore',
   summary: 'Restore a backup into an empty vault directory',
-  usage: 'restore FILE [--dir PATH]',
+  usage: 'restore FILE [--dir PATH] [--allow-rollback]',
   description:
     'Restore the backup FILE (made by `agent-vault backup`) into --dir, else AGENT_VAULT_DIR, else\n' +
     '.agent-vault/ here, which must hold no vault yet. It is unlocked with the passphrase (or key file)\n' +
-    'the vault had when the backup was made. A modified or truncated backup is refused before anything\n' +
-    'is written. Agent tokens issued before the backup work again against the restored vault, unless\n' +
-    'they were rotated or revoked before it was made.',
+    'the vault had when the backup was made. Every record is verified (owner signatures, the signed\n' +
+    'state) before anything is written; a modified, truncated or pieced-together backup is refused.\n' +
+    'A backup older than the newest state of this vault you have seen is refused too, since it would\n' +
+    'bring back agents revoked and secrets deleted since; --allow-rollback restores it anyway (then\n' +
+    'revoke or rotate those agents again). Agent tokens work again as they were when the backup was made.',
   args: ['FILE'],
-  options: {},
+  options: {
+    'allow-rollback': { type: 'boolean', description: 'Restore a backup older than the newest state of this vault seen here.' },
+  },
   examples: ['agent-vault restore ~/backups/agent-vault-2026-03-01.avb --dir ~/.agent-vault'],
-  async run({ args, output, dir: dirOption, keyFile, server }) {
+  async run({ args, options, output, dir: dirOption, keyFile, server }) {
     refuseServer(server, 'restore');
     const path = resolve(args[0] as string);
     const bytes = await readFile(path).catch((cause) => {
@@ -59,7 +63,7 @@ export const restore: Command = {
     const { prompted: _typed, ...unlock } = await ownerUnlock({ keyFile }, backupHeader(bytes).header, `The backup ${path}`);
     let id: string;
     try {
-      const vault = await restoreVault(bytes, { dir, ...unlock });
+      const vault = await restoreVault(bytes, { dir, ...unlock, allowRollback: options['allow-rollback'] === true });
       id = vault.id;
       await vault.close();
     } finally {
