@@ -73,7 +73,7 @@ export function backupHeader(bytes: Uint8Array): { header: StoredHeader; headerL
 
 export interface ImportOptions {
   now: () => number;
-  /** The restored vault's audit sink: its head (none for a new log) anchors the new state. */
+  /** The restored vault's audit sink: its head (none for a new log) anchors a rollback's new state. */
   audit: AuditSink | undefined;
   /** The newest state of this vault the owner has seen (its config directory), `{ counter: 0 }` if none. */
   floor: StateFloor;
@@ -83,9 +83,11 @@ export interface ImportOptions {
 
 /**
  * Write a backup's records into `backend`, which must hold no vault, and return the floor of the
- * new state restore signed over them (numbered above `floor`, so no state of the vault as it was
- * before the backup was restored is ever accepted again). The header goes last: a restore cut
- * short leaves no vault (and can be run again), never half of one that opens.
+ * state written. A backup at or above `floor` is written as it is (a copy beside a vault still in
+ * use opens, and so does that vault). One below it is a rollback: refused unless allowed, and then
+ * restore signs a new state over the backup's records numbered above `floor`, so no state of the
+ * vault as it was before the restore is accepted again. The header goes last: a restore cut short
+ * leaves no vault (and can be run again), never half of one that opens.
  */
 export async function importBackup(backend: Backend, bytes: Uint8Array, rootKey: Uint8Array, options: ImportOptions): Promise<StateFloor> {
   const { header, headerLine, sealed } = backupHeader(bytes);
@@ -95,7 +97,8 @@ export async function importBackup(backend: Backend, bytes: Uint8Array, rootKey:
   const records = openRecords(sealed, headerLine, rootKey);
   const stateBytes = records.get(STATE_KEY);
   const backedUp = stateBytes && { counter: decodeState(stateBytes, { vaultId: header.vaultId, publicKey: formatTwo(header).ownerKey }).counter, hash: stateHash(stateBytes) };
-  if (backedUp && olderThan(backedUp, options.floor) && !options.allowRollback) {
+  const rollback = backedUp !== undefined && olderThan(backedUp, options.floor);
+  if (rollback && !options.allowRollback) {
     throw new IntegrityError(
       `${WHAT} is older than the newest state of this vault you have seen (state ${backedUp.counter}, newest ` +
         `${options.floor.counter}): restoring it would roll the vault back, bringing back what was revoked or ` +
@@ -103,7 +106,7 @@ export async function importBackup(backend: Backend, bytes: Uint8Array, rootKey:
         '{ allowRollback: true } (`agent-vault restore --allow-rollback`).',
     );
   }
-  const copy = await verifiedCopy(records, header, rootKey, options);
+  const copy = await verifiedCopy(records, header, rootKey, { ...options, floor: rollback ? options.floor : undefined });
   // Records without a header are not a vault: what a restore cut short left, replaced whole.
   for (const key of await backend.list('')) if (RECORD_KEY.test(key) && !(await copy.backend.get(key))) await backend.delete(key);
   const keys = (await copy.backend.list('')).filter((key) => RECORD_KEY.test(key) && key !== HEADER_KEY);
