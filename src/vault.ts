@@ -344,7 +344,7 @@ export class Vault {
    * running agent sees the change at its next request, and holds keys for exactly what it may now
    * read. To cut off a token that may have leaked, rotate or revoke instead.
    */
-  updateAgent(id: string, options: UpdateAgentOptions): Promise<AgentInfo> {
+  async updateAgent(id: string, options: UpdateAgentOptions): Promise<AgentInfo> {
     return owner.updateAgent(this.#ownerContext('update an agent'), id, options);
   }
 
@@ -354,7 +354,7 @@ export class Vault {
    * Lock the root key under a new passphrase or key file (`agent-vault passwd`). Nothing else
    * changes: agent tokens, grants and secrets stay valid, and the old passphrase stops working.
    */
-  changeUnlock(next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>): Promise<void> {
+  async changeUnlock(next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>): Promise<void> {
     return owner.changeUnlock(this.#ownerContext('change how the vault is unlocked'), next);
   }
 
@@ -363,7 +363,7 @@ export class Vault {
    * opened only by this vault's passphrase or key file as it is now, restored with `restoreVault`.
    * Not the audit log.
    */
-  backup(): Promise<Uint8Array> {
+  async backup(): Promise<Uint8Array> {
     return owner.backup(this.#ownerContext('back up the vault'));
   }
 
