@@ -218,4 +218,24 @@ describe('backup and restore', () => {
     expect(foreign.code).toBe(1);
     expect(foreign.stderr).toContain('(ACCESS_DENIED)');
   });
+
+  it('an old backup in place of a newer vault is refused unless --allow-rollback; the revoked agent is then active again', async () => {
+    const cwd = tempDir();
+    const key = ['--key-file', 'owner.key'];
+    await runCli(['init', ...key], { cwd });
+    await runCli(['set', 'openai-api-key', ...key], { cwd, input: KEY });
+    await runCli(['agent', 'create', 'bot', '--allow', 'openai-*', ...key], { cwd });
+    expect((await runCli(['backup', 'old.avb', ...key], { cwd })).code).toBe(0);
+    await runCli(['agent', 'revoke', 'bot', ...key], { cwd });
+    rmSync(join(cwd, '.agent-vault'), { recursive: true });
+    const refused = await runCli(['restore', 'old.avb', ...key], { cwd });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('(INTEGRITY)');
+    expect(refused.stderr).toContain('--allow-rollback');
+    expect((await runCli(['status'], { cwd })).code).toBe(1);
+    const allowed = await runCli(['restore', 'old.avb', '--allow-rollback', ...key], { cwd });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    const agents = JSON.parse((await runCli(['agent', 'list', '--all', '--json', ...key], { cwd })).stdout);
+    expect(agents.map((a: { id: string; status: string }) => [a.id, a.status])).toEqual([['bot', 'active']]);
+  });
 });

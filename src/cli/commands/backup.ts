@@ -71,5 +71,8 @@ export const restore: Command = {
     }
     output.result({ dir, id, file: path });
     output.note(`Restored vault ${id} into ${dir}.`);
+    if (options['allow-rollback'] === true) {
+      output.note('If the backup was older than the vault, what was revoked or deleted since is back: check `agent-vault agent list --all` and `agent-vault list`.');
+    }
   },
 };
