@@ -12,7 +12,7 @@ import type { OwnerRole } from './_owner-role.ts';
 import { parseDuration } from './duration.ts';
 import { UsageError } from './errors.ts';
 import { canonicalName, compileAllow } from './names.ts';
-import type { AgentInfo, CreateVaultOptions } from './options.ts';
+import type { AgentInfo, CreateVaultOptions, UpdateAgentOptions } from './options.ts';
 
 /** What an operation needs from the vault that runs it. */
 export interface OwnerContext {
@@ -23,13 +23,6 @@ export interface OwnerContext {
   now: () => number;
   locked<T>(fn: () => Promise<T>): Promise<T>;
   record(event: Omit<AuditEvent, 'actor' | 'generation'>): Promise<void>;
-}
-
-export interface UpdateAgentOptions {
-  /** The agent's new patterns, replacing the old ones. Default: unchanged. */
-  allow?: string[];
-  /** Its new lifetime, counted from now. Default: unchanged. */
-  ttl?: string | number;
 }
 
 /**
@@ -47,7 +40,9 @@ export async function updateAgent(ctx: OwnerContext, id: string, options: Update
   return agentInfo(agent, ctx.now());
 }
 
-export async function changeUnlock(ctx: OwnerContext, next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>) {
+export async function changeUnlock(
+  ctx: OwnerContext, next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>,
+): Promise<void> {
   // The server keeps a verifier of the unlock key from creation: a new header alone would lock the owner out.
   directoryOnly(ctx, 'change how the vault is unlocked');
   await ctx.locked(() => replaceUnlock(ctx.backend, ctx.role.rootKey, ctx.role.signer, next));

@@ -2,7 +2,7 @@ export { createVault, openVault, Vault } from './vault.ts';
 export { type RestoreOptions, restoreVault } from './backup.ts';
 export { type MigrationResult, migrateVault } from './_migrate.ts';
 export type {
-  AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, OwnerUnlock, SecretInfo, VaultOptions,
+  AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, OwnerUnlock, SecretInfo, UpdateAgentOptions, VaultOptions,
 } from './options.ts';
 export { SecretBuffer } from './secret.ts';
 export type { Backend } from './backend.ts';

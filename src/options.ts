@@ -98,3 +98,11 @@ export interface CreateAgentOptions {
   /** How long the token lives: milliseconds or `'90s'`, `'15m'`, `'1h'`, `'30d'`, `'2w'`. Default `'30d'`. */
   ttl?: string | number;
 }
+
+/** What `updateAgent` changes; at least one of them. The token stays the same. */
+export interface UpdateAgentOptions {
+  /** The agent's new patterns, replacing the old ones. Default: unchanged. */
+  allow?: string[];
+  /** Its new lifetime, counted from now (as for `CreateAgentOptions.ttl`). Default: unchanged. */
+  ttl?: string | number;
+}

@@ -12,7 +12,7 @@ import { type AgentRole, agentRole, agentRoleOf, TokenFollower } from './_agent-
 import { anchoredHead, openOwnerRole, type OwnerRole, ownerRole, wipeOwner } from './_owner-role.ts';
 import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
 import * as owner from './_owner-ops.ts';
-import type { OwnerContext, UpdateAgentOptions } from './_owner-ops.ts';
+import type { OwnerContext } from './_owner-ops.ts';
 import {
   type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
 } from './audit/index.ts';
@@ -23,7 +23,7 @@ import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.
 import { canonicalName, checkAgentId, compileAllow } from './names.ts';
 import { AgentAccess, type SealedValue, SecretReader } from './_secret-access.ts';
 import type {
-  AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, SecretInfo,
+  AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, SecretInfo, UpdateAgentOptions,
 } from './options.ts';
 import { SecretBuffer } from './secret.ts';
 import type { RemoteVault } from './server/_remote-open.ts';
