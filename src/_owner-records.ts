@@ -3,6 +3,7 @@
  * the owner's keys, agents as the owner loads them, and building and opening secret records with
  * the owner's keys (OwnerSeals).
  */
+import { inGrace } from './_grace.ts';
 import { ad, AGENT_REVOKED, type AgentPolicy, encodeSecret, type Grant, openValue, type SecretRecord } from './_records.ts';
 import { nameKey, ownerKey } from './_keys.ts';
 import { ownerSigner, type Signer } from './_signed.ts';
@@ -39,12 +40,6 @@ export interface LoadedAgent extends Grantee {
   allows: (name: string) => boolean;
   /** The generation a rotation with a grace replaced, with its key and its own list of names. */
   previous?: { generation: number; graceEndsAt: number; key: Uint8Array; policy: AgentPolicy };
-}
-
-/** Whether the previous generation of `agent` may still read at `now` (the grace, within its own expiry). */
-export function inGrace(agent: LoadedAgent, now: number): boolean {
-  const previous = agent.previous;
-  return agent.status !== AGENT_REVOKED && previous !== undefined && now < previous.graceEndsAt && now < previous.policy.expiresAt;
 }
 
 export function agentInfo(agent: LoadedAgent, now: number): AgentInfo {

@@ -9,10 +9,11 @@
  * would act on it. Now nothing the owner acts on is unsigned or older than the state says.
  */
 import type { Backend } from './backend.ts';
+import { dropEndedGraces, graceEnded, graceFor, granteesOf } from './_grace.ts';
 import { bytesToHex } from './_bytes.ts';
 import { agentKey, agentLoc } from './_keys.ts';
 import {
-  agentInfo, type Grantee, type ImportedAgent, type ImportedSecret, inGrace, type LoadedAgent, type OwnerKeys, OwnerSeals,
+  agentInfo, type Grantee, type ImportedAgent, type ImportedSecret, type LoadedAgent, type OwnerKeys, OwnerSeals,
 } from './_owner-records.ts';
 import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, MAX_TIME, nextCounter, openPolicy,
@@ -138,7 +139,7 @@ export class OwnerStore {
     };
     snap.agents = agents.map((a) => this.agentAt(a.id, a.generation, a.status, { ...a.policy, names: {} }));
     for (const secret of secrets) {
-      const granted = snap.agents.flatMap((agent) => this.granteesOf(agent, secret.name));
+      const granted = snap.agents.flatMap((agent) => this.#granteesOf(agent, secret.name));
       const bytes = this.#seals.buildSecret(
         snap.seq, secret.name, secret.nameId, secret.version, secret.createdAt, secret.updatedAt, secret.value, granted,
       );
@@ -187,7 +188,7 @@ export class OwnerStore {
       entries.set(key, { number: record.generation, hash: recordHash(bytes) });
     }
     // A grace that has ended must leave every record, not only the one this operation changes.
-    if (agents.some((agent) => this.#graceEnded(agent))) only = undefined;
+    if (agents.some((agent) => graceEnded(agent, this.#now()))) only = undefined;
     const secrets = new Map<string, SnapshotSecret>();
     const present = new Set<string>();
     for (const key of only === undefined ? await this.#backend.list('s/') : [`s/${only}`]) {
@@ -282,7 +283,7 @@ export class OwnerStore {
     const previous = snap.secrets.get(nameId)?.record;
     const version = nextCounter(previous?.version ?? 0, `version of secret "${name}"`);
     const now = this.#now();
-    const agents = snap.agents.flatMap((agent) => this.granteesOf(agent, name));
+    const agents = snap.agents.flatMap((agent) => this.#granteesOf(agent, name));
     const bytes = this.#seals.buildSecret(snap.seq, name, nameId, version, previous?.createdAt ?? now, now, value, agents);
     await this.#put(snap, `s/${nameId}`, bytes, version);
     snap.secrets.set(nameId, { name, record: undefined, grantees: new Set(agents.map((a) => granteeOf(a.loc, a.generation))) });
@@ -328,7 +329,7 @@ export class OwnerStore {
   /** A new agent (or a revoked or destroyed one made again, at a generation never used before) and its token. */
   async createAgent(id: string, allow: string[], ttl: number): Promise<{ token: string; agent: AgentInfo }> {
     const snap = await this.#snapshot();
-    this.#dropEndedGraces(snap);
+    await this.#endGraces(snap);
     const existing = snap.agents.find((agent) => agent.id === id);
     if (existing && existing.status === AGENT_ACTIVE) {
       throw new UsageError(
@@ -357,7 +358,7 @@ export class OwnerStore {
     checkAgentId(id);
     const graceMs = grace === undefined ? undefined : parseDuration(grace, 'grace');
     const snap = await this.#snapshot();
-    this.#dropEndedGraces(snap);
+    await this.#endGraces(snap);
     const existing = snap.agents.find((agent) => agent.id === id);
     if (!existing) throw new UsageError(`No agent "${id}" in this vault. See listAgents() or \`agent-vault agent list\`.`);
     if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is already revoked; create it again instead.`);
@@ -367,11 +368,7 @@ export class OwnerStore {
       ? { ...existing.policy, createdAt: now, expiresAt: expiryAfter(now, lifetime) }
       : { ...existing.policy, names: {} };
     const agent = this.agentAt(id, nextCounter(existing.generation, `generation of agent "${id}"`), status, policy);
-    if (status === AGENT_ACTIVE && graceMs !== undefined) {
-      const graceEndsAt = Math.min(now + graceMs, existing.policy.expiresAt);
-      // An expired token gets no grace: there is nothing left of its life to extend into.
-      if (graceEndsAt > now) agent.previous = { generation: existing.generation, graceEndsAt, key: existing.key, policy: existing.policy };
-    }
+    if (status === AGENT_ACTIVE && graceMs !== undefined) agent.previous = graceFor(existing, graceMs, now);
     // The record first: older tokens fail from this write on, even if re-granting is interrupted.
     await this.#writeAgent(snap, agent);
     const agents = snap.agents.map((a) => (a.id === id ? agent : a));
@@ -380,45 +377,24 @@ export class OwnerStore {
     return agent;
   }
 
-  /** The (agent, generation) pairs that should hold a grant of `name` now: none, the agent's, and its previous one in a grace. */
-  granteesOf(agent: LoadedAgent, name: string): Grantee[] {
-    const now = this.#now();
-    if (agent.status !== AGENT_ACTIVE || agent.policy.expiresAt <= now || !agent.allows(name)) return [];
-    if (!inGrace(agent, now)) return [agent];
-    const { generation, key } = agent.previous!;
-    return [agent, { id: agent.id, loc: agent.loc, generation, key }];
-  }
-
-  #graceEnded(agent: LoadedAgent): boolean {
-    return agent.previous !== undefined && !inGrace(agent, this.#now());
-  }
-
-  /** Forget every grace that has ended: the next commit rewrites those agents' records without it. */
-  #dropEndedGraces(snap: Snapshot): boolean {
-    let dropped = false;
-    for (const agent of snap.agents) {
-      if (!this.#graceEnded(agent)) continue;
-      agent.previous = undefined;
-      snap.stored.delete(agent);
-      dropped = true;
-    }
-    return dropped;
+  #granteesOf(agent: LoadedAgent, name: string): Grantee[] {
+    return granteesOf(agent, name, this.#now());
   }
 
   /**
-   * End every grace that has ended in storage too: its agent record loses the previous
-   * generation, and every secret its wrapped keys (so the old token opens nothing, even read
-   * from the files). #snapshot loads every secret when there is one to end.
+   * End every grace that is over, in storage too: the agent record loses it (at the commit) and
+   * every secret its wrapped keys, so the old token opens nothing even read from the files.
+   * #snapshot loads every secret when there is one to end.
    */
   async #endGraces(snap: Snapshot): Promise<void> {
-    if (this.#dropEndedGraces(snap)) await this.#syncGrants(snap, snap.agents);
+    if (dropEndedGraces(snap.agents, this.#now(), (agent) => snap.stored.delete(agent))) await this.#syncGrants(snap, snap.agents);
   }
 
   /** Make every secret's grants match `agents`: rewrite only records whose set of (agent, generation) differs. */
   async #syncGrants(snap: Snapshot, agents: LoadedAgent[]): Promise<void> {
     for (const [nameId, secret] of snap.secrets) {
       const record = secret.record!;
-      const wanted = agents.flatMap((agent) => this.granteesOf(agent, secret.name));
+      const wanted = agents.flatMap((agent) => this.#granteesOf(agent, secret.name));
       const grantees = new Set(wanted.map((a) => granteeOf(a.loc, a.generation)));
       if (grantees.size === secret.grantees.size && [...grantees].every((g) => secret.grantees.has(g))) continue;
       const value = this.#seals.openValue(nameId, record);
@@ -443,10 +419,7 @@ function expiryAfter(now: number, ttl: number): number {
   return expiresAt;
 }
 
-/**
- * The names granted to (loc, generation) in this operation's view, sorted. Names of secrets the
- * operation did not load stay as `had` lists them.
- */
+/** The names granted to (loc, generation) now, sorted; those of secrets not loaded stay as `had` lists them. */
 function namesOf(snap: Snapshot, loc: Uint8Array, generation: number, had: Record<string, string>): Record<string, string> {
   const me = granteeOf(loc, generation);
   const granted = [...snap.secrets].filter(([, secret]) => secret.grantees.has(me)).map(([id, secret]) => [secret.name, id]);
