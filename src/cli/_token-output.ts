@@ -17,7 +17,8 @@ export const TOKEN_FILE_OPTION: OptionSpec = {
 };
 
 export function agentJson(agent: AgentInfo) {
-  return { ...agent, createdAt: agent.createdAt.toISOString(), expiresAt: agent.expiresAt.toISOString() };
+  const previous = agent.previous && { generation: agent.previous.generation, until: agent.previous.until.toISOString() };
+  return { ...agent, createdAt: agent.createdAt.toISOString(), expiresAt: agent.expiresAt.toISOString(), ...(previous ? { previous } : {}) };
 }
 
 /**
