@@ -234,27 +234,20 @@ export function decodeAgent(bytes: Uint8Array, place: SignedPlace, what = 'An ag
   return { seq, generation, status, sealedId, previous, sealedPolicy, prefix };
 }
 
-export function openPolicy(
-  vaultId: Uint8Array,
-  agentId: string,
-  record: AgentRecord,
-  agentKey: Uint8Array,
-  what: string,
-): AgentPolicy {
-  const plain = open(agentKey, record.sealedPolicy, ad.policy(vaultId, agentId, record.generation, record.prefix), what);
-  return checkPolicy(JSON.parse(utf8.decode(plain)), what);
+export function openPolicy(vaultId: Uint8Array, agentId: string, record: AgentRecord, agentKey: Uint8Array, what: string): AgentPolicy {
+  return openSealedPolicy(agentKey, record.sealedPolicy, ad.policy(vaultId, agentId, record.generation, record.prefix), what);
 }
 
 /** The previous generation's policy, opened with that generation's key (the old token's). */
 export function openPreviousPolicy(
-  vaultId: Uint8Array,
-  agentId: string,
-  previous: PreviousGeneration,
-  agentKey: Uint8Array,
-  what: string,
+  vaultId: Uint8Array, agentId: string, previous: PreviousGeneration, agentKey: Uint8Array, what: string,
 ): AgentPolicy {
-  const plain = open(agentKey, previous.sealedPolicy, ad.previousPolicy(vaultId, agentId, previous.generation, previous.prefix), what);
-  return checkPolicy(JSON.parse(utf8.decode(plain)), what);
+  const data = ad.previousPolicy(vaultId, agentId, previous.generation, previous.prefix);
+  return openSealedPolicy(agentKey, previous.sealedPolicy, data, what);
+}
+
+function openSealedPolicy(agentKey: Uint8Array, sealed: Uint8Array, data: Uint8Array, what: string): AgentPolicy {
+  return checkPolicy(JSON.parse(utf8.decode(open(agentKey, sealed, data, what))), what);
 }
 
 /** Signed, so written by the owner; still check the shape (and Date-range times) before trusting it. */
