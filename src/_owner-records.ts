@@ -50,9 +50,8 @@ export function agentInfo(agent: LoadedAgent, now: number): AgentInfo {
     generation: agent.generation,
     createdAt: new Date(agent.policy.createdAt),
     expiresAt: new Date(agent.policy.expiresAt),
-    ...(inGrace(agent, now)
-      ? { previous: { generation: agent.previous!.generation, until: new Date(Math.min(agent.previous!.graceEndsAt, agent.previous!.policy.expiresAt)) } }
-      : {}),
+    // The rotation cut the grace to that token's expiry, so its end is when the old token stops.
+    ...(inGrace(agent, now) ? { previous: { generation: agent.previous!.generation, until: new Date(agent.previous!.graceEndsAt) } } : {}),
   };
 }
 

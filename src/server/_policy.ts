@@ -268,9 +268,7 @@ function refuseAgent(policy: ServerPolicy, agent: Extract<Principal, { kind: 'ag
   // A token a rotation replaced with a grace: its own verifier, until the grace ends (by this clock).
   const previous = policy.previous;
   if (previous && agent.generation === previous.generation && policy.status === 0) {
-    if (!constantTimeEqual(verifierOf(agent.authKey), previous.verifier)) {
-      return new AccessDeniedError('bad-token', 'The agent token does not match this server vault. Copy it again, or ask the owner to rotate it.');
-    }
+    if (!constantTimeEqual(verifierOf(agent.authKey), previous.verifier)) return badToken();
     if (now >= previous.until) {
       return new AccessDeniedError(
         'rotated',
@@ -284,14 +282,16 @@ function refuseAgent(policy: ServerPolicy, agent: Extract<Principal, { kind: 'ag
       ? new AccessDeniedError('revoked', 'This agent was revoked by the vault owner. Ask the owner for a new agent.')
       : new AccessDeniedError('rotated', 'This token was replaced by a newer one (rotated). Use the new token.');
   }
-  if (agent.generation !== policy.generation || !constantTimeEqual(verifierOf(agent.authKey), policy.verifier)) {
-    return new AccessDeniedError('bad-token', 'The agent token does not match this server vault. Copy it again, or ask the owner to rotate it.');
-  }
+  if (agent.generation !== policy.generation || !constantTimeEqual(verifierOf(agent.authKey), policy.verifier)) return badToken();
   if (policy.status !== 0) return new AccessDeniedError('revoked', 'This agent was revoked by the vault owner.');
   if (now >= policy.expiresAt) {
     return new TokenExpiredError(`The agent token expired at ${new Date(policy.expiresAt).toISOString()}. Ask the owner to rotate it.`);
   }
   return undefined;
+}
+
+function badToken(): AccessDeniedError {
+  return new AccessDeniedError('bad-token', 'The agent token does not match this server vault. Copy it again, or ask the owner to rotate it.');
 }
 
 function reasonOf(error: VaultError): string {
