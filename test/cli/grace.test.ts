@@ -38,12 +38,12 @@ describe('agent rotate --grace', () => {
 
     const rotated = await runCli(['agent', 'rotate', 'bot', '--grace', '1h', '--json', ...key], { cwd });
     expect(rotated.code).toBe(0);
-    const { token, generation, previous } = JSON.parse(rotated.stdout) as {
-      token: string; generation: number; previous: { generation: number; until: string };
+    const { token, generation, createdAt, previous } = JSON.parse(rotated.stdout) as {
+      token: string; generation: number; createdAt: string; previous: { generation: number; until: string };
     };
     expect(generation).toBe(2);
     expect(previous.generation).toBe(1);
-    expect(Date.parse(previous.until) - Date.now()).toBeGreaterThan(50 * 60_000);
+    expect(Date.parse(previous.until) - Date.parse(createdAt)).toBe(60 * 60_000);
     expect(rotated.stderr).toContain('The previous token keeps working until');
     expect(rotated.stderr).not.toContain(token);
     expect(await resolveAsAgent(cwd, dir, old)).toEqual({ ok: true, sha256: sha256(CANARY) });

@@ -15,7 +15,7 @@ async function fleet(store: (typeof STORES)[number]) {
   const server = await storeServer(store, { now: () => clock.now });
   const { owner } = await ownerOn(server.url, server.dir);
   await owner.set('openai-api-key', VALUE);
-  const { token: old } = await owner.createAgent('bot', { allow: ['openai-*'], ttl: '1h' });
+  const { token: old } = await owner.createAgent('bot', { allow: ['openai-*'], ttl: '1d' });
   const running = await openVault({ server: server.url, token: old });
   expect(await running.get('openai-api-key')).toBe(VALUE);
   /** A raw read of the state with a token's credentials: what the server itself allows. */
@@ -34,8 +34,9 @@ describe.each(STORES)('a grace in server mode (%s)', (store) => {
     expect(await (await openVault({ server: server.url, token })).get('openai-api-key')).toBe(VALUE);
     expect(await raw(old)).toBe('allowed');
 
-    clock.now += 16 * MINUTE;
-    // The agent's own clock still says "in the grace"; the server's decides.
+    // Two hours on by the server's clock (the owner's and the agents' clocks have not moved):
+    // the 15-minute grace is over, the new token's day is not.
+    clock.now += 120 * MINUTE;
     await expect(running.get('openai-api-key')).rejects.toMatchObject({ code: 'ACCESS_DENIED', reason: 'rotated' });
     expect(await raw(old)).toBe('rotated');
     expect(await raw(token)).toBe('allowed');
