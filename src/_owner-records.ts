@@ -3,6 +3,7 @@
  * the owner's keys, agents as the owner loads them, and building and opening secret records with
  * the owner's keys (OwnerSeals).
  */
+import { inGrace } from './_grace.ts';
 import { ad, AGENT_REVOKED, type AgentPolicy, encodeSecret, type Grant, openValue, type SecretRecord } from './_records.ts';
 import { nameKey, ownerKey } from './_keys.ts';
 import { ownerSigner, type Signer } from './_signed.ts';
@@ -24,15 +25,21 @@ export function ownerKeys(rootKey: Uint8Array): OwnerKeys {
   return { rootKey, ownerKey: ownerKey(rootKey), nameKey: nameKey(rootKey), signer: ownerSigner(rootKey) };
 }
 
-/** An agent as the owner sees it, with its derived key. */
-export interface LoadedAgent {
+/** One (agent, generation) a data key is wrapped for, under that generation's key. */
+export interface Grantee {
   id: string;
   loc: Uint8Array;
   generation: number;
+  key: Uint8Array;
+}
+
+/** An agent as the owner sees it, with its derived key. */
+export interface LoadedAgent extends Grantee {
   status: number;
   policy: AgentPolicy;
-  key: Uint8Array;
   allows: (name: string) => boolean;
+  /** The generation a rotation with a grace replaced, with its key and its own list of names. */
+  previous?: { generation: number; graceEndsAt: number; key: Uint8Array; policy: AgentPolicy };
 }
 
 export function agentInfo(agent: LoadedAgent, now: number): AgentInfo {
@@ -43,6 +50,8 @@ export function agentInfo(agent: LoadedAgent, now: number): AgentInfo {
     generation: agent.generation,
     createdAt: new Date(agent.policy.createdAt),
     expiresAt: new Date(agent.policy.expiresAt),
+    // The rotation cut the grace to that token's expiry, so its end is when the old token stops.
+    ...(inGrace(agent, now) ? { previous: { generation: agent.previous!.generation, until: new Date(agent.previous!.graceEndsAt) } } : {}),
   };
 }
 
@@ -74,11 +83,11 @@ export class OwnerSeals {
 
   buildSecret(
     seq: number, name: string, nameId: string, version: number, createdAt: number, updatedAt: number,
-    value: Uint8Array, agents: LoadedAgent[],
+    value: Uint8Array, grantees: Grantee[],
   ): Uint8Array {
     const dek = randomBytes(KEY_BYTES);
     try {
-      const grants: Grant[] = agents.map((agent) => ({
+      const grants: Grant[] = grantees.map((agent) => ({
         agentLoc: agent.loc,
         generation: agent.generation,
         wrappedKey: seal(agent.key, dek, ad.grant(this.#vaultId, nameId, version, agent.id, agent.generation)),

@@ -9,14 +9,15 @@
  * would act on it. Now nothing the owner acts on is unsigned or older than the state says.
  */
 import type { Backend } from './backend.ts';
+import { dropEndedGraces, graceEnded, graceFor, granteesOf } from './_grace.ts';
 import { bytesToHex } from './_bytes.ts';
 import { agentKey, agentLoc } from './_keys.ts';
 import {
-  agentInfo, type ImportedAgent, type ImportedSecret, type LoadedAgent, type OwnerKeys, OwnerSeals,
+  agentInfo, type Grantee, type ImportedAgent, type ImportedSecret, type LoadedAgent, type OwnerKeys, OwnerSeals,
 } from './_owner-records.ts';
 import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, MAX_TIME, nextCounter, openPolicy,
-  type SecretRecord,
+  openPreviousPolicy, type SecretRecord,
 } from './_records.ts';
 import {
   encodeState, recordHash, replayed, STATE_KEY, type StateEntry, type StateGuard, type VaultState, vouches,
@@ -138,7 +139,7 @@ export class OwnerStore {
     };
     snap.agents = agents.map((a) => this.agentAt(a.id, a.generation, a.status, { ...a.policy, names: {} }));
     for (const secret of secrets) {
-      const granted = snap.agents.filter((agent) => this.shouldGrant(agent, secret.name));
+      const granted = snap.agents.flatMap((agent) => this.#granteesOf(agent, secret.name));
       const bytes = this.#seals.buildSecret(
         snap.seq, secret.name, secret.nameId, secret.version, secret.createdAt, secret.updatedAt, secret.value, granted,
       );
@@ -185,14 +186,22 @@ export class OwnerStore {
       if (`a/${bytesToHex(this.locOf(id))}` !== key) throw new IntegrityError('An agent record is stored under another agent\'s location.');
       const agentSecret = agentKey(this.#keys.rootKey, id, record.generation);
       const policy = openPolicy(this.#vaultId, id, record, agentSecret, 'An agent record');
-      const agent = {
+      const agent: LoadedAgent = {
         id, loc: this.locOf(id), generation: record.generation, status: record.status, policy, key: agentSecret,
         allows: compileAllow(policy.allow),
       };
+      if (record.previous) {
+        const { generation, graceEndsAt } = record.previous;
+        const previousKey = agentKey(this.#keys.rootKey, id, generation);
+        const previousPolicy = openPreviousPolicy(this.#vaultId, id, record.previous, previousKey, 'An agent record');
+        agent.previous = { generation, graceEndsAt, key: previousKey, policy: previousPolicy };
+      }
       agents.push(agent);
       stored.add(agent);
       entries.set(key, { number: record.generation, hash: recordHash(bytes) });
     }
+    // A grace that has ended must leave every record, not only the one this operation changes.
+    if (agents.some((agent) => graceEnded(agent, this.#now()))) only = undefined;
     const secrets = new Map<string, SnapshotSecret>();
     const present = new Set<string>();
     for (const key of only === undefined ? await this.#backend.list('s/') : [`s/${only}`]) {
@@ -240,9 +249,10 @@ export class OwnerStore {
   async #writeAgent(snap: Snapshot, agent: LoadedAgent): Promise<void> {
     const loc = bytesToHex(agent.loc);
     const sealedId = seal(this.#keys.ownerKey, utf8.encode(agent.id), ad.agentId(this.#vaultId, loc));
+    const previous = agent.previous && { ...agent.previous, agentKey: agent.previous.key };
     const bytes = encodeAgent({
       vaultId: this.#vaultId, loc, seq: snap.seq, agentId: agent.id, generation: agent.generation, status: agent.status,
-      sealedId, agentKey: agent.key, policy: agent.policy,
+      sealedId, agentKey: agent.key, policy: agent.policy, previous,
     }, this.#keys.signer);
     await this.#put(snap, `a/${loc}`, bytes, agent.generation);
     snap.stored.add(agent);
@@ -254,16 +264,15 @@ export class OwnerStore {
    */
   async #commit(snap: Snapshot, agents: LoadedAgent[] = snap.agents): Promise<void> {
     for (const agent of agents) {
-      const me = granteeOf(agent.loc, agent.generation);
-      const granted = [...snap.secrets].filter(([, secret]) => secret.grantees.has(me)).map(([id, secret]) => [secret.name, id]);
-      // Names of secrets this operation did not load stay as the agent's record had them.
-      const kept = snap.only === undefined ? [] : Object.entries(agent.policy.names)
-        .filter(([, id]) => id !== snap.only && snap.entries.has(`s/${id}`));
-      const names: Record<string, string> = Object.assign(Object.create(null), Object.fromEntries(
-        [...kept, ...granted].sort(([a], [b]) => (a! < b! ? -1 : 1)),
-      ));
-      if (snap.stored.has(agent) && sameNames(names, agent.policy.names)) continue;
+      const names = namesOf(snap, agent.loc, agent.generation, agent.policy.names);
+      const previous = agent.previous;
+      const previousNames = previous && namesOf(snap, agent.loc, previous.generation, previous.policy.names);
+      if (snap.stored.has(agent) && sameNames(names, agent.policy.names) && (!previous || sameNames(previousNames!, previous.policy.names))) {
+        continue;
+      }
       agent.policy = { ...agent.policy, names };
+      // The old token reads with the agent's patterns of now, never wider than the new token's.
+      if (previous) agent.previous = { ...previous, policy: { ...previous.policy, allow: agent.policy.allow, names: previousNames! } };
       await this.#writeAgent(snap, agent);
     }
     const state: VaultState = {
@@ -283,10 +292,11 @@ export class OwnerStore {
   /** Store a new version of `name` under `nameId`, granted to every agent that should have it. */
   async setSecret(name: string, nameId: string, value: Uint8Array): Promise<number> {
     const snap = await this.#snapshot(nameId);
+    await this.#endGraces(snap);
     const previous = snap.secrets.get(nameId)?.record;
     const version = nextCounter(previous?.version ?? 0, `version of secret "${name}"`);
     const now = this.#now();
-    const agents = snap.agents.filter((agent) => this.shouldGrant(agent, name));
+    const agents = snap.agents.flatMap((agent) => this.#granteesOf(agent, name));
     const bytes = this.#seals.buildSecret(snap.seq, name, nameId, version, previous?.createdAt ?? now, now, value, agents);
     await this.#put(snap, `s/${nameId}`, bytes, version);
     snap.secrets.set(nameId, { name, record: undefined, grantees: new Set(agents.map((a) => granteeOf(a.loc, a.generation))) });
@@ -297,6 +307,7 @@ export class OwnerStore {
   async deleteSecret(name: string, nameId: string): Promise<void> {
     const snap = await this.#snapshot(nameId);
     if (!snap.secrets.has(nameId)) throw notFound(name);
+    await this.#endGraces(snap);
     await this.#begin(snap);
     await this.#backend.delete(`s/${nameId}`);
     snap.secrets.delete(nameId);
@@ -331,6 +342,7 @@ export class OwnerStore {
   /** A new agent (or a revoked or destroyed one made again, at a generation never used before) and its token. */
   async createAgent(id: string, allow: string[], ttl: number): Promise<{ token: string; agent: AgentInfo }> {
     const snap = await this.#snapshot();
+    await this.#endGraces(snap);
     const existing = snap.agents.find((agent) => agent.id === id);
     if (existing && existing.status === AGENT_ACTIVE) {
       throw new UsageError(
@@ -350,10 +362,16 @@ export class OwnerStore {
     return { token: this.tokenFor(agent), agent: agentInfo(agent, now) };
   }
 
-  /** Bump an agent's generation (killing older tokens) and re-grant to match. */
-  async replaceAgent(id: string, status: number, ttl?: string | number): Promise<LoadedAgent> {
+  /**
+   * Bump an agent's generation and re-grant to match. Older tokens stop at once, except with a
+   * `grace` (rotation only): the token being replaced keeps its scope until the grace ends (never
+   * past its own expiry). Only one generation is ever kept: a token already in a grace dies now.
+   */
+  async replaceAgent(id: string, status: number, ttl?: string | number, grace?: string | number): Promise<LoadedAgent> {
     checkAgentId(id);
+    const graceMs = grace === undefined ? undefined : parseDuration(grace, 'grace');
     const snap = await this.#snapshot();
+    await this.#endGraces(snap);
     const existing = snap.agents.find((agent) => agent.id === id);
     if (!existing) throw new UsageError(`No agent "${id}" in this vault. See listAgents() or \`agent-vault agent list\`.`);
     if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is already revoked; create it again instead.`);
@@ -363,6 +381,7 @@ export class OwnerStore {
       ? { ...existing.policy, createdAt: now, expiresAt: expiryAfter(now, lifetime) }
       : { ...existing.policy, names: {} };
     const agent = this.agentAt(id, nextCounter(existing.generation, `generation of agent "${id}"`), status, policy);
+    if (status === AGENT_ACTIVE && graceMs !== undefined) agent.previous = graceFor(existing, graceMs, now);
     // The record first: older tokens fail from this write on, even if re-granting is interrupted.
     await this.#writeAgent(snap, agent);
     const agents = snap.agents.map((a) => (a.id === id ? agent : a));
@@ -380,6 +399,7 @@ export class OwnerStore {
   async updateAgent(id: string, allow: string[] | undefined, ttl: number | undefined): Promise<LoadedAgent> {
     checkAgentId(id);
     const snap = await this.#snapshot();
+    await this.#endGraces(snap);
     const existing = snap.agents.find((agent) => agent.id === id);
     if (!existing) throw new UsageError(`No agent "${id}" in this vault. See \`agent-vault agent list --all\`.`);
     if (existing.status === AGENT_REVOKED) throw new UsageError(`Agent "${id}" is revoked; create it again instead.`);
@@ -399,15 +419,24 @@ export class OwnerStore {
     return agent;
   }
 
-  shouldGrant(agent: LoadedAgent, name: string): boolean {
-    return agent.status === AGENT_ACTIVE && agent.policy.expiresAt > this.#now() && agent.allows(name);
+  #granteesOf(agent: LoadedAgent, name: string): Grantee[] {
+    return granteesOf(agent, name, this.#now());
+  }
+
+  /**
+   * End every grace that is over, in storage too: the agent record loses it (at the commit) and
+   * every secret its wrapped keys, so the old token opens nothing even read from the files.
+   * #snapshot loads every secret when there is one to end.
+   */
+  async #endGraces(snap: Snapshot): Promise<void> {
+    if (dropEndedGraces(snap.agents, this.#now(), (agent) => snap.stored.delete(agent))) await this.#syncGrants(snap, snap.agents);
   }
 
   /** Make every secret's grants match `agents`: rewrite only records whose set of (agent, generation) differs. */
   async #syncGrants(snap: Snapshot, agents: LoadedAgent[]): Promise<void> {
     for (const [nameId, secret] of snap.secrets) {
       const record = secret.record!;
-      const wanted = agents.filter((agent) => this.shouldGrant(agent, secret.name));
+      const wanted = agents.flatMap((agent) => this.#granteesOf(agent, secret.name));
       const grantees = new Set(wanted.map((a) => granteeOf(a.loc, a.generation)));
       if (grantees.size === secret.grantees.size && [...grantees].every((g) => secret.grantees.has(g))) continue;
       const value = this.#seals.openValue(nameId, record);
@@ -430,6 +459,14 @@ function expiryAfter(now: number, ttl: number): number {
     throw new UsageError(`The ttl is too long: the token would expire after ${new Date(MAX_TIME).toISOString()}. Choose a shorter ttl.`);
   }
   return expiresAt;
+}
+
+/** The names granted to (loc, generation) now, sorted; those of secrets not loaded stay as `had` lists them. */
+function namesOf(snap: Snapshot, loc: Uint8Array, generation: number, had: Record<string, string>): Record<string, string> {
+  const me = granteeOf(loc, generation);
+  const granted = [...snap.secrets].filter(([, secret]) => secret.grantees.has(me)).map(([id, secret]) => [secret.name, id]);
+  const kept = snap.only === undefined ? [] : Object.entries(had).filter(([, id]) => id !== snap.only && snap.entries.has(`s/${id}`));
+  return Object.assign(Object.create(null), Object.fromEntries([...kept, ...granted].sort(([a], [b]) => (a! < b! ? -1 : 1))));
 }
 
 function sameNames(a: Record<string, string>, b: Record<string, string>): boolean {

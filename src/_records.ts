@@ -15,6 +15,8 @@ import { UsageError } from './errors.ts';
 
 const SECRET_MAGIC = utf8.encode('AVS2');
 const AGENT_MAGIC = utf8.encode('AVA2');
+/** An agent record that also carries the previous generation during a rotation's grace (FORMAT.md). */
+const AGENT_GRACE_MAGIC = utf8.encode('AVG2');
 const WRAPPED_KEY_BYTES = KEY_BYTES + SEAL_OVERHEAD;
 /** More grants than this in one record is not a vault we wrote. */
 const MAX_GRANTS = 10_000;
@@ -57,6 +59,8 @@ export const ad = {
   agentId: (vaultId: Uint8Array, loc: string) => encodeParts('agent-vault/agent-id/v1', [vaultId, loc]),
   policy: (vaultId: Uint8Array, agentId: string, generation: number, prefix: Uint8Array) =>
     encodeParts('agent-vault/policy/v2', [vaultId, agentId, generation, prefix]),
+  previousPolicy: (vaultId: Uint8Array, agentId: string, generation: number, prefix: Uint8Array) =>
+    encodeParts('agent-vault/policy/previous/v2', [vaultId, agentId, generation, prefix]),
 };
 
 /** The number after `current` (a version or a generation), refused rather than wrapped to 0. */
@@ -150,11 +154,24 @@ export interface AgentPolicy {
   names: Record<string, string>;
 }
 
+/**
+ * The generation a rotation with a grace replaced, still honoured until `graceEndsAt`: its own
+ * policy sealed under its own key, so the old token reads its scope without the new key.
+ */
+export interface PreviousGeneration {
+  generation: number;
+  graceEndsAt: number;
+  sealedPolicy: Uint8Array;
+  /** Every byte before `sealedPolicy`: its associated data. */
+  prefix: Uint8Array;
+}
+
 export interface AgentRecord {
   seq: number;
   generation: number;
   status: number;
   sealedId: Uint8Array;
+  previous: PreviousGeneration | undefined;
   sealedPolicy: Uint8Array;
   prefix: Uint8Array;
 }
@@ -169,11 +186,20 @@ export interface NewAgent {
   sealedId: Uint8Array;
   agentKey: Uint8Array;
   policy: AgentPolicy;
+  /** During a grace: the replaced generation, its key and policy, and when it stops. */
+  previous?: { generation: number; graceEndsAt: number; agentKey: Uint8Array; policy: AgentPolicy };
 }
 
 export function encodeAgent(agent: NewAgent, signer: Signer): Uint8Array {
-  const prefix = new ByteWriter().bytes(AGENT_MAGIC).time(agent.seq).u32(agent.generation).u8(agent.status)
-    .u16(agent.sealedId.length).bytes(agent.sealedId).finish();
+  const previous = agent.previous;
+  const writer = new ByteWriter().bytes(previous ? AGENT_GRACE_MAGIC : AGENT_MAGIC).time(agent.seq).u32(agent.generation)
+    .u8(agent.status).u16(agent.sealedId.length).bytes(agent.sealedId);
+  if (previous) {
+    const plain = utf8.encode(JSON.stringify(previous.policy));
+    const head = writer.u32(previous.generation).time(previous.graceEndsAt).u32(plain.length + SEAL_OVERHEAD).finish();
+    writer.bytes(seal(previous.agentKey, plain, ad.previousPolicy(agent.vaultId, agent.agentId, previous.generation, head)));
+  }
+  const prefix = writer.finish();
   const policy = utf8.encode(JSON.stringify(agent.policy));
   const sealed = seal(agent.agentKey, policy, ad.policy(agent.vaultId, agent.agentId, agent.generation, prefix));
   return signRecord(signer, agent.vaultId, `a/${agent.loc}`, concatBytes(prefix, sealed));
@@ -183,26 +209,45 @@ export function encodeAgent(agent: NewAgent, signer: Signer): Uint8Array {
 export function decodeAgent(bytes: Uint8Array, place: SignedPlace, what = 'An agent record'): AgentRecord {
   const body = verifiedBody(bytes, place, what);
   const reader = new ByteReader(body, what);
-  if (!equalBytes(reader.bytes(4), AGENT_MAGIC)) throw malformed(what);
+  const magic = reader.bytes(4);
+  const graced = equalBytes(magic, AGENT_GRACE_MAGIC);
+  if (!graced && !equalBytes(magic, AGENT_MAGIC)) throw malformed(what);
   const seq = reader.time();
   const generation = reader.u32();
   const status = reader.u8();
   const sealedId = reader.bytes(reader.u16());
+  let previous: PreviousGeneration | undefined;
+  if (graced) {
+    const previousGeneration = reader.u32();
+    const graceEndsAt = checkTime(reader.time(), what);
+    const length = reader.u32();
+    const previousPrefix = body.subarray(0, reader.offset);
+    previous = { generation: previousGeneration, graceEndsAt, sealedPolicy: reader.bytes(length), prefix: previousPrefix };
+    // Only an active agent has a grace, and only for a generation older than its own.
+    if (status !== AGENT_ACTIVE || previousGeneration === 0 || previousGeneration >= generation || length < SEAL_OVERHEAD) {
+      throw malformed(what);
+    }
+  }
   const prefix = body.subarray(0, reader.offset);
   const sealedPolicy = reader.rest();
   if (generation === 0 || status > AGENT_REVOKED || sealedPolicy.length < SEAL_OVERHEAD) throw malformed(what);
-  return { seq, generation, status, sealedId, sealedPolicy, prefix };
+  return { seq, generation, status, sealedId, previous, sealedPolicy, prefix };
 }
 
-export function openPolicy(
-  vaultId: Uint8Array,
-  agentId: string,
-  record: AgentRecord,
-  agentKey: Uint8Array,
-  what: string,
+export function openPolicy(vaultId: Uint8Array, agentId: string, record: AgentRecord, agentKey: Uint8Array, what: string): AgentPolicy {
+  return openSealedPolicy(agentKey, record.sealedPolicy, ad.policy(vaultId, agentId, record.generation, record.prefix), what);
+}
+
+/** The previous generation's policy, opened with that generation's key (the old token's). */
+export function openPreviousPolicy(
+  vaultId: Uint8Array, agentId: string, previous: PreviousGeneration, agentKey: Uint8Array, what: string,
 ): AgentPolicy {
-  const plain = open(agentKey, record.sealedPolicy, ad.policy(vaultId, agentId, record.generation, record.prefix), what);
-  return checkPolicy(JSON.parse(utf8.decode(plain)), what);
+  const data = ad.previousPolicy(vaultId, agentId, previous.generation, previous.prefix);
+  return openSealedPolicy(agentKey, previous.sealedPolicy, data, what);
+}
+
+function openSealedPolicy(agentKey: Uint8Array, sealed: Uint8Array, data: Uint8Array, what: string): AgentPolicy {
+  return checkPolicy(JSON.parse(utf8.decode(open(agentKey, sealed, data, what))), what);
 }
 
 /** Signed, so written by the owner; still check the shape (and Date-range times) before trusting it. */

@@ -8,7 +8,7 @@ import { bytesToHex, equalBytes, secretBytes } from './_bytes.ts';
 import { nameId } from './_keys.ts';
 import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, type AgentRecord, decodeAgent, decodeSecret, type Grant, openPolicy,
-  type SecretRecord,
+  openPreviousPolicy, type SecretRecord,
 } from './_records.ts';
 import type { Checked, StateGuard } from './_state.ts';
 import { KEY_BYTES, openInto, sealedLength, wipe } from './crypto.ts';
@@ -35,6 +35,8 @@ export interface WrappedKey {
 interface AgentView {
   policy: AgentPolicy;
   allows: (name: string) => boolean;
+  /** For a token a rotation replaced with a grace: when the grace ends (checked on every call). */
+  graceEndsAt?: number;
 }
 
 export class SecretReader {
@@ -142,6 +144,7 @@ export class AgentAccess {
     const early = earlyId === undefined ? undefined : this.#reader.read(earlyId, name);
     early?.catch(() => undefined);
     const view = await this.#loadView();
+    if (view.graceEndsAt !== undefined && this.#now() >= view.graceEndsAt) throw rotated(credentials.agentId, view.graceEndsAt);
     if (this.#now() >= view.policy.expiresAt) {
       throw new TokenExpiredError(
         `The token of agent "${credentials.agentId}" expired at ${new Date(view.policy.expiresAt).toISOString()}. ` +
@@ -201,14 +204,22 @@ export class AgentAccess {
     this.#own = undefined;
     this.#view = undefined;
     const record = own.value;
+    // A token a rotation replaced with a grace reads with its own policy, sealed to it in the
+    // owner-signed record, until the grace ends (which resolve() checks on every call).
+    const previous = record.previous?.generation === credentials.generation ? record.previous : undefined;
+    if (previous) {
+      const policy = openPreviousPolicy(this.#vaultId, credentials.agentId, previous, credentials.agentKey, 'The agent record');
+      this.#own = own;
+      this.#view = { policy, allows: compileAllow(policy.allow), graceEndsAt: previous.graceEndsAt };
+      return this.#view;
+    }
     if (record.generation > credentials.generation) {
-      const revoked = record.status === AGENT_REVOKED;
-      throw new AccessDeniedError(
-        revoked ? 'revoked' : 'rotated',
-        revoked
-          ? `Agent "${credentials.agentId}" was revoked by the vault owner. Ask the owner for a new agent.`
-          : `This token of agent "${credentials.agentId}" was replaced by a newer one (rotated). Use the new token.`,
-      );
+      if (record.status === AGENT_REVOKED) {
+        throw new AccessDeniedError(
+          'revoked', `Agent "${credentials.agentId}" was revoked by the vault owner. Ask the owner for a new agent.`,
+        );
+      }
+      throw rotated(credentials.agentId);
     }
     if (record.generation < credentials.generation || record.status !== AGENT_ACTIVE) {
       throw new IntegrityError(
@@ -220,6 +231,15 @@ export class AgentAccess {
     this.#view = { policy, allows: compileAllow(policy.allow) };
     return this.#view;
   }
+}
+
+function rotated(agentId: string, graceEndedAt?: number): AccessDeniedError {
+  return new AccessDeniedError(
+    'rotated',
+    `This token of agent "${agentId}" was replaced by a newer one (rotated)` +
+      (graceEndedAt === undefined ? '' : `; its grace period ended at ${new Date(graceEndedAt).toISOString()}`) +
+      '. Use the new token.',
+  );
 }
 
 function throwError(error: Error): never {

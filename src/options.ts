@@ -90,6 +90,11 @@ export interface AgentInfo {
   generation: number;
   createdAt: Date;
   expiresAt: Date;
+  /**
+   * Present while a rotation's grace lets the previous token read too (`rotateAgent(id, { grace })`):
+   * its generation and when it stops. Absent otherwise.
+   */
+  previous?: { generation: number; until: Date };
 }
 
 export interface CreateAgentOptions {

@@ -326,16 +326,29 @@ export class Vault {
   }
 
   /**
-   * Issue a new token for an agent (same patterns); the old token stops working at once. The
-   * new token lives `ttl`, default the same length of time as the old one was given.
+   * Issue a new token for an agent (same patterns). The old token stops working at once, or with
+   * `grace` (a duration like `'15m'`, or milliseconds) keeps its scope that long (never past its
+   * own expiry), so a running agent can switch without downtime; the new token works at once.
+   * The new token lives `ttl`, default the same length of time as the old one was given. A
+   * rotation during a grace replaces it: the oldest token stops at once. In embedded mode the end
+   * of a grace is checked by the agent's library, like expiry (advisory against a copy of the
+   * vault directory); the next owner operation after it removes the old token's wrapped keys.
    */
-  async rotateAgent(id: string, options: { ttl?: string | number } = {}): Promise<{ token: string; agent: AgentInfo }> {
+  async rotateAgent(
+    id: string, options: { ttl?: string | number; grace?: string | number } = {},
+  ): Promise<{ token: string; agent: AgentInfo }> {
     const role = this.#owner('rotate an agent');
     const result = await this.#locked(async () => {
-      const agent = await role.store.replaceAgent(id, AGENT_ACTIVE, options.ttl);
+      const agent = await role.store.replaceAgent(id, AGENT_ACTIVE, options.ttl, options.grace);
       return { token: role.store.tokenFor(agent), agent: agentInfo(agent, this.#now()) };
     });
-    await this.#record({ action: 'agent.rotate', name: id, outcome: 'ok' });
+    const previous = result.agent.previous;
+    const note = options.grace === undefined
+      ? undefined
+      : previous
+        ? `grace: generation ${previous.generation} until ${previous.until.toISOString()}`
+        : 'grace: none (the previous token had expired)';
+    await this.#record({ action: 'agent.rotate', name: id, outcome: 'ok', ...(note === undefined ? {} : { note }) });
     return result;
   }
 

@@ -36,7 +36,8 @@ export function tokenDestination(options: Record<string, unknown>): TokenDestina
 }
 
 export function agentJson(agent: AgentInfo) {
-  return { ...agent, createdAt: agent.createdAt.toISOString(), expiresAt: agent.expiresAt.toISOString() };
+  const previous = agent.previous && { generation: agent.previous.generation, until: agent.previous.until.toISOString() };
+  return { ...agent, createdAt: agent.createdAt.toISOString(), expiresAt: agent.expiresAt.toISOString(), ...(previous ? { previous } : {}) };
 }
 
 /**

@@ -133,7 +133,7 @@ export class VaultService {
     const records = events.map((event) => {
       const full: AuditEvent = {
         actor: 'owner', generation: 0, action: event.action, name: event.name, version: event.version, outcome: event.outcome,
-        reason: event.reason,
+        reason: event.reason, note: event.note,
       };
       const problem = eventProblem(full);
       if (problem || full.action === 'audit.recover') throw new UsageError(`Not an audit event the owner may send: ${problem ?? full.action}.`);
@@ -265,19 +265,33 @@ export class VaultService {
 
 /** Why this agent may not read now, or undefined. */
 function refuseAgent(policy: ServerPolicy, agent: Extract<Principal, { kind: 'agent' }>, now: number): VaultError | undefined {
+  // A token a rotation replaced with a grace: its own verifier, until the grace ends (by this clock).
+  const previous = policy.previous;
+  if (previous && agent.generation === previous.generation && policy.status === 0) {
+    if (!constantTimeEqual(verifierOf(agent.authKey), previous.verifier)) return badToken();
+    if (now >= previous.until) {
+      return new AccessDeniedError(
+        'rotated',
+        `This token was replaced by a newer one (rotated); its grace period ended at ${new Date(previous.until).toISOString()}. Use the new token.`,
+      );
+    }
+    return undefined;
+  }
   if (agent.generation < policy.generation) {
     return policy.status === 1
       ? new AccessDeniedError('revoked', 'This agent was revoked by the vault owner. Ask the owner for a new agent.')
       : new AccessDeniedError('rotated', 'This token was replaced by a newer one (rotated). Use the new token.');
   }
-  if (agent.generation !== policy.generation || !constantTimeEqual(verifierOf(agent.authKey), policy.verifier)) {
-    return new AccessDeniedError('bad-token', 'The agent token does not match this server vault. Copy it again, or ask the owner to rotate it.');
-  }
+  if (agent.generation !== policy.generation || !constantTimeEqual(verifierOf(agent.authKey), policy.verifier)) return badToken();
   if (policy.status !== 0) return new AccessDeniedError('revoked', 'This agent was revoked by the vault owner.');
   if (now >= policy.expiresAt) {
     return new TokenExpiredError(`The agent token expired at ${new Date(policy.expiresAt).toISOString()}. Ask the owner to rotate it.`);
   }
   return undefined;
+}
+
+function badToken(): AccessDeniedError {
+  return new AccessDeniedError('bad-token', 'The agent token does not match this server vault. Copy it again, or ask the owner to rotate it.');
 }
 
 function reasonOf(error: VaultError): string {

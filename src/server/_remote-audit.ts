@@ -45,7 +45,7 @@ export class RemoteAuditSink implements AuditSink {
     if (!this.#owner || event.actor !== 'owner' || event.action === 'vault.create') return;
     const name = this.#owner.ref(event);
     await this.#client.call('POST', '/v1/audit', {
-      events: [{ action: event.action, name, version: event.version, outcome: event.outcome, reason: event.reason }],
+      events: [{ action: event.action, name, version: event.version, outcome: event.outcome, reason: event.reason, note: event.note }],
     });
   }
 

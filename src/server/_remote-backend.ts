@@ -12,13 +12,13 @@
  */
 import type { Backend } from '../backend.ts';
 import { agentKey, serverAuthKey } from '../_keys.ts';
-import { ad, decodeAgent, openPolicy } from '../_records.ts';
+import { ad, decodeAgent, openPolicy, openPreviousPolicy } from '../_records.ts';
 import { open, randomBytes, sign, toBase64Url, utf8, wipe } from '../crypto.ts';
 import { AccessDeniedError, BackendError, IntegrityError } from '../errors.ts';
 import type { ServerClient } from './_client.ts';
 import type { TrustedView } from './_trust.ts';
 import {
-  encodePolicy, type Entry, entryMessage, entryToJson, type State, stateMessage, stateToJson, verifierOf,
+  encodePolicy, type Entry, entryMessage, entryToJson, type ServerPolicy, type State, stateMessage, stateToJson, verifierOf,
 } from './_wire.ts';
 
 /** What the owner's side holds once unlocked: the signing key and the keys that open agent records. */
@@ -171,12 +171,34 @@ function serverPolicy(signer: OwnerSigner, key: string, value: Uint8Array): Uint
   const record = decodeAgent(value, { vaultId: signer.vaultId, key, publicKey: signer.recordKey });
   const id = utf8.decode(open(signer.ownerKey, record.sealedId, ad.agentId(signer.vaultId, loc), 'An agent record'));
   const agentSecret = agentKey(signer.rootKey, id, record.generation);
-  const authKey = serverAuthKey(agentSecret);
   try {
     const policy = openPolicy(signer.vaultId, id, record, agentSecret, 'An agent record');
-    return encodePolicy({ generation: record.generation, status: record.status, expiresAt: policy.expiresAt, verifier: verifierOf(authKey) });
+    let previous: ServerPolicy['previous'];
+    if (record.previous) {
+      const previousSecret = agentKey(signer.rootKey, id, record.previous.generation);
+      try {
+        const { expiresAt } = openPreviousPolicy(signer.vaultId, id, record.previous, previousSecret, 'An agent record');
+        const until = Math.min(record.previous.graceEndsAt, expiresAt);
+        previous = { generation: record.previous.generation, until, verifier: verifierFor(previousSecret) };
+      } finally {
+        wipe(previousSecret);
+      }
+    }
+    return encodePolicy({
+      generation: record.generation, status: record.status, expiresAt: policy.expiresAt, verifier: verifierFor(agentSecret),
+      ...(previous ? { previous } : {}),
+    });
   } finally {
-    wipe(agentSecret, authKey);
+    wipe(agentSecret);
   }
 }
 
+/** The server's verifier of an agent key's auth key (the auth key itself is wiped). */
+function verifierFor(agentSecret: Uint8Array): Uint8Array {
+  const authKey = serverAuthKey(agentSecret);
+  try {
+    return verifierOf(authKey);
+  } finally {
+    wipe(authKey);
+  }
+}

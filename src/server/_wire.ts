@@ -51,13 +51,19 @@ export interface ServerPolicy {
   expiresAt: number;
   /** BLAKE2b-256 of the agent's server auth key. */
   verifier: Uint8Array;
+  /** During a rotation's grace: the replaced generation, its verifier, and when it stops (its own expiry included). */
+  previous?: { generation: number; until: number; verifier: Uint8Array };
 }
 
 export function encodePolicy(policy: ServerPolicy): Uint8Array {
+  const previous = policy.previous;
   return utf8.encode(JSON.stringify({
     generation: policy.generation, status: policy.status, expiresAt: policy.expiresAt, verifier: bytesToHex(policy.verifier),
+    ...(previous ? { previous: { generation: previous.generation, until: previous.until, verifier: bytesToHex(previous.verifier) } } : {}),
   }));
 }
+
+const isVerifier = (value: unknown) => typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
 
 export function decodePolicy(bytes: Uint8Array): ServerPolicy {
   const what = 'An agent server policy';
@@ -67,14 +73,23 @@ export function decodePolicy(bytes: Uint8Array): ServerPolicy {
   } catch {
     throw malformed(what);
   }
-  const ok = json && typeof json === 'object' && Object.keys(json).length === 4 &&
+  const previous = json?.previous as Record<string, unknown> | undefined;
+  const ok = json && typeof json === 'object' && Object.keys(json).length === (previous === undefined ? 4 : 5) &&
     Number.isSafeInteger(json.generation) && (json.generation as number) >= 1 &&
-    (json.status === 0 || json.status === 1) && Number.isSafeInteger(json.expiresAt) &&
-    typeof json.verifier === 'string' && /^[0-9a-f]{64}$/.test(json.verifier);
+    (json.status === 0 || json.status === 1) && Number.isSafeInteger(json.expiresAt) && isVerifier(json.verifier) &&
+    (previous === undefined || (
+      typeof previous === 'object' && previous !== null && Object.keys(previous).length === 3 &&
+      Number.isSafeInteger(previous.generation) && (previous.generation as number) >= 1 &&
+      (previous.generation as number) < (json.generation as number) && Number.isSafeInteger(previous.until) &&
+      isVerifier(previous.verifier)
+    ));
   if (!ok) throw malformed(what);
   return {
     generation: json.generation as number, status: json.status as number, expiresAt: json.expiresAt as number,
     verifier: hexToBytes(json.verifier as string),
+    ...(previous === undefined
+      ? {}
+      : { previous: { generation: previous.generation as number, until: previous.until as number, verifier: hexToBytes(previous.verifier as string) } }),
   };
 }
 

@@ -29,7 +29,8 @@ export const agentList: Command = {
           painted(a.status),
           a.allow.join(', '),
           a.status === 'revoked' ? '-' : `${formatTime(a.expiresAt)} (${relativeTime(a.expiresAt)})`,
-          String(a.generation),
+          // During a rotation's grace the previous token works too: say until when.
+          a.previous ? `${a.generation} (${a.previous.generation} until ${formatTime(a.previous.until)})` : String(a.generation),
         ]))
         : undefined,
     );
