@@ -92,7 +92,8 @@ function peerEntries(): Plugin {
         const contents = [
           `import { asMissingPeer } from ${JSON.stringify(join(root, 'src/_peers.ts'))};`,
           'let entry;',
-          `try { entry = ${cjs ? `require(${JSON.stringify(file)})` : `await import(${JSON.stringify(file)})`}; }`,
+          // CJS: a path from __dirname, because esbuild routes `require` through a shared chunk's, whose `./` is dist/.
+          `try { entry = ${cjs ? `require(__dirname + ${JSON.stringify(file.slice(1))})` : `await import(${JSON.stringify(file)})`}; }`,
           `catch (error) { throw asMissingPeer(error, ${JSON.stringify(`agent-vault/${name}`)}) ?? error; }`,
           named.length ? `export const { ${named.join(', ')} } = entry;` : '',
           exports.includes('default') ? 'export default entry.default;' : '',
