@@ -89,12 +89,16 @@ function peerEntries(): Plugin {
         const { exports } = await face(given[name]!);
         const file = `./${privateName(name).split('/').pop()}.${cjs ? 'cjs' : 'js'}`;
         const named = exports.filter((n) => n !== 'default');
+        const peers = JSON.stringify(join(root, 'src/_peers.ts'));
+        const feature = JSON.stringify(`agent-vault/${name}`);
+        // CJS loads its file by a path from __dirname: esbuild routes `require` through a shared chunk's, whose `./` is
+        // dist/. ESM loads the classifier only on failure, so a working import costs one small module more, no chunk.
         const contents = [
-          `import { asMissingPeer } from ${JSON.stringify(join(root, 'src/_peers.ts'))};`,
+          cjs ? `import { asMissingPeer } from ${peers};` : '',
           'let entry;',
-          // CJS: a path from __dirname, because esbuild routes `require` through a shared chunk's, whose `./` is dist/.
-          `try { entry = ${cjs ? `require(__dirname + ${JSON.stringify(file.slice(1))})` : `await import(${JSON.stringify(file)})`}; }`,
-          `catch (error) { throw asMissingPeer(error, ${JSON.stringify(`agent-vault/${name}`)}) ?? error; }`,
+          cjs
+            ? `try { entry = require(__dirname + ${JSON.stringify(file.slice(1))}); } catch (error) { throw asMissingPeer(error, ${feature}) ?? error; }`
+            : `try { entry = await import(${JSON.stringify(file)}); } catch (error) { const { asMissingPeer } = await import(${peers}); throw asMissingPeer(error, ${feature}) ?? error; }`,
           named.length ? `export const { ${named.join(', ')} } = entry;` : '',
           exports.includes('default') ? 'export default entry.default;' : '',
         ].join('\n');
