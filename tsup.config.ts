@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Plugin } from 'esbuild';
+import type { Plugin, PluginBuild } from 'esbuild';
 import { defineConfig } from 'tsup';
 import packageJson from './package.json' with { type: 'json' };
 import { packageOf, PEER_RANGES } from './src/_peers.ts';
@@ -65,8 +65,9 @@ function peerEntries(): Plugin {
       };
       const given = build.initialOptions.entryPoints as Record<string, string>;
       const rewritten: Record<string, string> = {};
-      for (const [name, file] of Object.entries(given)) {
-        if (!(await face(file)).importsPeer) {
+      const looked = await Promise.all(Object.entries(given).map(async ([name, file]) => [name, file, await face(file)] as const));
+      for (const [name, file, { importsPeer }] of looked) {
+        if (!importsPeer) {
           rewritten[name] = file;
           continue;
         }
@@ -113,7 +114,7 @@ function privateName(name: string): string {
   return name.replace(/[^/]+$/, (last) => `_${last}`);
 }
 
-async function readFace(esbuild: Parameters<Plugin['setup']>[0]['esbuild'], file: string): Promise<EntryFace> {
+async function readFace(esbuild: PluginBuild['esbuild'], file: string): Promise<EntryFace> {
   const result = await esbuild.build({
     entryPoints: [join(root, file)], bundle: true, write: false, metafile: true, format: 'esm', platform: 'node',
     packages: 'external', outdir: join(root, 'dist'), logLevel: 'silent',
