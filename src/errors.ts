@@ -87,13 +87,21 @@ export class BackendError extends VaultError {
   }
 }
 
-/** An optional peer dependency (an SDK, a driver) is not installed. */
+/**
+ * An optional peer dependency (an SDK, a driver) is not installed. `packageName` is what to
+ * install; the message gives the supported range and the `npm install` line.
+ */
 export class MissingPeerError extends VaultError {
-  constructor(packageName: string, feature: string) {
+  readonly packageName: string;
+
+  constructor(packageName: string, feature: string, options?: { range?: string; cause?: unknown }) {
+    const range = options?.range ? ` (${options.range})` : '';
     super(
       'MISSING_PEER',
-      `${feature} needs the optional package "${packageName}". Install it: npm install ${packageName}`,
+      `${feature} needs the optional package ${packageName}${range}, which is not installed. Install it: npm install ${packageName}`,
+      { cause: options?.cause },
     );
+    this.packageName = packageName;
   }
 }
 

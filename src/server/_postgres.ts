@@ -9,7 +9,8 @@
  * are dropped with it.
  */
 import type { Pool, PoolClient } from 'pg';
-import { BackendError, MissingPeerError } from '../errors.ts';
+import { asMissingPeer } from '../_peers.ts';
+import { BackendError } from '../errors.ts';
 import { groupCommit, type JobFn, type Outcome } from './_group-commit.ts';
 import type { PendingAudit, ServerStore, StoreDurability, StoreTx, VaultMeta } from './_store.ts';
 import type { Entry, State } from './_wire.ts';
@@ -43,8 +44,8 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Serv
     const pg = await import('pg');
     // pg is CommonJS: its classes hang off the default export under ESM.
     PoolClass = (pg as unknown as { default?: typeof pg }).default?.Pool ?? pg.Pool;
-  } catch {
-    throw new MissingPeerError('pg', 'The PostgreSQL server store');
+  } catch (error) {
+    throw asMissingPeer(error, 'The PostgreSQL server store') ?? error;
   }
   const pool = new PoolClass({ connectionString: options.url, max: options.max ?? 4 });
   pool.on('error', () => undefined); // an idle client's lost connection: the next query reports it
