@@ -23,6 +23,16 @@ const VARIABLES: [string, string][] = [
     'it changes, so `agent rotate --token-file PATH --force` needs no restart.'],
   ['AGENT_VAULT_TOKEN', 'Agent processes: the token itself (prefer the file; removed from the\n' +
     'environment once read, so child processes do not inherit it).'],
+  ['AGENT_VAULT_SERVER', 'The URL of an `agent-vault serve` server, when --server is not given (owner and\n' +
+    'agents).'],
+  ['AGENT_VAULT_CONFIG_DIR', 'Where the owner remembers the newest vault state it has seen, so a rolled-back\n' +
+    'vault is refused. Default: $XDG_CONFIG_HOME/agent-vault, else ~/.config/agent-vault.'],
+  ['AGENT_VAULT_STATE_DIR', 'The same for clients of a server (the newest server revision seen).\n' +
+    'Default: <config dir>/server-state.'],
+  ['AGENT_VAULT_AUDIT_DURABILITY', 'write (default): each audit record survives a crash before its key is\n' +
+    'released; fsync or group: a power loss too (group shares one flush).'],
+  ['AGENT_VAULT_DATABASE', '`serve`: the SQLite file or postgres:// URL, when --database is not given.'],
+  ['AGENT_VAULT_SERVER_DURABILITY', '`serve`: write or fsync, when --durability is not given.'],
   ['NO_COLOR, FORCE_COLOR', 'Turn colours off, or on when not on a terminal.'],
 ];
 

@@ -4,11 +4,17 @@
  * refused as a name (never echoed, never audited), agents listed, shown and removed, and the
  * expiry shown as given.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './_cli.ts';
 import { tempDir } from '../_fixtures/index.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+}
 
 const PASTED_KEY = 'sk-proj-4f9QzX81mKc3TbW0aLr7Yp2Ns6Vd';
 
@@ -34,12 +40,20 @@ describe('finding your way', () => {
     expect((await runCli(['--version'], { cwd })).stdout).toBe(`${version}\n`);
   });
 
-  it('the main help names every variable, the agent side included', async () => {
+  it('the main help names every variable the code reads, the agent side included', async () => {
     const { stdout } = await runCli(['--help'], { cwd: tempDir() });
-    for (const variable of ['AGENT_VAULT_DIR', 'AGENT_VAULT_AUDIT_DIR', 'AGENT_VAULT_PASSPHRASE_FILE', 'AGENT_VAULT_TOKEN_FILE',
-      'AGENT_VAULT_TOKEN ', 'NO_COLOR', 'FORCE_COLOR']) {
-      expect(stdout).toContain(variable);
+    // Every AGENT_VAULT_* read from the environment anywhere in the sources, found by reading them,
+    // so a new variable without a help line fails here. Warning codes and exec's internal hand-off
+    // are names, not settings.
+    const read = new Set<string>();
+    for (const file of sourceFiles(join(root, 'src')).concat(sourceFiles(join(root, 'adapters')))) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/env(?:\.|\[')(AGENT_VAULT_[A-Z_]+)|'(AGENT_VAULT_[A-Z_]+)'\]/g)) {
+        read.add((match[1] ?? match[2])!);
+      }
     }
+    read.delete('AGENT_VAULT_EXEC_HANDOFF');
+    expect(read.size).toBeGreaterThan(8);
+    for (const variable of [...read, 'NO_COLOR', 'FORCE_COLOR']) expect(stdout, variable).toMatch(new RegExp(`\\b${variable}\\b`));
   });
 
   it.each([
