@@ -12,6 +12,12 @@ export interface Stats {
   /** Lowest and highest per-round median, microseconds. */
   spread: [number, number];
   samples: number;
+  /**
+   * This process's CPU time (user + system) per operation, median of the per-round figures,
+   * microseconds: what a case costs its own process, less swayed by other load on the machine
+   * than latency (a loopback provider runs in a process of its own).
+   */
+  cpu: number;
 }
 
 export type Operation = () => Promise<unknown> | unknown;
@@ -31,12 +37,14 @@ export async function compare(cases: Record<string, Operation>, options: Compare
   const samples = new Map<string, number[]>(names.map((n) => [n, []]));
   const roundMedians = new Map<string, number[]>(names.map((n) => [n, []]));
   const rates = new Map<string, number[]>(names.map((n) => [n, []]));
+  const cpu = new Map<string, number[]>(names.map((n) => [n, []]));
   for (const name of names) for (let i = 0; i < warmup; i++) await cases[name]!();
   for (let round = 0; round < rounds; round++) {
     // Alternate the order each round so neither case always runs first.
     const order = round % 2 === 0 ? names : [...names].reverse();
     for (const name of order) {
-      const { latencies, seconds } = await runRound(cases[name]!, perRound, concurrency);
+      const { latencies, seconds, cpuMicros } = await runRound(cases[name]!, perRound, concurrency);
+      cpu.get(name)!.push(cpuMicros / perRound);
       samples.get(name)!.push(...latencies);
       roundMedians.get(name)!.push(quantile(latencies, 0.5));
       rates.get(name)!.push(perRound / seconds);
@@ -52,6 +60,7 @@ export async function compare(cases: Record<string, Operation>, options: Compare
         opsPerSecond: quantile(rates.get(name)!, 0.5),
         spread: [Math.min(...medians), Math.max(...medians)],
         samples: all.length,
+        cpu: quantile(cpu.get(name)!, 0.5),
       }];
     }),
   );
@@ -61,6 +70,7 @@ async function runRound(op: Operation, count: number, concurrency: number) {
   const latencies: number[] = [];
   let next = 0;
   const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const lane = async () => {
     while (next < count) {
       next++;
@@ -70,7 +80,8 @@ async function runRound(op: Operation, count: number, concurrency: number) {
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
-  return { latencies, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  const { user, system } = process.cpuUsage(cpuStart);
+  return { latencies, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuMicros: user + system };
 }
 
 export function quantile(values: number[], q: number): number {

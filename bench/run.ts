@@ -35,13 +35,16 @@ function table(title: string, rows: string[][]): void {
   }
 }
 
-function statsRows(stats: Record<string, Stats>, baseline?: string): string[][] {
+/** `cpu`: also this process's CPU time per request, and its ratio (the request sections). */
+function statsRows(stats: Record<string, Stats>, baseline?: string, cpu = false): string[][] {
   const header = ['case', 'median', 'p99', 'ops/s', 'round medians'];
   if (baseline) header.push(`median vs ${baseline}`, 'p99 vs', 'ops/s vs');
+  if (cpu) header.push('CPU/op', ...(baseline ? ['CPU vs'] : []));
   return [header, ...Object.entries(stats).map(([name, s]) => {
     const row = [name, us(s.median), us(s.p99), Math.round(s.opsPerSecond).toLocaleString('en'), `${us(s.spread[0])}–${us(s.spread[1])}`];
     const base = baseline ? stats[baseline] : undefined;
     if (base) row.push(ratio(s.median, base.median), ratio(s.p99, base.p99), ratio(s.opsPerSecond, base.opsPerSecond));
+    if (cpu) row.push(us(s.cpu), ...(base ? [ratio(s.cpu, base.cpu)] : []));
     return row;
   })];
 }
@@ -52,7 +55,7 @@ console.log(`agent-vault benchmarks — ${results.machine}, Node ${process.versi
 if (wanted('requests')) {
   const r = await requests();
   results.requests = r;
-  for (const [title, stats] of Object.entries(r)) table(`Request overhead: ${title}`, statsRows(stats, Object.keys(stats)[0]));
+  for (const [title, stats] of Object.entries(r)) table(`Request overhead: ${title}`, statsRows(stats, Object.keys(stats)[0], true));
 }
 if (wanted('broker')) {
   const r = await brokerBench();
@@ -67,7 +70,7 @@ if (wanted('broker')) {
 if (wanted('sdks')) {
   const r = await sdks();
   results.sdks = r;
-  for (const [title, stats] of Object.entries(r)) table(`Request overhead (sequential): ${title}`, statsRows(stats, 'plain'));
+  for (const [title, stats] of Object.entries(r)) table(`Request overhead (sequential): ${title}`, statsRows(stats, 'plain', true));
 }
 if (wanted('resolution')) {
   const r = await resolution();

@@ -27,6 +27,8 @@ import { MIN_KEY_LENGTH } from './_injection.ts';
 export type TransportOption = 'auto' | 'hardened' | 'standard';
 
 let shared: Promise<HardenedTransport> | undefined;
+/** The shared transport once loaded, so that a request does not wait on the import's promise again. */
+let loaded: HardenedTransport | undefined;
 const announced = new Set<string>();
 
 /**
@@ -88,6 +90,8 @@ export interface ArmedRequest {
   readonly placeholder: string;
   /** The hardened transport's fetch: the only one that puts the key in. */
   fetch: HardenedTransport['fetch'];
+  /** The same for a hop the vault fetch has parsed already (see `HardenedTransport.send`). */
+  send: HardenedTransport['send'];
   /** The key's bytes for redacting the response, decrypted into a scratch array that is wiped at once. */
   key: KeyLender;
   /** Disarm and end the vault's preparation: call once the response is redacted (its headers have arrived). */
@@ -116,8 +120,8 @@ export async function armRequest(
   let armed: ArmedKey;
   let transport: HardenedTransport;
   try {
-    shared ??= import('./_hardened.ts').then((module) => new module.HardenedTransport());
-    transport = await shared;
+    shared ??= import('./_hardened.ts').then((module) => (loaded = new module.HardenedTransport()));
+    transport = loaded ?? await shared;
     armed = transport.arm(origin, secret, prepared);
   } catch (error) {
     prepared.dispose();
@@ -163,6 +167,7 @@ export async function armRequest(
   return {
     placeholder: armed.placeholder,
     fetch: transport.fetch,
+    send: transport.send,
     key,
     release() {
       armed.disarm();

@@ -21,7 +21,7 @@ import { UsageError, VaultError } from '../../src/errors.ts';
 import { toResponse } from './_http-response.ts';
 import { armSocket, clearInjection, type Injection, MIN_KEY_LENGTH, setInjection } from './_injection.ts';
 import { oneTimePlaceholder } from './_placeholders.ts';
-import { isStreamBody, type NormalizedRequest, normalizeRequest } from './_request.ts';
+import { isStreamBody, normalizeRequest } from './_request.ts';
 
 export interface HardenedTransportOptions {
   /**
@@ -46,6 +46,16 @@ export interface ArmedKey {
   /** The length of the key as sent (surrounding whitespace dropped), once a socket has put it in. */
   readonly keyLength: number | undefined;
   disarm(): void;
+}
+
+/** One request as the vault fetch hands it over: parsed, headers as node:http takes them. */
+export interface OutgoingHop {
+  url: URL;
+  method: string;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  body: unknown;
+  signal?: AbortSignal | undefined;
 }
 
 export class HardenedTransport {
@@ -77,15 +87,16 @@ export class HardenedTransport {
           "use transport: 'standard' for it.",
       );
     }
-    const placeholder = oneTimePlaceholder(source.length);
+    const { text: placeholder, bytes } = oneTimePlaceholder(source.length);
     let keyLength: number | undefined;
     const injection: Injection = {
-      placeholder: Buffer.from(placeholder, 'latin1'),
+      placeholder: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+      placeholderText: placeholder,
       secret,
       fill: (target) => source.decryptInto(target),
       placed: (length) => (keyLength = length),
     };
-    this.#armed.set(placeholder, { origin: new URL(origin).origin, injection });
+    this.#armed.set(placeholder, { origin: originOf(origin), injection });
     return {
       placeholder,
       get keyLength() {
@@ -98,17 +109,41 @@ export class HardenedTransport {
   /** The fetch function: same contract as `globalThis.fetch` (Node's). */
   readonly fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => this.#fetch(input, init);
 
+  /**
+   * One hop the vault fetch has already normalized (`headers` lower-case, as it built them): the
+   * same as `fetch` without parsing the request a second time, or searching every header for an
+   * armed placeholder. `keyed`: the placeholder of the key to put in, which the vault fetch put
+   * into `headers`; it goes in only while armed, and only for the origin it was armed for.
+   */
+  readonly send = async (hop: OutgoingHop, keyed: string | undefined): Promise<Response> => {
+    const { signal } = hop;
+    if (signal?.aborted) throw abortReason(signal);
+    const { body, contentType } = await socketBody(hop.url, hop.method, hop.headers['content-type'] !== undefined, hop.body);
+    const headers = contentType === undefined ? hop.headers : { ...hop.headers, 'content-type': contentType };
+    const armed = keyed === undefined ? undefined : this.#armed.get(keyed);
+    const injection = armed?.origin === hop.url.origin ? armed.injection : undefined;
+    return this.#send(hop.url, hop.method, outgoingHeaders(headers, hop.method, body), injection, body, signal);
+  };
+
   /** Close every pooled connection. */
   close(): void {
     for (const agent of Object.values(this.#agents)) agent.destroy();
   }
 
   async #fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const request = await normalizeRequest(input, init);
-    const signal = (request.rest.signal ?? undefined) as AbortSignal | undefined;
+    const { url, method, headers, body: given, rest } = await normalizeRequest(input, init);
+    const signal = (rest.signal ?? undefined) as AbortSignal | undefined;
     if (signal?.aborted) throw abortReason(signal);
-    const body = await socketBody(request);
-    return this.#send(request.url, request.method, request.headers, body, signal);
+    const { body, contentType } = await socketBody(url, method, headers.has('content-type'), given);
+    if (contentType !== undefined) headers.set('content-type', contentType);
+    const outgoing: Record<string, string> = {};
+    for (const [name, value] of headers) outgoing[name] = value;
+    let injection: Injection | undefined;
+    for (const value of Object.values(outgoing)) {
+      const armed = this.#armedIn(value);
+      if (armed?.origin === url.origin) injection = armed.injection;
+    }
+    return this.#send(url, method, outgoingHeaders(outgoing, method, body), injection, body, signal);
   }
 
   #armedIn(value: string): { origin: string; injection: Injection } | undefined {
@@ -121,16 +156,10 @@ export class HardenedTransport {
   }
 
   #send(
-    url: URL, method: string, headers: Headers, body: Buffer | ReadableStream<Uint8Array> | null,
-    signal: AbortSignal | undefined,
+    url: URL, method: string, outgoing: Record<string, string>, injection: Injection | undefined,
+    body: Buffer | ReadableStream<Uint8Array> | null, signal: AbortSignal | undefined,
   ): Promise<Response> {
     return new Promise((resolve, reject) => {
-      const outgoing = outgoingHeaders(headers, method, body);
-      let injection: Injection | undefined;
-      for (const value of Object.values(outgoing)) {
-        const armed = this.#armedIn(value);
-        if (armed?.origin === url.origin) injection = armed.injection;
-      }
       const secure = url.protocol === 'https:';
       const request = (secure ? https : http).request({
         protocol: url.protocol,
@@ -185,32 +214,30 @@ export class HardenedTransport {
 /**
  * The body as node:http sends it: bytes (a string, bytes: the usual case, which skips building a
  * Request, costlier than the rest of sending one), a stream (sent chunked), or what
- * `new Request()` makes of the rest (a Blob, FormData, URLSearchParams), whose content-type it
- * adds. A body on GET or HEAD is refused there, as fetch refuses it.
+ * `new Request()` makes of the rest (a Blob, FormData, URLSearchParams), with the content-type
+ * it implies when the request names none. A body on GET or HEAD is refused there, as fetch
+ * refuses it.
  */
-async function socketBody(request: NormalizedRequest): Promise<Buffer | ReadableStream<Uint8Array> | null> {
-  const { url, method, headers, body } = request;
-  if (body === undefined || body === null) return null;
+async function socketBody(
+  url: URL, method: string, typed: boolean, body: unknown,
+): Promise<{ body: Buffer | ReadableStream<Uint8Array> | null; contentType?: string }> {
+  if (body === undefined || body === null) return { body: null };
   if (method !== 'GET' && method !== 'HEAD') {
-    if (typeof body === 'string') {
-      if (!headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
-      return Buffer.from(body);
-    }
-    if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    if (body instanceof ArrayBuffer) return Buffer.from(body);
+    if (typeof body === 'string') return { body: Buffer.from(body), ...(typed ? {} : { contentType: 'text/plain;charset=UTF-8' }) };
+    if (ArrayBuffer.isView(body)) return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) };
+    if (body instanceof ArrayBuffer) return { body: Buffer.from(body) };
   }
   const streamed = isStreamBody(body);
-  const serialized = new Request(url, { method, headers, body, ...(streamed ? { duplex: 'half' } : {}) } as RequestInit);
+  const serialized = new Request(url, { method, body, ...(streamed ? { duplex: 'half' } : {}) } as RequestInit);
   const type = serialized.headers.get('content-type');
-  if (type !== null && !headers.has('content-type')) headers.set('content-type', type);
-  if (serialized.body === null) return null;
-  return streamed ? serialized.body : Buffer.from(await serialized.arrayBuffer());
+  const contentType = type !== null && !typed ? { contentType: type } : {};
+  if (serialized.body === null) return { body: null, ...contentType };
+  return { body: streamed ? serialized.body : Buffer.from(await serialized.arrayBuffer()), ...contentType };
 }
 
-/** Headers as node:http takes them, with what fetch adds by default and the body's framing. */
-function outgoingHeaders(headers: Headers, method: string, body: Buffer | ReadableStream | null): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of headers) out[name] = value;
+/** Headers as node:http takes them (a copy), with what fetch adds by default and the body's framing. */
+function outgoingHeaders(headers: Record<string, string>, method: string, body: Buffer | ReadableStream | null): Record<string, string> {
+  const out: Record<string, string> = { ...headers };
   out['accept'] ??= '*/*';
   out['accept-encoding'] ??= 'gzip, deflate, br';
   out['user-agent'] ??= 'node';
@@ -222,6 +249,19 @@ function outgoingHeaders(headers: Headers, method: string, body: Buffer | Readab
   } else if (out['content-length'] === undefined) out['transfer-encoding'] = 'chunked';
   return out;
 }
+
+/** The origin of `value` (an origin or a URL), remembered: a process talks to a handful of APIs. */
+function originOf(value: string): string {
+  let origin = origins.get(value);
+  if (origin === undefined) {
+    origin = new URL(value).origin;
+    if (origins.size >= 256) origins.clear();
+    origins.set(value, origin);
+  }
+  return origin;
+}
+
+const origins = new Map<string, string>();
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');

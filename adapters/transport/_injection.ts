@@ -23,6 +23,8 @@ import { checkHeaderValue, trimSpace } from './_key-bytes.ts';
 export interface Injection {
   /** The one-time placeholder (ASCII, exactly the stored key's length) as bytes. */
   readonly placeholder: Buffer;
+  /** The same placeholder as text, to look for it in a string chunk without decoding it each time. */
+  readonly placeholderText: string;
   /** The secret's name, for error messages. */
   readonly secret: string;
   /** Write the stored key over `target` (exactly `placeholder.length` bytes), synchronously. */
@@ -77,7 +79,7 @@ export function armSocket(socket: Socket, tls: boolean): void {
 
   const intercept = (chunks: WriteChunk[], callback: WriteCallback): void => {
     const injection = injections.get(socket);
-    const at = injection ? chunks.findIndex((chunk) => holds(chunk, injection.placeholder)) : -1;
+    const at = injection ? chunks.findIndex((chunk) => holds(chunk, injection)) : -1;
     if (!injection || at === -1) return passThrough(chunks, callback);
     if (!ready) return whenReady(socket, readyEvent, () => intercept(chunks, callback), callback);
     injections.delete(socket);
@@ -126,10 +128,10 @@ function whenReady(socket: Socket, event: 'connect' | 'secureConnect', next: () 
   socket.once('close', onClose);
 }
 
-function holds({ chunk, encoding }: WriteChunk, placeholder: Buffer): boolean {
-  if (typeof chunk !== 'string') return chunk.indexOf(placeholder) !== -1;
+function holds({ chunk, encoding }: WriteChunk, injection: Injection): boolean {
+  if (typeof chunk !== 'string') return chunk.indexOf(injection.placeholder) !== -1;
   // The placeholder is ASCII: it reads the same in every ASCII-compatible encoding.
-  return ASCII_COMPATIBLE.has(encoding) && chunk.includes(placeholder.toString('latin1'));
+  return ASCII_COMPATIBLE.has(encoding) && chunk.includes(injection.placeholderText);
 }
 
 const ASCII_COMPATIBLE = new Set<string>(['latin1', 'binary', 'ascii', 'utf8', 'utf-8']);

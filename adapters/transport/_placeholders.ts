@@ -24,12 +24,27 @@ export function isPlaceholder(value: unknown): value is string {
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
- * The hardened transport's one-time placeholder: random letters and digits of exactly the key's
- * length (the socket writes the key over it in place), valid in any header.
+ * Random bytes for one-time placeholders, drawn from the CSPRNG 4 KiB at a time: one
+ * `getRandomValues` per request cost more than the rest of making a placeholder. Each byte is
+ * used once and overwritten as it is used, so no placeholder can be read back from the pool.
  */
-export function oneTimePlaceholder(length: number): string {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(length));
-  let out = '';
-  for (const byte of bytes) out += ALPHABET[byte % ALPHABET.length];
-  return out;
+const pool = new Uint8Array(4096);
+let poolUsed = pool.length;
+
+/**
+ * The hardened transport's one-time placeholder: random letters and digits of exactly the key's
+ * length (the socket writes the key over it in place), valid in any header. Returned as the
+ * string that goes into the headers and as its latin1 bytes, which the socket searches for.
+ */
+export function oneTimePlaceholder(length: number): { text: string; bytes: Uint8Array } {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    if (poolUsed === pool.length) {
+      globalThis.crypto.getRandomValues(pool);
+      poolUsed = 0;
+    }
+    bytes[i] = ALPHABET.charCodeAt(pool[poolUsed]! % ALPHABET.length);
+    pool[poolUsed++] = 0;
+  }
+  return { text: String.fromCharCode(...bytes), bytes };
 }

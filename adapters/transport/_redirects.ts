@@ -96,7 +96,8 @@ export async function discardBody(response: Response): Promise<void> {
 export function followedItself(response: Response, requested: URL): boolean {
   if (response.redirected === true) return true;
   const url = typeof response.url === 'string' ? response.url : '';
-  if (url === '') return false;
+  // The usual answer, for the URL asked: no parsing needed.
+  if (url === '' || url === requested.href) return false;
   try {
     const answered = new URL(url);
     answered.hash = '';

@@ -21,7 +21,9 @@ export async function normalizeRequest(input: string | URL | Request, init: Requ
   // The signal is kept out of `new Request()`, which refuses signals of other realms (polyfills).
   const { headers, body, method, redirect, signal, ...rest } = (init ?? {}) as Record<string, unknown>;
   if (typeof input !== 'string' && !(input instanceof URL) && typeof input?.url === 'string') {
-    const request = new Request(input, { ...init, signal: undefined });
+    // A Request alone (as Mistral's and other generated SDKs send) is read as it is, as fetch
+    // would read it; with an init, `new Request()` merges the two as fetch does.
+    const request = init === undefined && input instanceof Request ? input : new Request(input, { ...init, signal: undefined });
     const bytes = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
     return {
       url: new URL(request.url),

@@ -35,6 +35,11 @@ export type { TransportOption } from './_choice.ts';
 /** The shape of `fetch` that SDKs accept (and that `globalThis.fetch` has). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/** Sends one hop with `headers` (built by `send`); `keyed`: they carry the key (or its one-time placeholder). */
+type Sender = (
+  hop: Pick<Hop, 'url' | 'method' | 'body'>, headers: Record<string, string>, rest: Record<string, unknown>, keyed: boolean,
+) => Promise<Response>;
+
 /**
  * What the adapters need of a vault: `openVault()` returns one. The hardened transport also uses
  * an internal method where present; it stays out of the shipped types, so it is not named here.
@@ -112,9 +117,17 @@ export function buildVaultFetch(
   let followingFetch: UsageError | undefined;
   const hardened = selectTransport(options.transport, { customFetch: internal.customFetch ?? options.fetch !== undefined, vault });
 
+  /** The wrapped fetch, one hop at a time (redirects are followed in `send`). */
+  const viaFetch: Sender = ({ url, method, body }, headers, rest) => transport(url.href, {
+    // A streamed body needs duplex: 'half' in Node's fetch; openai 4 (written for node-fetch) omits it.
+    ...(isStreamBody(body) ? { duplex: 'half' } : {}),
+    ...rest, method, headers, body, redirect: 'manual',
+  } as RequestInit);
+
   const vaultFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const request = await normalizeRequest(input, init);
-    const carriesPlaceholder = [...request.headers.values()].some((value) => value.includes(placeholder));
+    let carriesPlaceholder = false;
+    for (const value of request.headers.values()) if (value.includes(placeholder)) carriesPlaceholder = true;
     const wantsKey = request.url.origin === origin &&
       (carriesPlaceholder || (header !== undefined && !request.headers.has(header)));
     if (!wantsKey) return send(request, undefined);
@@ -135,8 +148,12 @@ export function buildVaultFetch(
         throw error;
       }
       if (armed) {
+        const { send: sendHop, placeholder: oneTime } = armed;
+        // The hardened transport takes the parsed hop as it is; the key goes in over `oneTime`.
+        const viaHardened: Sender = ({ url, method, body }, headers, rest, keyed) =>
+          sendHop({ url, method, headers, body, signal: rest.signal as AbortSignal | undefined }, keyed ? oneTime : undefined);
         try {
-          return await send(request, armed.placeholder, armed.fetch, armed.key);
+          return await send(request, oneTime, viaHardened, armed.key);
         } finally {
           armed.release();
         }
@@ -150,7 +167,7 @@ export function buildVaultFetch(
         sending = true;
         // The bytes inside use() stay valid (and are wiped by it) until the response is redacted.
         const lender = bytesLender(trimSpace(key.bytes));
-        return send(request, value, transport, lender);
+        return send(request, value, viaFetch, lender);
       });
     } catch (error) {
       if (!sending && internal.refusals === 'respond' && isVaultError(error)) return refusalResponse(error);
@@ -165,7 +182,7 @@ export function buildVaultFetch(
    * has gone out.
    */
   async function send(
-    request: NormalizedRequest, key: string | undefined, via: FetchLike = transport, lender?: KeyLender,
+    request: NormalizedRequest, key: string | undefined, via: Sender = viaFetch, lender?: KeyLender,
   ): Promise<Response> {
     let hop: Hop | undefined = request;
     let keyAllowed = key !== undefined;
@@ -178,11 +195,7 @@ export function buildVaultFetch(
       const outgoing = keyAllowed ? withKey(headers, key!) : withoutPlaceholder(headers);
       let response: Response;
       try {
-        response = await via(url.href, {
-          // A streamed body needs duplex: 'half' in Node's fetch; openai 4 (written for node-fetch) omits it.
-          ...(isStreamBody(body) ? { duplex: 'half' } : {}),
-          ...request.rest, method, headers: outgoing, body, redirect: 'manual',
-        } as RequestInit);
+        response = await via({ url, method, body }, outgoing, request.rest, keyAllowed);
       } catch (error) {
         // A malformed answer is reported with the bytes received, which may echo the key.
         throw keySent && lender ? lender.lend((bytes) => redactError(error, bytes)) : error;

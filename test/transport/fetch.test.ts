@@ -96,6 +96,35 @@ describe('aborts and timeouts', () => {
     await expect(reader.read()).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('a connection cut before the body is complete errors the body: a truncated answer never reads as whole', async () => {
+    const server = await serve((_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"partial":');
+      setTimeout(() => res.socket!.destroy(), 20);
+    });
+    const response = await transport.fetch(server.origin);
+    await expect(response.text()).rejects.toBeInstanceOf(Error);
+  });
+
+  it('a large body read slowly arrives whole and in order', async () => {
+    const size = 8 * 1024 * 1024;
+    const body = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4) body.writeUInt32LE(i, i);
+    const server = await serve((_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(body);
+    });
+    const response = await transport.fetch(server.origin);
+    const reader = response.body!.getReader();
+    const chunks: Uint8Array[] = [];
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      chunks.push(next.value.slice());
+      // A slow reader: the transport must hold back, not drop or reorder.
+      if (chunks.length % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(Buffer.concat(chunks).equals(body)).toBe(true);
+  });
+
   it('a timeout signal rejects with TimeoutError', async () => {
     const server = await serve(() => undefined);
     await expect(transport.fetch(server.origin, { signal: AbortSignal.timeout(100) })).rejects.toMatchObject({ name: 'TimeoutError' });

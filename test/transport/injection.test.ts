@@ -90,6 +90,29 @@ describe('key injection', () => {
     expect(source.calls).toBe(0);
   });
 
+  it('through send() (the vault fetch\'s path) too: only for the armed origin, only the placeholder named, only while armed', async () => {
+    const key = fakeKey();
+    const source = keySource(key);
+    const t = fresh();
+    const armed = t.arm(server.origin, 'k', source);
+    const hop = (origin: string) => ({ url: new URL(origin), method: 'GET', headers: { authorization: `Bearer ${armed.placeholder}` }, body: undefined });
+    // Named for another origin: it goes out as the placeholder.
+    await t.send(hop(other.origin), armed.placeholder);
+    expect(other.requests.at(-1)!.headers.authorization).toBe(`Bearer ${armed.placeholder}`);
+    // Not named: nothing is searched for, the placeholder goes out.
+    await t.send(hop(server.origin), undefined);
+    expect(server.requests.at(-1)!.headers.authorization).toBe(`Bearer ${armed.placeholder}`);
+    expect(source.calls).toBe(0);
+    await t.send(hop(server.origin), armed.placeholder);
+    expect(server.requests.at(-1)!.headers.authorization).toBe(`Bearer ${key}`);
+    expect(source.calls).toBe(1);
+    armed.disarm();
+    await t.send(hop(server.origin), armed.placeholder);
+    expect(server.requests.at(-1)!.headers.authorization).toBe(`Bearer ${armed.placeholder}`);
+    expect(source.calls).toBe(1);
+    for (const target of source.targets) expect(Buffer.from(target).every((byte) => byte === 0)).toBe(true);
+  });
+
   it('refuses a key that is not a header value, quoting nothing of it, and sends nothing', async () => {
     const t = fresh();
     const before = server.requests.length;
