@@ -1,6 +1,6 @@
 // The file sink on its own: durability modes, concurrency in one process, the lock's recovery,
 // a log replaced or removed under a writer, options.
-import fs, { readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import fs, { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -17,6 +17,7 @@ const ownerKey = derive(rootKey, 'agent-vault/audit/v1');
 const context = () => ({ vaultId, macKey: ownerKey, now: Date.now() });
 const event = (name: string): AuditEvent => ({ actor: 'owner', generation: 0, action: 'secret.set', name, outcome: 'ok' });
 const verifyContext = () => ({ ...context(), keys: auditKeyring(rootKey) });
+const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -89,6 +90,9 @@ describe('fileAuditSink', () => {
     // Another writer appends: the next append reads back only the tail.
     const other = fileAuditSink({ dir });
     await other.append(event('other'), context());
+    // `other` keeps the lock until this turn of the event loop ends (_append-lock.ts); the append
+    // below would otherwise wait for it, reading the lock file's holder, which is not the tail.
+    await endOfTurn();
     readSync.mockClear();
     await sink.append(event('after'), context());
     expect(readSync).toHaveBeenCalledTimes(1);
@@ -123,6 +127,9 @@ describe('the audit lock', () => {
     const start = Date.now();
     await sink.append(event('x'), context());
     expect(Date.now() - start).toBeLessThan(1_000);
+    // The dead process's lock is gone: the lock now is this process's, kept until the turn ends.
+    expect(JSON.parse(readFileSync(lockPath(dir), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
+    await endOfTurn();
     expect(fs.existsSync(lockPath(dir))).toBe(false);
     await sink.close();
   });
