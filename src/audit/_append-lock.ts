@@ -23,7 +23,10 @@ import { acquireAuditLock, type AuditLockOptions, type HeldLock, othersWaiting, 
 
 /** Longest a kept lock is held or reused (ms). */
 const HOLD_MAX_MS = 1;
-/** How often a holder looks for a waiter's signal while no waiter was seen (ms): one lstat each time. */
+/**
+ * How often a holder looks for a waiter's signal (one lstat) after the first append of a burst,
+ * while none was seen (ms). A waiter sleeps at least 0.25 ms between attempts.
+ */
 const CHECK_EVERY_MS = 0.1;
 
 export class AppendLock {
@@ -58,7 +61,8 @@ export class AppendLock {
     if (this.#held !== lock) {
       this.#held = lock;
       this.#heldSince = performance.now();
-      this.#checkedAt = this.#heldSince;
+      this.#checkedAt = Number.NEGATIVE_INFINITY; // the first append of a burst looks for waiters
+
     }
     let result: T | Promise<T>;
     try {
