@@ -1,7 +1,8 @@
 /**
- * The audit log's cross-process lock, held for one append: microseconds with durability
- * 'write', one fdatasync with 'fsync'. Taking a free lock is synchronous and cheap; only waiting
- * is asynchronous.
+ * The audit log's cross-process lock, held for an append or a burst of them (_append-lock.ts
+ * keeps it until the event loop turns, 1 ms at most): microseconds with durability 'write', one
+ * fdatasync per record with 'fsync'. Taking a free lock is synchronous and cheap; only waiting
+ * is asynchronous, and a waiter says so (signalWaiting) so that a holder gives the lock up.
  *
  * The lock is a hard link: each process makes, once, its own file `<lock>.w-<pid>-<random>`
  * holding `{ pid, host, at }`, and takes the lock by link()ing it to `<lock>` (atomic; EEXIST

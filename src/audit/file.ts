@@ -3,8 +3,10 @@
  * (format in _chain.ts), appended by every process that opens the vault.
  *
  * Appending takes a cross-process lock (_lock.ts), so records from several processes never
- * interleave and sequence numbers stay contiguous. Each sink remembers the log's tail (inode,
- * size, last seq and hash): when the file is as it left it, an append is one stat and one write;
+ * interleave and sequence numbers stay contiguous; the sink keeps it across a burst of appends
+ * (_append-lock.ts: until the event loop turns, 1 ms at most, or another process waits). Each
+ * sink remembers the log's tail (inode, size, last seq and hash): when the file is as it left it,
+ * an append is one stat and one write (plus the lock's link and unlink at the start of a burst);
  * only when another process wrote does it read back the last line.
  *
  * Reading (verify, read) trusts nothing about the file: a line longer than any record
