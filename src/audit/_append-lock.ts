@@ -24,7 +24,7 @@ import { acquireAuditLock, type AuditLockOptions, type HeldLock, othersWaiting, 
 /** Longest a kept lock is held or reused (ms). */
 const HOLD_MAX_MS = 1;
 /**
- * How often a holder looks for a waiter's signal (one lstat) after the first append of a burst,
+ * How often a holder looks for a waiter's signal (one lstat) from the second append of a burst on,
  * while none was seen (ms). A waiter sleeps at least 0.25 ms between attempts.
  */
 const CHECK_EVERY_MS = 0.1;
@@ -36,6 +36,8 @@ export class AppendLock {
   #checkedAt = 0;
   /** The last look found a waiter: look again after every append until it is gone. */
   #contended = false;
+  /** Appends under the lock held now. */
+  #appends = 0;
   #releaseQueued = false;
 
   constructor(options: AuditLockOptions) {
@@ -61,7 +63,11 @@ export class AppendLock {
     if (this.#held !== lock) {
       this.#held = lock;
       this.#heldSince = performance.now();
-      this.#checkedAt = Number.NEGATIVE_INFINITY; // the first append of a burst looks for waiters
+      this.#checkedAt = Number.NEGATIVE_INFINITY;
+      // A burst of one (the usual request) gives the lock up when the turn ends without looking;
+      // the second append of a burst looks, then at most every CHECK_EVERY_MS, unless a waiter
+      // was seen last time, when every append looks.
+      this.#appends = this.#contended ? 1 : 0;
 
     }
     let result: T | Promise<T>;
@@ -87,7 +93,7 @@ export class AppendLock {
   #keepOrRelease(): void {
     const now = performance.now();
     if (now - this.#heldSince >= HOLD_MAX_MS) return this.release();
-    if (this.#contended || now - this.#checkedAt >= CHECK_EVERY_MS) {
+    if (this.#appends++ > 0 && (this.#contended || now - this.#checkedAt >= CHECK_EVERY_MS)) {
       this.#checkedAt = now;
       this.#contended = othersWaiting(this.#options.path);
       if (this.#contended) return this.release();
