@@ -6,21 +6,13 @@ import fs, { existsSync, lutimesSync, readFileSync, writeFileSync } from 'node:f
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type AuditEvent, auditKeyring } from '../../src/audit/index.ts';
+import { auditKeyring } from '../../src/audit/index.ts';
 import { fileAuditSink } from '../../src/audit/file.ts';
 import { bytesToHex } from '../../src/_bytes.ts';
-import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
 import { AuditError } from '../../src/errors.ts';
-import { logPath, records } from './_fixture.ts';
-import { tempDir } from '../_fixtures/index.ts';
+import { endOfTurn, logPath, ownerKey, records, rootKey, sinkContext as context, sinkEvent as event, vaultId } from './_fixture.ts';
+import { exited, printed, tempDir } from '../_fixtures/index.ts';
 
-await initCrypto();
-const vaultId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
-const rootKey = randomBytes(32);
-const ownerKey = derive(rootKey, 'agent-vault/audit/v1');
-const context = () => ({ vaultId, macKey: ownerKey, now: Date.now() });
-const event = (name: string): AuditEvent => ({ actor: 'owner', generation: 0, action: 'secret.set', name, outcome: 'ok' });
-const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 const lockPath = (dir: string) => `${logPath(dir)}.lock`;
 const waitingPath = (dir: string) => `${lockPath(dir)}.waiting`;
 const holder = (dir: string) => JSON.parse(readFileSync(lockPath(dir), 'utf8')) as { pid: number; host: string };
@@ -41,23 +33,6 @@ async function warmSink(lockTimeoutMs = 5_000, dir = tempDir()) {
 
 function spawnChild(dir: string, mode: string): ChildProcess {
   return spawn(process.execPath, [child, dir, mode, vaultId, bytesToHex(ownerKey)], { stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function printed(process: ChildProcess, text: string): Promise<void> {
-  let out = '';
-  let err = '';
-  process.stderr?.on('data', (chunk) => (err += chunk));
-  return new Promise((resolve, reject) => {
-    process.stdout?.on('data', (chunk) => {
-      out += chunk;
-      if (out.includes(text)) resolve();
-    });
-    process.on('close', (code) => reject(new Error(`child exited (${code}) before printing ${text}: ${err}`)));
-  });
-}
-
-function exited(process: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => process.on('exit', (code) => resolve(code)));
 }
 
 describe('the audit lock kept across a burst', () => {

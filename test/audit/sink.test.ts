@@ -6,18 +6,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AuditEvent, auditKeyring } from '../../src/audit/index.ts';
 import { fileAuditSink } from '../../src/audit/file.ts';
-import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
-import { logPath, records } from './_fixture.ts';
+import { endOfTurn, logPath, records, rootKey, sinkContext as context, sinkEvent as event } from './_fixture.ts';
 import { tempDir } from '../_fixtures/index.ts';
 
-await initCrypto();
-const vaultId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
-const rootKey = randomBytes(32);
-const ownerKey = derive(rootKey, 'agent-vault/audit/v1');
-const context = () => ({ vaultId, macKey: ownerKey, now: Date.now() });
-const event = (name: string): AuditEvent => ({ actor: 'owner', generation: 0, action: 'secret.set', name, outcome: 'ok' });
 const verifyContext = () => ({ ...context(), keys: auditKeyring(rootKey) });
-const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 afterEach(() => {
   vi.restoreAllMocks();
