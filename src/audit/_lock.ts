@@ -69,7 +69,7 @@ export async function acquireAuditLock({ path, timeoutMs, staleMs }: AuditLockOp
       if (held) return held;
       if (breakIfStale(path, staleMs)) continue;
       if (Date.now() >= deadline) throw new LockTimeoutError(path, timeoutMs, describe(readQuietlyLock(path)));
-      signalled = signalWaiting(path);
+      if (signalWaiting(path)) signalled = true; // touched on every attempt: a signal older than WAITING_FRESH_MS is ignored
       await new Promise((resolve) => setTimeout(resolve, delayMs * (0.5 + Math.random())));
       delayMs = Math.min(delayMs * 2, 16);
     }
