@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { ratio, type Stats, us } from './_measure.ts';
+import { auditBench } from './audit.ts';
 import { brokerBench } from './broker.ts';
 import { coldStart } from './cold-start.ts';
 import { ownerOps } from './owner-ops.ts';
@@ -76,6 +77,14 @@ if (wanted('resolution')) {
   const r = await resolution();
   results.resolution = r;
   table('Resolution: vault.use() on one core', statsRows(r));
+}
+if (wanted('audit')) {
+  const r = await auditBench();
+  results.audit = r;
+  table('Audit append: CPU per record, file sink (user + system; the cost of yielding taken off)', [
+    ['pattern', 'CPU/record', 'round range'],
+    ...Object.entries(r).map(([name, a]) => [name, us(a.cpuUsPerRecord), `${us(a.spread[0])}–${us(a.spread[1])}`]),
+  ]);
 }
 if (wanted('cold-start')) {
   const r = await coldStart();

@@ -133,6 +133,16 @@ export function bytesToHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** Lower-case hex of `bytes`, written as ASCII into `out` from `at` (no string made); returns where it ends. */
+export function hexInto(bytes: Uint8Array, out: Uint8Array, at: number): number {
+  for (let i = 0; i < bytes.length; i++) {
+    const hex = HEX[bytes[i]!]!;
+    out[at++] = hex.charCodeAt(0);
+    out[at++] = hex.charCodeAt(1);
+  }
+  return at;
+}
+
 /** Lower-case hex of even length only: callers check the text's shape first (e.g. /^[0-9a-f]{64}$/). */
 export function hexToBytes(text: string): Uint8Array {
   const out = new Uint8Array(text.length / 2);

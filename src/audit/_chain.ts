@@ -15,7 +15,7 @@
  */
 import type { AuditEvent, AuditKeyring, AuditProblem, AuditRecord, AuditReport } from './index.ts';
 import { AUDIT_ACTIONS } from './index.ts';
-import { bytesToHex, hexToBytes } from '../_bytes.ts';
+import { bytesToHex, hexInto, hexToBytes } from '../_bytes.ts';
 import { constantTimeEqual, digest, encodeParts, mac, utf8 } from '../crypto.ts';
 import { AuditError } from '../errors.ts';
 
@@ -46,32 +46,84 @@ export function genesisHash(vaultId: string): string {
   return bytesToHex(digest(encodeParts('agent-vault/audit/genesis/v1', [vaultId]), HASH_BYTES));
 }
 
-/** The line (without newline) for `event` as record `seq` after `prev`, MACed under `macKey`. */
+/**
+ * The line for `event` as record `seq` after `prev`, MACed under `macKey`: `line` ends with its
+ * newline (what a file sink writes, in one buffer), `bytes` is the same memory without it.
+ *
+ * The JSON is spelled out field by field, so nothing but these fields (never a value or a token)
+ * can reach the log, and each string goes through JSON.stringify, so the bytes are exactly what
+ * JSON.stringify of the record object gives (test/audit/seal.test.ts holds it to that). Built as
+ * one string, encoded once into a buffer with room for the MAC, which is written into it in hex:
+ * about 4 µs a record here, 2.4 of them the two BLAKE2b calls (MAC, line hash). `allocate` makes
+ * that buffer, and the record fills it to its last byte: the file sink passes Buffer.allocUnsafe
+ * (pooled, unzeroed), a fresh Uint8Array costing about 1 µs more.
+ */
 export function sealRecord(
   event: AuditEvent, seq: number, now: number, vaultId: string, prev: string, macKey: Uint8Array,
-): { bytes: Uint8Array; hash: string } {
+  allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length),
+): { line: Uint8Array; bytes: Uint8Array; hash: string } {
   const problem = eventProblem(event);
   if (problem) throw new TypeError(`Not a valid audit event: ${problem}.`);
-  // Built field by field, so nothing but these fields (never a value or a token) can reach the log.
-  const body = JSON.stringify({
-    seq,
-    time: new Date(now).toISOString(),
-    vault: vaultId,
-    actor: event.actor,
-    generation: event.generation,
-    action: event.action,
-    name: event.name,
-    version: event.version,
-    outcome: event.outcome,
-    reason: event.reason,
-    note: event.note,
-    prev,
-  });
-  const head = body.slice(0, -1);
-  const tag = bytesToHex(mac(macKey, utf8.encode(head), HASH_BYTES));
-  const bytes = utf8.encode(`${head}${MAC_HEAD}${tag}"}`);
-  return { bytes, hash: lineHash(bytes) };
+  // action and outcome were checked against their lists (plain ASCII); numbers are integers.
+  let head = `{"seq":${seq},"time":"${isoTime(now)}","vault":${quoted(vaultId)},` +
+    `"actor":${quoted(event.actor)},"generation":${event.generation},"action":"${event.action}"`;
+  if (event.name !== undefined) head += `,"name":${JSON.stringify(event.name)}`;
+  if (event.version !== undefined) head += `,"version":${event.version}`;
+  head += `,"outcome":"${event.outcome}"`;
+  if (event.reason !== undefined) head += `,"reason":${JSON.stringify(event.reason)}`;
+  if (event.note !== undefined) head += `,"note":${JSON.stringify(event.note)}`;
+  head += `,"prev":${JSON.stringify(prev)}`;
+  // Room for the head as ASCII (nearly every record), else its exact UTF-8 length.
+  let line = allocate(head.length + MAC_SUFFIX_BYTES + 1);
+  const ascii = utf8.encoder.encodeInto(head, line);
+  let headBytes = head.length;
+  if (ascii.read !== head.length || ascii.written !== head.length) {
+    const encoded = utf8.encode(head);
+    line = allocate(encoded.length + MAC_SUFFIX_BYTES + 1);
+    line.set(encoded);
+    headBytes = encoded.length;
+  }
+  const tag = mac(macKey, line.subarray(0, headBytes), HASH_BYTES);
+  let at = headBytes;
+  for (let i = 0; i < MAC_HEAD.length; i++) line[at++] = MAC_HEAD.charCodeAt(i);
+  at = hexInto(tag, line, at);
+  line[at++] = 0x22; // "
+  line[at++] = 0x7d; // }
+  line[at] = 0x0a; // \n
+  const bytes = line.subarray(0, at);
+  return { line, bytes, hash: lineHash(bytes) };
 }
+
+/**
+ * `new Date(now).toISOString()`, which costs about 0.9 µs: a writer's records mostly fall in one
+ * minute, so the text up to the minute is kept and only seconds and milliseconds are written.
+ */
+function isoTime(now: number): string {
+  const time = Math.trunc(now); // as Date does
+  const minute = Math.floor(time / 60_000);
+  if (minute !== isoMinute.minute || !(Math.abs(time) <= MAX_TIME)) {
+    const iso = new Date(time).toISOString(); // throws RangeError on an invalid time, as before
+    isoMinute = { minute, prefix: iso.slice(0, -7) }; // up to "mm:"
+    return iso;
+  }
+  const within = time - minute * 60_000;
+  const seconds = Math.floor(within / 1000);
+  const millis = within % 1000;
+  return `${isoMinute.prefix}${seconds < 10 ? '0' : ''}${seconds}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+}
+/** The largest time a Date holds (ECMA-262 §21.4.1.1). */
+const MAX_TIME = 8.64e15;
+let isoMinute = { minute: Number.NaN, prefix: '' };
+
+/** JSON.stringify of a string, remembering the last two (a writer's vault id and actor repeat). */
+function quoted(text: string): string {
+  if (text === quotedCache[0]) return quotedCache[1];
+  if (text === quotedCache[2]) return quotedCache[3];
+  const json = JSON.stringify(text);
+  quotedCache = [text, json, quotedCache[0], quotedCache[1]];
+  return json;
+}
+let quotedCache: [string, string, string, string] = ['', '""', '', '""'];
 
 /**
  * Only the owner starts a log (see ChainVerifier): an agent appending to a missing or empty log

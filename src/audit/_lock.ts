@@ -1,7 +1,8 @@
 /**
- * The audit log's cross-process lock, held for one append: microseconds with durability
- * 'write', one fdatasync with 'fsync'. Taking a free lock is synchronous and cheap; only waiting
- * is asynchronous.
+ * The audit log's cross-process lock, held for an append or a burst of them (_append-lock.ts
+ * keeps it until the event loop turns, 1 ms at most): microseconds with durability 'write', one
+ * fdatasync per record with 'fsync'. Taking a free lock is synchronous and cheap; only waiting
+ * is asynchronous, and a waiter says so (signalWaiting) so that a holder gives the lock up.
  *
  * The lock is a hard link: each process makes, once, its own file `<lock>.w-<pid>-<random>`
  * holding `{ pid, host, at }`, and takes the lock by link()ing it to `<lock>` (atomic; EEXIST
@@ -22,7 +23,9 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BREAKER_STALE_MS, errnoCode, HOST, isHolderPid, lockAbandoned, pidAlive, readSmallFileSync } from '../_fs.ts';
+import {
+  BREAKER_STALE_MS, errnoCode, HOST, isHolderPid, lockAbandoned, NO_FOLLOW, NON_BLOCK, pidAlive, readSmallFileSync,
+} from '../_fs.ts';
 
 export interface AuditLockOptions {
   path: string;
@@ -53,18 +56,69 @@ const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', '
 /** This process's link source per lock path; `undefined` where hard links do not work. */
 const writerFiles = new Map<string, { path: string; ino: number } | undefined>();
 let exitHookInstalled = false;
+/** Locks this process holds now, released by the exit hook. */
+const heldLocks = new Set<HeldLock>();
 
 export async function acquireAuditLock({ path, timeoutMs, staleMs }: AuditLockOptions): Promise<HeldLock> {
   const deadline = Date.now() + timeoutMs;
   let delayMs = 0.5;
-  for (;;) {
-    const held = tryAcquire(path);
-    if (held) return held;
-    if (breakIfStale(path, staleMs)) continue;
-    if (Date.now() >= deadline) throw new LockTimeoutError(path, timeoutMs, describe(readQuietlyLock(path)));
-    await new Promise((resolve) => setTimeout(resolve, delayMs * (0.5 + Math.random())));
-    delayMs = Math.min(delayMs * 2, 16);
+  let signalled = false;
+  try {
+    for (;;) {
+      const held = tryAcquire(path);
+      if (held) return held;
+      if (breakIfStale(path, staleMs)) continue;
+      if (Date.now() >= deadline) throw new LockTimeoutError(path, timeoutMs, describe(readQuietlyLock(path)));
+      if (signalWaiting(path)) signalled = true; // touched on every attempt: a signal older than WAITING_FRESH_MS is ignored
+      await new Promise((resolve) => setTimeout(resolve, delayMs * (0.5 + Math.random())));
+      delayMs = Math.min(delayMs * 2, 16);
+    }
+  } finally {
+    if (signalled) unlinkQuietly(waitingPath(path));
   }
+}
+
+/** The lock if it is free now, else undefined: one attempt, synchronous, no waiting. */
+export function tryAuditLock(path: string): HeldLock | undefined {
+  return tryAcquire(path);
+}
+
+/**
+ * A waiter's signal, `<lock>.waiting`: an empty file a waiting process creates, or touches, before
+ * each sleep, and removes once it holds the lock (or gives up). A holder that keeps the lock across
+ * a burst of appends (_append-lock.ts) gives it up after each append while the signal is fresh,
+ * so a waiter waits as long as it did when every append released the lock. The file is never
+ * followed (O_NOFOLLOW, lutimes) nor read; one older than WAITING_FRESH_MS (a waiter that died)
+ * is ignored. Returns whether the signal is up.
+ */
+function signalWaiting(lockPath: string): boolean {
+  const path = waitingPath(lockPath);
+  try {
+    fs.closeSync(fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | NO_FOLLOW | NON_BLOCK, 0o600));
+    return true;
+  } catch (error) {
+    if (errnoCode(error) !== 'EEXIST') return false;
+  }
+  try {
+    const now = new Date();
+    fs.lutimesSync(path, now, now);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A waiter more than twice the longest sleep between attempts ago is not waiting any more. */
+const WAITING_FRESH_MS = 100;
+
+/** Whether another process (or sink) waits for this lock now: one lstat. */
+export function othersWaiting(lockPath: string): boolean {
+  const found = statQuietly(waitingPath(lockPath));
+  return found !== undefined && Math.abs(Date.now() - found.mtimeMs) < WAITING_FRESH_MS;
+}
+
+function waitingPath(lockPath: string): string {
+  return `${lockPath}.waiting`;
 }
 
 /** The lock, or undefined when someone holds it. Throws on any other error (EACCES, ENOSPC…). */
@@ -108,12 +162,30 @@ function tryCreate(path: string): HeldLock | undefined {
 }
 
 function heldAs(path: string, ino: number): HeldLock {
-  return {
+  const lock: HeldLock = {
     release() {
+      heldLocks.delete(lock);
       // Remove only our own lock: if it was judged stale and replaced, the file is someone else's.
       if (statQuietly(path)?.ino === ino) unlinkQuietly(path);
     },
   };
+  heldLocks.add(lock);
+  installExitHook();
+  return lock;
+}
+
+/**
+ * At exit, remove this process's writer files and release any lock still held (a sink keeps its
+ * lock until the event loop turns, and a process may exit before that): the next appender then
+ * need not wait to find the holder dead.
+ */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const lock of [...heldLocks]) lock.release();
+    for (const writer of writerFiles.values()) if (writer) unlinkQuietly(writer.path);
+  });
 }
 
 /** This process's link source, or undefined when this file system cannot hard-link. */
@@ -141,12 +213,7 @@ function createWriterFile(lockPath: string): { path: string; ino: number } | und
     if (NO_LINKS.has(errnoCode(error) ?? '')) return undefined;
     throw error;
   }
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const writer of writerFiles.values()) if (writer) unlinkQuietly(writer.path);
-    });
-  }
+  installExitHook();
   return { path, ino };
 }
 

@@ -3,8 +3,10 @@
  * (format in _chain.ts), appended by every process that opens the vault.
  *
  * Appending takes a cross-process lock (_lock.ts), so records from several processes never
- * interleave and sequence numbers stay contiguous. Each sink remembers the log's tail (inode,
- * size, last seq and hash): when the file is as it left it, an append is one stat and one write;
+ * interleave and sequence numbers stay contiguous; the sink keeps it across a burst of appends
+ * (_append-lock.ts: until the event loop turns, 1 ms at most, or another process waits). Each
+ * sink remembers the log's tail (inode, size, last seq and hash): when the file is as it left it,
+ * an append is one stat and one write (plus the lock's link and unlink at the start of a burst);
  * only when another process wrote does it read back the last line.
  *
  * Reading (verify, read) trusts nothing about the file: a line longer than any record
@@ -22,8 +24,9 @@ import { cannotStartLog, ChainVerifier, eventProblem, genesisHash, sealRecord } 
 import { auditMatcher, STOP } from './_filter.ts';
 import { ioError, notAFile, openForReading, readTail, unsafeLog } from './_log-file.ts';
 import { blocksBackward, candidates, type ForwardLine, linesForward, timeOf } from './_lines.ts';
-import { acquireAuditLock, type HeldLock, LockTimeoutError } from './_lock.ts';
-import { AuditError, UsageError } from '../errors.ts';
+import { AppendLock } from './_append-lock.ts';
+import { LockTimeoutError } from './_lock.ts';
+import { AuditError, UsageError, type VaultError } from '../errors.ts';
 import { NO_FOLLOW, NON_BLOCK, syncDirectorySync, unsafeBecause } from '../_fs.ts';
 
 /**
@@ -92,35 +95,37 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
   let tail: Tail | undefined;
   // Appends from this sink queue here rather than polling the lock file against each other.
   let queue: Promise<unknown> = Promise.resolve();
+  const lock = new AppendLock(lockOptions);
   let closed = false;
   let dirReady = false;
   // Group commit: the flush in flight, and the one that will start when it ends.
   let flushing: Promise<void> | undefined;
   let nextFlush: Promise<void> | undefined;
 
-  function serially<T>(fn: () => Promise<T>): Promise<T> {
+  function serially<T>(fn: () => T | Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new UsageError('This audit sink was closed.'));
     const run = queue.then(fn);
     queue = run.catch(() => undefined);
     return run;
   }
 
-  async function locked<T>(fn: () => T | Promise<T>): Promise<T> {
-    let lock: HeldLock;
+  /** `fn` under the lock (kept across a burst, _append-lock.ts); synchronous when nothing waits. */
+  function locked<T>(fn: () => T | Promise<T>): T | Promise<T> {
+    // Errors from `fn` pass through; ones from taking the lock say so.
+    let started = false;
+    const failed = (error: unknown): never => {
+      throw started ? error : lockError(error, lockOptions.path);
+    };
     try {
       if (!dirReady) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       dirReady = true;
-      lock = await acquireAuditLock(lockOptions);
+      const result = lock.run(() => {
+        started = true;
+        return fn();
+      });
+      return result instanceof Promise ? result.catch(failed) : result;
     } catch (error) {
-      if (error instanceof LockTimeoutError) {
-        throw new AuditError(`${error.message} If no agent-vault process is running, delete that lock file.`, { cause: error });
-      }
-      throw ioError(error, 'lock', lockOptions.path);
-    }
-    try {
-      return await fn();
-    } finally {
-      lock.release();
+      return failed(error);
     }
   }
 
@@ -181,10 +186,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
       const refused = cannotStartLog(event, path);
       if (refused) throw refused;
     }
-    const { bytes, hash } = sealRecord(event, after.seq + 1, context.now, context.vaultId, after.hash, context.macKey);
-    const data = Buffer.allocUnsafe(bytes.length + 1);
-    data.set(bytes);
-    data[bytes.length] = 0x0a;
+    // allocUnsafe: a pooled buffer, which sealRecord fills to its last byte.
+    const { line: data, hash } = sealRecord(
+      event, after.seq + 1, context.now, context.vaultId, after.hash, context.macKey, Buffer.allocUnsafe,
+    );
     try {
       for (let offset = 0; offset < data.length;) offset += fs.writeSync(fd!, data, offset);
     } catch (error) {
@@ -200,16 +205,20 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
     tail = { ino: after.ino, size: after.size + data.length, seq: after.seq + 1, hash };
   }
 
-  async function appendNow(event: AuditEvent, context: AuditContext): Promise<number> {
-    return locked(async () => {
+  /** Write one record under the lock; returns the descriptor written to (for group commit's flush). */
+  function appendNow(event: AuditEvent, context: AuditContext): number | Promise<number> {
+    return locked(() => {
       try {
         const stats = openLog();
         write(event, currentTail(stats, context, event), context);
-        if (durability === 'fsync') await fdatasync(fd!);
-        return fd!;
       } catch (error) {
         throw ioError(error, 'append to', path);
       }
+      if (durability !== 'fsync') return fd!;
+      const written = fd!;
+      return fdatasync(written).then(() => written, (error: unknown) => {
+        throw ioError(error, 'append to', path);
+      });
     });
   }
 
@@ -300,15 +309,16 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
         currentTail(stats, context, { actor: 'owner', generation: 0, action: 'audit.recover', outcome: 'ok' });
         await checkLines(verifier, end, fs.fstatSync(fd!).size);
         return { bytes, trimmed: true };
-      }).catch((error: unknown) => {
+      })).catch((error: unknown) => {
         throw error instanceof AuditError ? error : ioError(error, 'repair', path);
-      }));
+      });
       return { ...verifier.finish(), torn };
     },
 
     async close() {
       closed = true;
       await queue;
+      lock.release();
       await nextFlush?.catch(() => undefined);
       await flushing?.catch(() => undefined);
       if (fd !== undefined) fs.closeSync(fd);
@@ -350,6 +360,14 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
 function checkLine(verifier: ChainVerifier, { line, overlong }: ForwardLine, after?: ForwardLine): boolean {
   if (overlong !== undefined) return verifier.checkOverlong(overlong);
   return verifier.check(line, after?.overlong === undefined ? after?.line : undefined);
+}
+
+/** The lock could not be had: an AuditError that says what to do. */
+function lockError(error: unknown, lockPath: string): VaultError {
+  if (error instanceof LockTimeoutError) {
+    return new AuditError(`${error.message} If no agent-vault process is running, delete that lock file.`, { cause: error });
+  }
+  return ioError(error, 'lock', lockPath);
 }
 
 function durabilityFromEnv(): AuditDurability {

@@ -5,7 +5,8 @@
  * one ./memory.ts (the memory backend's own); the files starting with `_` are private to this
  * folder: the record format and chain check (_chain.ts), names sealed to the owner (_names.ts,
  * used by the vault), read filters (_filter.ts), line reading (_lines.ts), the append lock
- * (_lock.ts) and the log's file handling (_log-file.ts).
+ * (_lock.ts), kept across a burst of appends (_append-lock.ts), and the log's file handling
+ * (_log-file.ts).
  *
  * The vault calls `append` once per event, before it releases anything;
  * when `append` rejects, the operation fails closed with AuditError.

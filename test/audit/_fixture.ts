@@ -3,12 +3,22 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AUDIT_KEY_LABEL, type AuditEvent, type AuditRecord } from '../../src/audit/index.ts';
 import { sealRecord } from '../../src/audit/_chain.ts';
-import { derive } from '../../src/crypto.ts';
+import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
 import { createVault, openVault, type Vault } from '../../src/index.ts';
 import { parseToken } from '../../src/token.ts';
 import { FAST_KDF, tempDir } from '../_fixtures/index.ts';
 
 export const CANARY = 'sk-canary-0b6f3c1e9d2a4f58';
+
+// For tests of a sink on its own (no vault): one vault id, the owner's audit key, events and a context.
+await initCrypto();
+export const vaultId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+export const rootKey = randomBytes(32);
+export const ownerKey = derive(rootKey, AUDIT_KEY_LABEL);
+export const sinkContext = () => ({ vaultId, macKey: ownerKey, now: Date.now() });
+export const sinkEvent = (name: string): AuditEvent => ({ actor: 'owner', generation: 0, action: 'secret.set', name, outcome: 'ok' });
+/** Resolves once this turn of the event loop has ended: when a sink gives up a lock it kept (_append-lock.ts). */
+export const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 export function logPath(dir: string): string {
   return join(dir, 'audit.jsonl');

@@ -1,21 +1,14 @@
 // The file sink on its own: durability modes, concurrency in one process, the lock's recovery,
 // a log replaced or removed under a writer, options.
-import fs, { readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import fs, { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AuditEvent, auditKeyring } from '../../src/audit/index.ts';
 import { fileAuditSink } from '../../src/audit/file.ts';
-import { derive, initCrypto, randomBytes } from '../../src/crypto.ts';
-import { logPath, records } from './_fixture.ts';
+import { endOfTurn, logPath, records, rootKey, sinkContext as context, sinkEvent as event } from './_fixture.ts';
 import { tempDir } from '../_fixtures/index.ts';
 
-await initCrypto();
-const vaultId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
-const rootKey = randomBytes(32);
-const ownerKey = derive(rootKey, 'agent-vault/audit/v1');
-const context = () => ({ vaultId, macKey: ownerKey, now: Date.now() });
-const event = (name: string): AuditEvent => ({ actor: 'owner', generation: 0, action: 'secret.set', name, outcome: 'ok' });
 const verifyContext = () => ({ ...context(), keys: auditKeyring(rootKey) });
 
 afterEach(() => {
@@ -89,6 +82,9 @@ describe('fileAuditSink', () => {
     // Another writer appends: the next append reads back only the tail.
     const other = fileAuditSink({ dir });
     await other.append(event('other'), context());
+    // `other` keeps the lock until this turn of the event loop ends (_append-lock.ts); the append
+    // below would otherwise wait for it, reading the lock file's holder, which is not the tail.
+    await endOfTurn();
     readSync.mockClear();
     await sink.append(event('after'), context());
     expect(readSync).toHaveBeenCalledTimes(1);
@@ -123,6 +119,9 @@ describe('the audit lock', () => {
     const start = Date.now();
     await sink.append(event('x'), context());
     expect(Date.now() - start).toBeLessThan(1_000);
+    // The dead process's lock is gone: the lock now is this process's, kept until the turn ends.
+    expect(JSON.parse(readFileSync(lockPath(dir), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
+    await endOfTurn();
     expect(fs.existsSync(lockPath(dir))).toBe(false);
     await sink.close();
   });

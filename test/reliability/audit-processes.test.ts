@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Vault } from '../../src/index.ts';
 import { CANARY, logPath, ownerVault, records } from '../audit/_fixture.ts';
-import { collect } from '../_fixtures/index.ts';
+import { collect, printed } from '../_fixtures/index.ts';
 
 const worker = fileURLToPath(new URL('../audit/_worker.ts', import.meta.url));
 
@@ -23,19 +23,6 @@ function finished(child: ChildProcess): Promise<void> {
   child.stderr?.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve, reject) => {
     child.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`worker exited ${code ?? signal}: ${stderr}`))));
-  });
-}
-
-function printed(child: ChildProcess, text: string): Promise<void> {
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (chunk) => {
-      stdout += chunk;
-      if (stdout.includes(text)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before printing ${text}: ${stderr}`)));
   });
 }
 

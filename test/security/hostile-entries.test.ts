@@ -102,6 +102,9 @@ describe('hostile lock files', () => {
     const { dir, agent } = await fileVault();
     const lock = join(dir, 'audit.jsonl.lock');
     for (const plant of [() => execFileSync('mkfifo', [lock]), () => symlinkSync('/dev/zero', lock)]) {
+      // The agent keeps its lock until this turn of the event loop ends (src/audit/_append-lock.ts):
+      // plant once it has let go, so the next append has to take the lock through what is planted.
+      await new Promise((resolve) => setImmediate(resolve));
       plant();
       const outcome = await settle(() => agent.get('openai-api-key'));
       expect(outcome).toMatchObject({ code: 'AUDIT' });
