@@ -6,16 +6,16 @@
  *   it belongs (vault, name, version, agent), so a moved ciphertext fails to open.
  * - KDF/MAC: keyed BLAKE2b (crypto_generichash). Used as a PRF for subkeys and name ids.
  * - Password hashing: Argon2id (crypto_pwhash), parameters stored in the vault header.
- *
- * Two builds of the same libsodium: the standard one (libsodium-wrappers) for everything above
- * but Argon2id, and the sumo one (libsodium-wrappers-sumo), which alone has crypto_pwhash, loaded
- * only when a passphrase is hashed. Agents never hash one, so an agent process never loads it:
- * the sumo build is a third larger to parse and instantiate (measured: ~8 ms of CPU at start-up).
- * An owner who unlocks with a passphrase holds both; they share no memory, and the sumo heap sees
- * only the passphrase and its hash, as before.
  * - Signatures: Ed25519 (crypto_sign_detached). The owner signs every record agents and the
  *   owner trust, so a writer of the vault directory who holds only agent keys cannot forge one;
  *   server mode signs its entries and state with a second owner key (see _keys.ts).
+ *
+ * Two builds of the same libsodium: the standard one (libsodium-wrappers) for everything but
+ * Argon2id, and the sumo one (libsodium-wrappers-sumo), the only one with crypto_pwhash, loaded
+ * when a passphrase is first hashed. Agents never hash one, so an agent process never loads it:
+ * the sumo build is a third larger to parse and instantiate (measured: ~6 ms of CPU at start-up on
+ * a quiet core). An owner who unlocks with a passphrase holds both; they share no memory, and the
+ * sumo heap sees only the passphrase and its hash, as before.
  *
  * Any authentication failure becomes one generic IntegrityError: callers learn that bytes did
  * not verify, never why (no oracle), and never see key or plaintext material.
