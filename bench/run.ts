@@ -89,11 +89,18 @@ if (wanted('audit')) {
 if (wanted('cold-start')) {
   const r = await coldStart();
   results.coldStart = r;
-  table('Cold start: process start → first key ready (median of interleaved runs)', [
-    ['case', 'median', 'range'],
-    ...Object.entries(r.cases).map(([name, c]) => [name, `${c.median.toFixed(1)} ms`, `${c.min.toFixed(1)}–${c.max.toFixed(1)} ms`]),
-    ['added by agent-vault', `${r.addedMs.toFixed(1)} ms`, ''],
-  ]);
+  const ms = (value: number) => `${value.toFixed(1)} ms`;
+  for (const [title, group] of Object.entries(r.groups)) {
+    const base = group.cases[group.baseline]!;
+    table(`Cold start, ${title} (medians of interleaved runs)`, [
+      ['case', 'wall', 'range', 'CPU', 'wall vs baseline', 'added wall', 'CPU vs', 'added CPU'],
+      ...Object.entries(group.cases).map(([name, c]) => [
+        name, ms(c.wallMs.median), `${c.wallMs.min.toFixed(1)}–${ms(c.wallMs.max)}`, ms(c.cpuMs.median),
+        ratio(c.wallMs.median, base.wallMs.median), ms(c.wallMs.median - base.wallMs.median),
+        ratio(c.cpuMs.median, base.cpuMs.median), ms(c.cpuMs.median - base.cpuMs.median),
+      ]),
+    ]);
+  }
 }
 if (wanted('peers')) {
   const r = await peers();

@@ -40,13 +40,13 @@ export async function sealHeader(
   let unlock: Unlock;
   let unlockKey: Uint8Array;
   if (options.passphrase !== undefined && options.keyFile === undefined) {
-    const params = options.passphraseParams ?? calibratePassphraseParams();
+    const params = options.passphraseParams ?? await calibratePassphraseParams();
     if (!passphraseParamsInBounds(params)) {
       throw new UsageError(`passphraseParams out of bounds: ${PASSPHRASE_BOUNDS} (memlimit in bytes).`);
     }
     unlock = { method: 'passphrase', salt: randomBytes(SALT_BYTES), ...params };
     const bytes = passphraseBytes(options.passphrase);
-    unlockKey = passphraseKey(bytes, unlock.salt, params);
+    unlockKey = await passphraseKey(bytes, unlock.salt, params);
     wipe(bytes);
   } else if (options.keyFile !== undefined && options.passphrase === undefined) {
     const { createKeyFile, readKeyFile } = await import('./_files.ts');
@@ -116,7 +116,7 @@ export async function unlockKeyFor(unlock: Unlock, options: OwnerUnlock): Promis
       throw new UsageError('This vault is unlocked with a passphrase; pass { passphrase }.');
     }
     const bytes = passphraseBytes(options.passphrase);
-    const key = passphraseKey(bytes, unlock.salt, unlock);
+    const key = await passphraseKey(bytes, unlock.salt, unlock);
     wipe(bytes);
     return key;
   }

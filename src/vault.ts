@@ -110,16 +110,22 @@ export class Vault {
     if (owner && options.token !== undefined) {
       throw new UsageError('openVault takes a token (agent) or a passphrase/key file (owner), not both.');
     }
-    const { token, file } = owner ? { token: undefined, file: undefined } : await agentToken(options.token);
     const now = options.now ?? Date.now;
     const server = serverUrl(options);
     if (server !== undefined) {
+      const { token } = owner ? { token: undefined } : await agentToken(options.token);
       const [{ openRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), cryptoReady]);
       const vault = await Vault.#remote(await openRemoteVault(server, options, token), now, options.configDir);
       if (token === undefined) await vault.#record({ action: 'vault.open', outcome: 'ok' });
       return vault;
     }
-    const { backend, audit } = await resolveStorage(options);
+    // The token file is read while the storage module loads (a cold start waited on each in
+    // turn). Nothing touches the vault directory before the token is read: a missing token is
+    // still reported first and creates nothing.
+    const storage = resolveStorage(options);
+    storage.catch(() => {}); // awaited below, after the token
+    const { token, file } = owner ? { token: undefined, file: undefined } : await agentToken(options.token);
+    const { backend, audit } = await storage;
     const header = await readHeader(backend, options.dir, cryptoReady);
     if (token === undefined) {
       const role = await openOwnerRole(header, options, { backend, audit, now });

@@ -7,13 +7,28 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entries } from '../tsup.config.ts';
+import { tempDir } from './_fixtures/index.ts';
 
 const root = join(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-function run(code: string, type: 'module' | 'commonjs'): string {
+function run(code: string, type: 'module' | 'commonjs', env?: NodeJS.ProcessEnv): string {
   const flag = type === 'module' ? '--input-type=module' : '--input-type=commonjs';
-  return execFileSync(process.execPath, [flag, '-e', code], { cwd: root, encoding: 'utf8' });
+  return execFileSync(process.execPath, [flag, '-e', code], { cwd: root, encoding: 'utf8', env: env && { ...process.env, ...env } });
+}
+
+/** Run `code` (ESM, the built package) and list every module URL it resolved, then its last output line. */
+function modulesLoadedBy(code: string, env?: NodeJS.ProcessEnv): { loaded: string; output: string } {
+  const out = run(
+    `const seen = [];
+     const { registerHooks } = await import('node:module');
+     registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); seen.push(r.url); return r; } });
+     ${code}
+     console.log(JSON.stringify(seen));`,
+    'module',
+    env,
+  ).trim().split('\n');
+  return { loaded: (JSON.parse(out.at(-1)!) as string[]).join('\n'), output: out.at(-2) ?? '' };
 }
 
 describe('package', () => {
@@ -37,7 +52,7 @@ describe('package', () => {
     for (const peer of Object.keys(pkg.peerDependencies ?? {})) {
       expect(pkg.peerDependenciesMeta[peer]?.optional, peer).toBe(true);
     }
-    expect(Object.keys(pkg.dependencies).sort()).toEqual(['libsodium-wrappers-sumo', 'read']);
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['libsodium-wrappers', 'libsodium-wrappers-sumo', 'read']);
   });
 
   it('publint finds nothing wrong with the package as it would be published', () => {
@@ -74,4 +89,30 @@ describe('package', () => {
       expect(all).not.toMatch(new RegExp(`node_modules/${forbidden}/`));
     }
   });
+
+  it('an agent opening a vault and resolving a key never loads the sumo build (Argon2id is for owners)', () => {
+    const dir = join(tempDir(), 'vault');
+    const keyFile = join(dir, '..', 'owner.key');
+    // A key-file owner needs no Argon2id either; a passphrase owner does (below: the check can fail).
+    const owner = modulesLoadedBy(`
+      const { createVault } = await import('agent-vault');
+      const owner = await createVault({ dir: ${JSON.stringify(dir)}, keyFile: ${JSON.stringify(keyFile)}, audit: false });
+      await owner.set('openai-api-key', 'sk-cold-start-check');
+      console.log((await owner.createAgent('cold-bot', { allow: ['openai-*'] })).token);`);
+    expect(owner.loaded).toMatch(/node_modules\/libsodium-wrappers\//);
+    expect(owner.loaded).not.toMatch(/libsodium-wrappers-sumo|libsodium-sumo/);
+    const agent = modulesLoadedBy(`
+      const { openVault } = await import('agent-vault');
+      const vault = await openVault({ dir: ${JSON.stringify(dir)}, token: process.env.COLD_TOKEN, audit: false });
+      console.log(await vault.get('openai-api-key') === 'sk-cold-start-check');`, { COLD_TOKEN: owner.output });
+    expect(agent.output).toBe('true');
+    expect(agent.loaded).toMatch(/node_modules\/libsodium-wrappers\//);
+    expect(agent.loaded).not.toMatch(/libsodium-wrappers-sumo|libsodium-sumo/);
+    const passphraseOwner = modulesLoadedBy(`
+      const { createVault } = await import('agent-vault');
+      await createVault({ dir: ${JSON.stringify(join(dir, '..', 'second'))}, passphrase: 'pw', passphraseParams: { opslimit: 1, memlimit: 8 << 20 }, audit: false });
+      console.log('made');`);
+    expect(passphraseOwner.output).toBe('made');
+    expect(passphraseOwner.loaded).toMatch(/node_modules\/libsodium-wrappers-sumo\//);
+  }, 60_000);
 });

@@ -3,7 +3,7 @@
  * ChaCha20 stack block); `openInto` must leave none. The whole WASM heap is scanned for every
  * 8-byte window of the plaintext and the key.
  */
-import sodium from 'libsodium-wrappers-sumo';
+import sodium from 'libsodium-wrappers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../src/errors.ts';
 import { initCrypto, open, openInto, randomBytes, seal, sealedLength } from '../../src/crypto.ts';

@@ -43,7 +43,7 @@ describe('unlock', () => {
     const keys = new Set<string>();
     for (const passphrase of ['', 'a', 'b']) {
       for (const salt of [new Uint8Array(16), new Uint8Array(16).fill(1)]) {
-        const key = passphraseKey(new TextEncoder().encode(passphrase), salt, FAST_KDF);
+        const key = await passphraseKey(new TextEncoder().encode(passphrase), salt, FAST_KDF);
         expect(key.length).toBe(32);
         expect(key.some((byte) => byte !== 0)).toBe(true);
         keys.add(Buffer.from(key).toString('hex'));
