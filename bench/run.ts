@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { ratio, type Stats, us } from './_measure.ts';
+import { type MeasuredSections, targetRows } from './_targets.ts';
 import { auditBench } from './audit.ts';
 import { brokerBench } from './broker.ts';
 import { coldStart } from './cold-start.ts';
@@ -149,6 +150,9 @@ if (wanted('server')) {
   if (!r.throughput['PostgreSQL (one serve process)']) console.log('  (PostgreSQL: set AGENT_VAULT_TEST_POSTGRES to include it)');
   table('Server mode: the wrapped OpenAI client against the plain one, sequential', statsRows(r.sdk, 'plain OpenAI'));
 }
+
+const targets = targetRows(results as MeasuredSections);
+if (targets.length > 0) table('Issue 20: each figure against its target (same run)', [['figure', 'measured', 'target', ''], ...targets]);
 
 const seconds = (performance.now() - started) / 1_000;
 results.seconds = seconds;
