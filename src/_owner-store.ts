@@ -1,71 +1,26 @@
 /**
  * The owner's side of the records: every owner operation loads a verified snapshot of the vault
- * (each record's signature checked and matched against the signed state), changes it, and
- * commits a new state that lists every record by hash. Only an owner vault has one; it holds
- * the owner's keys, which nothing else here can reach.
- *
- * Why a snapshot: before records were signed, an agent could plant a record (wider patterns, a
- * later expiry, a revoked agent's older active record) and the owner's next ordinary command
- * would act on it. Now nothing the owner acts on is unsigned or older than the state says.
+ * (src/_snapshot.ts: each record's signature checked and matched against the signed state),
+ * changes it, and commits a new state that lists every record by hash. Only an owner vault has
+ * one; it holds the owner's keys, which nothing else here can reach (it lends them to the
+ * snapshot loader alone).
  */
 import type { Backend } from './backend.ts';
-import { dropEndedGraces, graceEnded, graceFor, granteesOf } from './_grace.ts';
+import { dropEndedGraces, graceFor, granteesOf } from './_grace.ts';
 import { bytesToHex } from './_bytes.ts';
 import { agentKey, agentLoc } from './_keys.ts';
 import {
   agentInfo, type Grantee, type ImportedAgent, type ImportedSecret, type LoadedAgent, type OwnerKeys, OwnerSeals,
 } from './_owner-records.ts';
-import {
-  AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, decodeAgent, decodeSecret, encodeAgent, MAX_TIME, nextCounter, openPolicy,
-  openPreviousPolicy, type SecretRecord,
-} from './_records.ts';
-import {
-  encodeState, recordHash, replayed, STATE_KEY, type StateEntry, type StateGuard, type VaultState, vouches,
-} from './_state.ts';
-import { open, seal, utf8, wipe } from './crypto.ts';
+import { AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, encodeAgent, MAX_TIME, nextCounter } from './_records.ts';
+import { granteeOf, loadSnapshot, PENDING_KEY, type Snapshot, type SnapshotSource } from './_snapshot.ts';
+import { encodeState, recordHash, STATE_KEY, type StateGuard, type VaultState } from './_state.ts';
+import { seal, utf8, wipe } from './crypto.ts';
 import { parseDuration } from './duration.ts';
-import { IntegrityError, SecretNotFoundError, UsageError } from './errors.ts';
+import { SecretNotFoundError, UsageError } from './errors.ts';
 import { checkAgentId, compileAllow } from './names.ts';
 import { encodeToken } from './token.ts';
 import type { AgentInfo, SecretInfo } from './options.ts';
-
-interface SnapshotSecret {
-  name: string;
-  /** As loaded; undefined once this operation rewrote it. */
-  record: SecretRecord | undefined;
-  /** `<loc hex>:<generation>` of every grant. */
-  grantees: Set<string>;
-}
-
-/** One operation's view: the state it started from and every record, verified. */
-interface Snapshot {
-  state: VaultState;
-  /** The counter this operation writes under: one above the state's. */
-  seq: number;
-  agents: LoadedAgent[];
-  secrets: Map<string, SnapshotSecret>;
-  /** The next state's manifest, kept in step with every write. */
-  entries: Map<string, StateEntry>;
-  /** Agents whose record in storage is exactly as the object says. */
-  stored: Set<LoadedAgent>;
-  /** Whether this operation has written the pending marker (and so must remove it). */
-  begun: boolean;
-  /**
-   * The secrets this operation loaded (all of them when undefined): the only ones whose place
-   * in agents' name lists it decides. A `set` of one name need not read ten thousand records.
-   */
-  only: string | undefined;
-}
-
-
-/**
- * Present while an owner operation is writing: records first, then the state, then this is
- * removed. Not signed, because it only ever makes the next operation do more (load every record);
- * one deleted by an attacker can only make a crashed operation's records unreadable (destroy).
- */
-const PENDING_KEY = 'pending';
-
-const granteeOf = (loc: Uint8Array, generation: number) => `${bytesToHex(loc)}:${generation}`;
 
 export interface OwnerStoreOptions {
   backend: Backend;
@@ -88,6 +43,7 @@ export class OwnerStore {
   readonly #options: OwnerStoreOptions;
   readonly #locs = new Map<string, Uint8Array>();
   readonly #seals: OwnerSeals;
+  readonly #source: SnapshotSource;
 
   constructor(options: OwnerStoreOptions) {
     this.#options = options;
@@ -97,6 +53,10 @@ export class OwnerStore {
     this.#now = options.now;
     this.#guard = options.guard;
     this.#seals = new OwnerSeals(options.vaultId, options.keys);
+    this.#source = {
+      backend: options.backend, vaultId: options.vaultId, keys: options.keys, guard: options.guard, now: options.now,
+      seals: this.#seals, locOf: (id) => this.locOf(id), place: (key) => this.place(key),
+    };
   }
 
   place(key: string) {
@@ -165,70 +125,9 @@ export class OwnerStore {
 
   // ---- loading ----
 
-  /**
-   * Every agent record and every secret record (or, with `only`, that one secret's), each
-   * verified and checked against the state. Call under the vault's lock.
-   */
-  async #snapshot(only?: string): Promise<Snapshot> {
-    const state = await this.#startingState();
-    // An operation that died before its state leaves records no state lists yet: load them all,
-    // so this operation's state adopts them instead of listing their older hashes.
-    if (only !== undefined && (await this.#backend.get(PENDING_KEY))) only = undefined;
-    const entries = new Map(state.entries);
-    const agents: LoadedAgent[] = [];
-    const stored = new Set<LoadedAgent>();
-    for (const key of await this.#backend.list('a/')) {
-      const bytes = await this.#backend.get(key);
-      if (!bytes) continue;
-      const record = decodeAgent(bytes, this.place(key));
-      if (!vouches(state, key, bytes, record.seq)) throw replayed('An agent record');
-      const id = utf8.decode(open(this.#keys.ownerKey, record.sealedId, ad.agentId(this.#vaultId, key.slice(2)), 'An agent record'));
-      if (`a/${bytesToHex(this.locOf(id))}` !== key) throw new IntegrityError('An agent record is stored under another agent\'s location.');
-      const agentSecret = agentKey(this.#keys.rootKey, id, record.generation);
-      const policy = openPolicy(this.#vaultId, id, record, agentSecret, 'An agent record');
-      const agent: LoadedAgent = {
-        id, loc: this.locOf(id), generation: record.generation, status: record.status, policy, key: agentSecret,
-        allows: compileAllow(policy.allow),
-      };
-      if (record.previous) {
-        const { generation, graceEndsAt } = record.previous;
-        const previousKey = agentKey(this.#keys.rootKey, id, generation);
-        const previousPolicy = openPreviousPolicy(this.#vaultId, id, record.previous, previousKey, 'An agent record');
-        agent.previous = { generation, graceEndsAt, key: previousKey, policy: previousPolicy };
-      }
-      agents.push(agent);
-      stored.add(agent);
-      entries.set(key, { number: record.generation, hash: recordHash(bytes) });
-    }
-    // A grace that has ended must leave every record, not only the one this operation changes.
-    if (agents.some((agent) => graceEnded(agent, this.#now()))) only = undefined;
-    const secrets = new Map<string, SnapshotSecret>();
-    const present = new Set<string>();
-    for (const key of only === undefined ? await this.#backend.list('s/') : [`s/${only}`]) {
-      const bytes = await this.#backend.get(key);
-      if (!bytes) continue;
-      const nameId = key.slice(2);
-      const record = decodeSecret(bytes, this.place(key));
-      if (!vouches(state, key, bytes, record.seq)) throw replayed('A stored secret');
-      const grantees = new Set(record.grants.map((g) => granteeOf(g.agentLoc, g.generation)));
-      secrets.set(nameId, { name: this.#seals.openName(nameId, record), record, grantees });
-      entries.set(key, { number: record.version, hash: recordHash(bytes) });
-      present.add(key);
-    }
-    // A secret the state lists but storage lacks was deleted (by an interrupted delete, or destroyed):
-    // it leaves the manifest, so its old record can never be put back. Agents stay, for their generation.
-    for (const key of entries.keys()) {
-      if (key.startsWith('s/') && !present.has(key) && (only === undefined || key === `s/${only}`)) entries.delete(key);
-    }
-    return { state, seq: nextCounter(state.counter, 'vault state counter'), agents, secrets, entries, stored, only, begun: false };
-  }
-
-  /** The stored state, or for a vault that has none and no records yet, an empty one. */
-  async #startingState(): Promise<VaultState> {
-    if (await this.#backend.get(STATE_KEY)) return this.#guard.current();
-    const empty = (await this.#backend.list('a/')).length === 0 && (await this.#backend.list('s/')).length === 0;
-    if (!empty || this.#guard.floor.counter > 0) return this.#guard.current(); // throws: the state is missing
-    return { counter: 0, audit: undefined, entries: new Map() };
+  /** The verified snapshot (src/_snapshot.ts) every operation starts from. Call under the vault's lock. */
+  #snapshot(only?: string): Promise<Snapshot> {
+    return loadSnapshot(this.#source, only);
   }
 
   // ---- writing ----

@@ -3,35 +3,28 @@
  * the root key and can do everything; an agent (opened with its token) holds only its agent
  * key, which opens exactly the data keys granted to it.
  */
-import { type Backend, guardBackend } from './backend.ts';
+import type { Backend } from './backend.ts';
 import { bytesToHex, secretBytes } from './_bytes.ts';
 import { auditKey, importMacKey, importSealKey } from './_keys.ts';
-import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader } from './_open.ts';
-import { agentInfo } from './_owner-records.ts';
-import { type AgentRole, agentRole, agentRoleOf, TokenFollower } from './_agent-role.ts';
-import { anchoredHead, openOwnerRole, type OwnerRole, ownerRole, wipeOwner } from './_owner-role.ts';
-import { AGENT_ACTIVE, AGENT_REVOKED, ad } from './_records.ts';
+import { TokenFollower } from './_agent-role.ts';
+import { type OwnerRole, wipeOwner } from './_owner-role.ts';
+import { ad } from './_records.ts';
 import * as owner from './_owner-ops.ts';
 import type { OwnerContext } from './_owner-ops.ts';
-import {
-  type AuditEvent, type AuditFilter, auditKeyring, type AuditRecord, type AuditReport, type AuditSink, type AuditVerifyOptions,
+import type {
+  AuditEvent, AuditFilter, AuditRecord, AuditReport, AuditSink, AuditVerifyOptions,
 } from './audit/index.ts';
-import { openNames, sealName } from './audit/_names.ts';
-import { initCrypto, utf8, wipe } from './crypto.ts';
-import { parseDuration } from './duration.ts';
+import { sealName } from './audit/_names.ts';
+import { wipe } from './crypto.ts';
 import { AccessDeniedError, AuditError, UsageError, VaultError } from './errors.ts';
-import { canonicalName, checkAgentId, compileAllow } from './names.ts';
+import { canonicalName } from './names.ts';
 import { AgentAccess, type SealedValue, SecretReader } from './_secret-access.ts';
 import type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, SecretInfo, UpdateAgentOptions,
 } from './options.ts';
 import { SecretBuffer } from './secret.ts';
-import type { RemoteVault } from './server/_remote-open.ts';
 import type { TokenFile } from './_files.ts';
-
-const DEFAULT_TTL = '30d';
-
-type Role = OwnerRole | AgentRole;
+import { createParts, openParts, type Role, type VaultParts } from './_vault-open.ts';
 
 /**
  * @internal A secret checked and audited but not decrypted (see `Vault._prepare`): its length,
@@ -83,57 +76,20 @@ export class Vault {
 
   /** @internal Use createVault(). */
   static async _create(options: CreateVaultOptions): Promise<Vault> {
-    const now = options.now ?? Date.now;
-    const server = serverUrl(options);
-    if (server !== undefined) {
-      const [{ createRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), initCrypto()]);
-      const vault = await Vault.#remote(await createRemoteVault(server, options, now()), now, options.configDir);
-      // The server recorded vault.create itself; the owner now writes the first signed state.
-      if (vault.#role.kind === 'owner') await vault.#role.store.createState();
-      return vault;
-    }
-    const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
-    const { header, rootKey } = await newHeader(options, now());
-    const role = await ownerRole({ backend, vaultId: header.vaultId, rootKey, now, audit, configDir: options.configDir });
-    await storeNewHeader(backend, header, role.signer);
-    await role.store.createState();
-    const vault = new Vault(backend, header.vaultId, role, audit, now);
-    await vault.#record({ action: 'vault.create', outcome: 'ok' });
-    return vault;
+    return Vault.#from(await createParts(options));
   }
 
   /** @internal Use openVault(). */
   static async _open(options: OpenVaultOptions): Promise<Vault> {
-    // libsodium compiles in the background while the storage is found and the header read.
-    const cryptoReady = initCrypto();
-    const owner = options.passphrase !== undefined || options.keyFile !== undefined;
-    if (owner && options.token !== undefined) {
-      throw new UsageError('openVault takes a token (agent) or a passphrase/key file (owner), not both.');
-    }
-    const now = options.now ?? Date.now;
-    const server = serverUrl(options);
-    if (server !== undefined) {
-      const { token } = owner ? { token: undefined } : await agentToken(options.token);
-      const [{ openRemoteVault }] = await Promise.all([import('./server/_remote-open.ts'), cryptoReady]);
-      const vault = await Vault.#remote(await openRemoteVault(server, options, token), now, options.configDir);
-      if (token === undefined) await vault.#record({ action: 'vault.open', outcome: 'ok' });
-      return vault;
-    }
-    // The token file is read while the storage module loads (a cold start waited on each in
-    // turn). Nothing touches the vault directory before the token is read: a missing token is
-    // still reported first and creates nothing.
-    const storage = resolveStorage(options);
-    storage.catch(() => {}); // awaited below, after the token
-    const { token, file } = owner ? { token: undefined, file: undefined } : await agentToken(options.token);
-    const { backend, audit } = await storage;
-    const header = await readHeader(backend, options.dir, cryptoReady);
-    if (token === undefined) {
-      const role = await openOwnerRole(header, options, { backend, audit, now });
-      const vault = new Vault(backend, header.vaultId, role, audit, now);
-      await vault.#record({ action: 'vault.open', outcome: 'ok' });
-      return vault;
-    }
-    return new Vault(backend, header.vaultId, agentRole(header, token, backend), audit, now, file);
+    return Vault.#from(await openParts(options));
+  }
+
+  /** The Vault made of `parts` (src/_vault-open.ts), its first audit record written. */
+  static async #from(parts: VaultParts): Promise<Vault> {
+    const { backend, vaultId, role, audit, now, tokenFile, onServer } = parts;
+    const vault = new Vault(backend, vaultId, role, audit, now, tokenFile, onServer);
+    if (parts.firstRecord) await vault.#record({ action: parts.firstRecord, outcome: 'ok' });
+    return vault;
   }
 
   /** Switch to a token rotated into AGENT_VAULT_TOKEN_FILE (src/_agent-role.ts says which are taken). */
@@ -145,21 +101,6 @@ export class Vault {
     this.#role = next;
     this.#auditKey = auditKey(next.credentials.agentKey);
     this.#agent = new AgentAccess(next.guard, this.#vaultId, this.#reader, next.credentials, this.#now);
-  }
-
-  /** A vault on an `agent-vault serve` server (src/server/): the core runs unchanged over its backend. */
-  static async #remote(remote: RemoteVault, now: () => number, configDir?: string | false): Promise<Vault> {
-    const backend = guardBackend(remote.backend);
-    let role: Role;
-    if (remote.rootKey) {
-      role = await ownerRole({ backend, vaultId: remote.vaultId, rootKey: remote.rootKey, now, audit: remote.audit, configDir });
-      // Loaded only here, as in _create/_open: a local vault never loads the server client.
-      const { unlockOwnerAudit } = await import('./server/_remote-open.ts');
-      unlockOwnerAudit(remote.audit, role);
-    } else {
-      role = agentRoleOf(remote.credentials!, backend);
-    }
-    return new Vault(backend, remote.vaultId, role, remote.audit, now, undefined, true);
   }
 
   /** `owner`, or `agent` for a vault opened with a token. */
@@ -269,20 +210,7 @@ export class Vault {
 
   /** Store a new version of `name` (string or bytes), granted to every active agent whose patterns match. */
   async set(name: string, value: string | Uint8Array): Promise<{ version: number }> {
-    const role = this.#owner('set a secret');
-    const canonical = canonicalName(name);
-    if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
-      throw new UsageError('A secret value must be a string or a Uint8Array.');
-    }
-    const bytes = typeof value === 'string' ? utf8.encode(value) : Uint8Array.from(value);
-    try {
-      const nameId = this.#reader.nameId(canonical, role.nameKey);
-      const version = await this.#locked(() => role.store.setSecret(canonical, nameId, bytes));
-      await this.#record({ action: 'secret.set', name: canonical, version, outcome: 'ok' });
-      return { version };
-    } finally {
-      wipe(bytes);
-    }
+    return owner.setSecret(this.#ownerContext('set a secret'), name, value);
   }
 
   /**
@@ -290,45 +218,28 @@ export class Vault {
    * in full (its value is opened and wiped at once), so no tampered metadata is ever listed.
    */
   async list(): Promise<SecretInfo[]> {
-    const role = this.#owner('list secrets');
-    return this.#locked(() => role.store.listSecrets());
+    return owner.listSecrets(this.#ownerContext('list secrets'));
   }
 
   /** Delete `name` and every grant of it. */
   async delete(name: string): Promise<void> {
-    const role = this.#owner('delete a secret');
-    const canonical = canonicalName(name);
-    const nameId = this.#reader.nameId(canonical, role.nameKey);
-    await this.#locked(() => role.store.deleteSecret(canonical, nameId));
-    await this.#record({ action: 'secret.delete', name: canonical, outcome: 'ok' });
+    return owner.deleteSecret(this.#ownerContext('delete a secret'), name);
   }
 
   // ---- owner: agents ----
 
   /** Create an agent and return its token, shown this once (it is not stored anywhere). */
   async createAgent(id: string, options: CreateAgentOptions): Promise<{ token: string; agent: AgentInfo }> {
-    const role = this.#owner('create an agent');
-    checkAgentId(id);
-    const allow = (options?.allow ?? []).map((pattern) => canonicalName(pattern));
-    compileAllow(allow);
-    const ttl = parseDuration(options?.ttl ?? DEFAULT_TTL, 'ttl');
-    const result = await this.#locked(() => role.store.createAgent(id, allow, ttl));
-    await this.#record({ action: 'agent.create', name: id, outcome: 'ok' });
-    return result;
+    return owner.createAgent(this.#ownerContext('create an agent'), id, options);
   }
 
   async listAgents(): Promise<AgentInfo[]> {
-    const role = this.#owner('list agents');
-    const now = this.#now();
-    const agents = await this.#locked(() => role.store.listAgents());
-    return agents.map((agent) => agentInfo(agent, now)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return owner.listAgents(this.#ownerContext('list agents'));
   }
 
   /** Revoke an agent: its token stops working on its next request and its grants are removed. */
   async revokeAgent(id: string): Promise<void> {
-    const role = this.#owner('revoke an agent');
-    await this.#locked(() => role.store.replaceAgent(id, AGENT_REVOKED));
-    await this.#record({ action: 'agent.revoke', name: id, outcome: 'ok' });
+    return owner.revokeAgent(this.#ownerContext('revoke an agent'), id);
   }
 
   /**
@@ -343,19 +254,7 @@ export class Vault {
   async rotateAgent(
     id: string, options: { ttl?: string | number; grace?: string | number } = {},
   ): Promise<{ token: string; agent: AgentInfo }> {
-    const role = this.#owner('rotate an agent');
-    const result = await this.#locked(async () => {
-      const agent = await role.store.replaceAgent(id, AGENT_ACTIVE, options.ttl, options.grace);
-      return { token: role.store.tokenFor(agent), agent: agentInfo(agent, this.#now()) };
-    });
-    const previous = result.agent.previous;
-    const note = options.grace === undefined
-      ? undefined
-      : previous
-        ? `grace: generation ${previous.generation} until ${previous.until.toISOString()}`
-        : 'grace: none (the previous token had expired)';
-    await this.#record({ action: 'agent.rotate', name: id, outcome: 'ok', ...(note === undefined ? {} : { note }) });
-    return result;
+    return owner.rotateAgent(this.#ownerContext('rotate an agent'), id, options);
   }
 
   /**
@@ -396,33 +295,12 @@ export class Vault {
    * unseen by a writer of the log, so keep `report.last` somewhere the writers cannot reach too.
    */
   async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditReport> {
-    const role = this.#owner('verify the audit log');
-    const sink = this.#auditSink('verify');
-    const anchor = options.anchor ?? (await anchoredHead(role, this.#backend));
-    const keys = auditKeyring(role.rootKey);
-    try {
-      return await sink.verify!({ vaultId: this.id, macKey: this.#auditKey, now: this.#now(), keys }, { ...options, anchor });
-    } finally {
-      keys.wipe();
-    }
+    return owner.verifyAudit(this.#ownerContext('verify the audit log'), options);
   }
 
   /** Audit records matching `filter`, newest first, streamed. Owner only; does not verify (see verifyAudit). */
   readAudit(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
-    const role = this.#owner('read the audit log');
-    const sink = this.#auditSink('read');
-    return openNames((sinkFilter) => sink.read!(sinkFilter), filter, auditKeyring(role.rootKey));
-  }
-
-  #auditSink(capability: 'read' | 'verify'): AuditSink {
-    if (!this.#audit?.[capability]) {
-      throw new UsageError(
-        this.#audit
-          ? `This vault's audit sink cannot ${capability} its records; use the tool that stores them.`
-          : 'This vault has no audit sink: the default file backend audits to audit.jsonl; pass { audit } for others.',
-      );
-    }
-    return this.#audit;
+    return owner.readAudit(this.#ownerContext('read the audit log'), filter);
   }
 
   // ---- plumbing ----
@@ -435,9 +313,11 @@ export class Vault {
   }
 
   #ownerContext(what: string): OwnerContext {
+    const role = this.#owner(what);
     return {
-      role: this.#owner(what), backend: this.#backend, onServer: this.#onServer, now: this.#now,
+      role, backend: this.#backend, onServer: this.#onServer, now: this.#now,
       locked: (fn) => this.#locked(fn), record: (event) => this.#record(event),
+      nameId: (name) => this.#reader.nameId(name, role.nameKey), audit: this.#audit, auditKey: this.#auditKey, id: this.id,
     };
   }
 
@@ -499,14 +379,6 @@ export class Vault {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `Vault <${this.role}${this.agentId ? ` ${this.agentId}` : ''} ${this.id}>`;
   }
-}
-
-
-/** The server to use: the option, else AGENT_VAULT_SERVER unless a backend or directory was named. */
-function serverUrl(options: OpenVaultOptions): string | undefined {
-  if (options.server !== undefined) return options.server;
-  if (options.backend !== undefined || options.dir !== undefined) return undefined;
-  return globalThis.process?.env?.AGENT_VAULT_SERVER || undefined;
 }
 
 function outcomeOf(error: VaultError): 'denied' | 'error' {

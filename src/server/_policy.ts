@@ -308,7 +308,7 @@ function checkWellFormed(meta: VaultMeta, recordKey: Uint8Array, entry: Entry): 
     if (!entry.key.startsWith('s/') && entry.key !== PENDING_KEY) throw new UsageError('Only secrets are deleted; agents are revoked.');
     return;
   }
-  // The owner's marker of an operation under way (src/_owner-store.ts): unsigned, a short counter.
+  // The owner's marker of an operation under way (PENDING_KEY in src/_snapshot.ts): unsigned, a short counter.
   if (entry.key === PENDING_KEY) {
     if (entry.value.length > 20 || !/^[0-9]+$/.test(utf8.decode(entry.value))) throw new UsageError('Not an operation marker.');
     return;
