@@ -10,7 +10,7 @@ import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, type AgentRecord, decodeAgent, decodeSecret, type Grant, openPolicy,
   type SecretRecord,
 } from './_records.ts';
-import type { Checked, StateGuard } from './_state.ts';
+import type { Checked, StateGuard, VaultState } from './_state.ts';
 import { KEY_BYTES, openInto, sealedLength, wipe } from './crypto.ts';
 import { AccessDeniedError, IntegrityError, SecretNotFoundError, TokenExpiredError } from './errors.ts';
 import { compileAllow } from './names.ts';
@@ -35,6 +35,8 @@ export interface WrappedKey {
 interface AgentView {
   policy: AgentPolicy;
   allows: (name: string) => boolean;
+  /** Names already matched against the patterns (the same policy gives the same answer). */
+  allowed: Map<string, boolean>;
 }
 
 export class SecretReader {
@@ -52,6 +54,12 @@ export class SecretReader {
   readonly #valueAds = new WeakMap<SecretRecord, Uint8Array>();
 
   readonly #retain: boolean;
+  /**
+   * The one buffer data keys are unwrapped into, outside the V8 heap (secretBytes) and wiped
+   * after every opening: openings are synchronous, so no two ever share it, and a buffer
+   * allocated per opening cost more than the decryption itself.
+   */
+  readonly #dek = secretBytes(KEY_BYTES);
 
   /** `retain` false: check every read afresh and keep no record (server mode holds no ciphertext between requests). */
   constructor(guard: StateGuard, vaultId: Uint8Array, publicKey: Uint8Array, retain = true) {
@@ -61,7 +69,16 @@ export class SecretReader {
     this.#retain = retain;
   }
 
+  /** The record last read for a name id, while it and `state` are unchanged (StateGuard.unchanged). */
+  unchanged(nameId: string, state: VaultState): SecretRecord | undefined {
+    const cached = this.#checked.get(nameId);
+    return cached && this.#guard.unchanged(`s/${nameId}`, cached, state)?.value;
+  }
+
   async read(nameId: string, name: string): Promise<SecretRecord> {
+    const state = this.#guard.unchangedState();
+    const unchanged = state && this.unchanged(nameId, state);
+    if (unchanged) return unchanged;
     const key = `s/${nameId}`;
     const place = { vaultId: this.#vaultId, key, publicKey: this.#publicKey };
     const cached = this.#checked.get(nameId);
@@ -99,7 +116,7 @@ export class SecretReader {
       openInto: (target) => {
         // A check without a target is done once per record: the same bytes verify the same way.
         if (target === null && this.#verified.has(record)) return;
-        const dek = secretBytes(KEY_BYTES);
+        const dek = this.#dek;
         try {
           openInto(wrap.key, wrap.wrapped, wrap.ad, dek, wrap.what);
           openInto(dek, record.sealedValue, valueAd, target, 'A stored secret');
@@ -135,23 +152,46 @@ export class AgentAccess {
 
   /** Check this agent may read `name` now, and locate the value its grant opens. */
   async resolve(name: string): Promise<SealedValue> {
-    const credentials = this.#credentials;
+    // While the state and both records are what was last checked (one revision check each, see
+    // StateGuard.unchanged), nothing is read, decoded or verified again, and nothing awaits.
+    const state = this.#guard.unchangedState();
+    const view = this.#view;
+    if (state && view && this.#guard.unchanged(this.#key, this.#own, state)) {
+      const nameId = this.#admit(view, name);
+      return this.#sealed(name, nameId, this.#reader.unchanged(nameId, state) ?? (await this.#reader.read(nameId, name)));
+    }
     // With the name's id known from an earlier call, read the secret while the agent record is
     // checked; the record is only used once the agent's state allows it.
     const earlyId = this.#view?.policy.names[name];
     const early = earlyId === undefined ? undefined : this.#reader.read(earlyId, name);
     early?.catch(() => undefined);
-    const view = await this.#loadView();
+    const nameId = this.#admit(await this.#loadView(), name);
+    return this.#sealed(name, nameId, await (nameId === earlyId && early ? early : this.#reader.read(nameId, name)));
+  }
+
+  /** The name id of `name` if this agent's record lets it read `name` now (unexpired, granted). */
+  #admit(view: AgentView, name: string): string {
+    const credentials = this.#credentials;
     if (this.#now() >= view.policy.expiresAt) {
       throw new TokenExpiredError(
         `The token of agent "${credentials.agentId}" expired at ${new Date(view.policy.expiresAt).toISOString()}. ` +
           `Ask the owner for a new one: agent-vault agent rotate ${credentials.agentId}`,
       );
     }
-    if (!view.allows(name)) throw notGranted(credentials.agentId, name);
+    let allowed = view.allowed.get(name);
+    if (allowed === undefined) {
+      allowed = view.allows(name);
+      if (view.allowed.size >= 1_024) view.allowed.clear();
+      view.allowed.set(name, allowed);
+    }
+    if (!allowed) throw notGranted(credentials.agentId, name);
     // Agents hold no name key: a name the owner did not list for this agent has no id it can compute.
-    const nameId = view.policy.names[name] ?? throwError(secretNotFound(name));
-    const record = await (nameId === earlyId && early ? early : this.#reader.read(nameId, name));
+    return view.policy.names[name] ?? throwError(secretNotFound(name));
+  }
+
+  /** The value of `record` as this agent's grant opens it. */
+  #sealed(name: string, nameId: string, record: SecretRecord): SealedValue {
+    const credentials = this.#credentials;
     let found = this.#grants.get(record);
     if (!found) {
       const grantAd = ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation);
@@ -217,7 +257,7 @@ export class AgentAccess {
     }
     const policy = openPolicy(this.#vaultId, credentials.agentId, record, credentials.agentKey, 'The agent record');
     this.#own = own;
-    this.#view = { policy, allows: compileAllow(policy.allow) };
+    this.#view = { policy, allows: compileAllow(policy.allow), allowed: new Map() };
     return this.#view;
   }
 }
