@@ -138,8 +138,11 @@ export class AgentAccess {
   readonly #now: () => number;
   #own: Checked<AgentRecord> | undefined;
   #view: AgentView | undefined;
-  /** This agent's verified grant in each record seen (see SecretReader's record reuse). */
-  readonly #grants = new WeakMap<SecretRecord, { grant: Grant; ad: Uint8Array }>();
+  /**
+   * The value each record seen holds for this agent, through its grant (checked to open once):
+   * the same record and keys open the same way (see SecretReader's record reuse).
+   */
+  readonly #grants = new WeakMap<SecretRecord, SealedValue>();
 
   constructor(guard: StateGuard, vaultId: Uint8Array, reader: SecretReader, credentials: AgentCredentials, now: () => number) {
     this.#guard = guard;
@@ -192,13 +195,14 @@ export class AgentAccess {
   /** The value of `record` as this agent's grant opens it. */
   #sealed(name: string, nameId: string, record: SecretRecord): SealedValue {
     const credentials = this.#credentials;
-    let found = this.#grants.get(record);
-    if (!found) {
+    let sealed = this.#grants.get(record);
+    if (!sealed) {
       const grantAd = ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation);
       const grant = this.#findGrant(record, grantAd) ?? throwError(notGranted(credentials.agentId, name));
-      this.#grants.set(record, (found = { grant, ad: grantAd }));
+      sealed = this.#reader.sealedValue(nameId, record, { key: credentials.agentKey, wrapped: grant.wrappedKey, ad: grantAd, what: 'A grant' });
+      this.#grants.set(record, sealed);
     }
-    return this.#reader.sealedValue(nameId, record, { key: credentials.agentKey, wrapped: found.grant.wrappedKey, ad: found.ad, what: 'A grant' });
+    return sealed;
   }
 
   /**
