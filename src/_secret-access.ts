@@ -10,7 +10,7 @@ import {
   AGENT_ACTIVE, AGENT_REVOKED, ad, type AgentPolicy, type AgentRecord, decodeAgent, decodeSecret, type Grant, openPolicy,
   openPreviousPolicy, type SecretRecord,
 } from './_records.ts';
-import type { Checked, StateGuard } from './_state.ts';
+import type { Checked, StateGuard, VaultState } from './_state.ts';
 import { KEY_BYTES, openInto, sealedLength, wipe } from './crypto.ts';
 import { AccessDeniedError, IntegrityError, SecretNotFoundError, TokenExpiredError } from './errors.ts';
 import { compileAllow } from './names.ts';
@@ -35,6 +35,8 @@ export interface WrappedKey {
 interface AgentView {
   policy: AgentPolicy;
   allows: (name: string) => boolean;
+  /** Names already matched against the patterns (the same policy gives the same answer). */
+  allowed: Map<string, boolean>;
   /** For a token a rotation replaced with a grace: when the grace ends (checked on every call). */
   graceEndsAt?: number;
 }
@@ -54,6 +56,12 @@ export class SecretReader {
   readonly #valueAds = new WeakMap<SecretRecord, Uint8Array>();
 
   readonly #retain: boolean;
+  /**
+   * The one buffer data keys are unwrapped into, outside the V8 heap (secretBytes) and wiped
+   * after every opening: openings are synchronous, so no two ever share it, and a buffer
+   * allocated per opening cost more than the decryption itself.
+   */
+  readonly #dek = secretBytes(KEY_BYTES);
 
   /** `retain` false: check every read afresh and keep no record (server mode holds no ciphertext between requests). */
   constructor(guard: StateGuard, vaultId: Uint8Array, publicKey: Uint8Array, retain = true) {
@@ -63,7 +71,16 @@ export class SecretReader {
     this.#retain = retain;
   }
 
+  /** The record last read for a name id, while it and `state` are unchanged (StateGuard.unchanged). */
+  unchanged(nameId: string, state: VaultState): SecretRecord | undefined {
+    const cached = this.#checked.get(nameId);
+    return cached && this.#guard.unchanged(`s/${nameId}`, cached, state)?.value;
+  }
+
   async read(nameId: string, name: string): Promise<SecretRecord> {
+    const state = this.#guard.unchangedState();
+    const unchanged = state && this.unchanged(nameId, state);
+    if (unchanged) return unchanged;
     const key = `s/${nameId}`;
     const place = { vaultId: this.#vaultId, key, publicKey: this.#publicKey };
     const cached = this.#checked.get(nameId);
@@ -101,7 +118,7 @@ export class SecretReader {
       openInto: (target) => {
         // A check without a target is done once per record: the same bytes verify the same way.
         if (target === null && this.#verified.has(record)) return;
-        const dek = secretBytes(KEY_BYTES);
+        const dek = this.#dek;
         try {
           openInto(wrap.key, wrap.wrapped, wrap.ad, dek, wrap.what);
           openInto(dek, record.sealedValue, valueAd, target, 'A stored secret');
@@ -123,8 +140,11 @@ export class AgentAccess {
   readonly #now: () => number;
   #own: Checked<AgentRecord> | undefined;
   #view: AgentView | undefined;
-  /** This agent's verified grant in each record seen (see SecretReader's record reuse). */
-  readonly #grants = new WeakMap<SecretRecord, { grant: Grant; ad: Uint8Array }>();
+  /**
+   * The value each record seen holds for this agent, through its grant (checked to open once):
+   * the same record and keys open the same way (see SecretReader's record reuse).
+   */
+  readonly #grants = new WeakMap<SecretRecord, SealedValue>();
 
   constructor(guard: StateGuard, vaultId: Uint8Array, reader: SecretReader, credentials: AgentCredentials, now: () => number) {
     this.#guard = guard;
@@ -137,13 +157,29 @@ export class AgentAccess {
 
   /** Check this agent may read `name` now, and locate the value its grant opens. */
   async resolve(name: string): Promise<SealedValue> {
-    const credentials = this.#credentials;
+    // While the state and both records are what was last checked (one revision check each, see
+    // StateGuard.unchanged), nothing is read, decoded or verified again, and nothing awaits.
+    const state = this.#guard.unchangedState();
+    const view = this.#view;
+    if (state && view && this.#guard.unchanged(this.#key, this.#own, state)) {
+      const nameId = this.#admit(view, name);
+      return this.#sealed(name, nameId, this.#reader.unchanged(nameId, state) ?? (await this.#reader.read(nameId, name)));
+    }
     // With the name's id known from an earlier call, read the secret while the agent record is
     // checked; the record is only used once the agent's state allows it.
     const earlyId = this.#view?.policy.names[name];
     const early = earlyId === undefined ? undefined : this.#reader.read(earlyId, name);
     early?.catch(() => undefined);
-    const view = await this.#loadView();
+    const nameId = this.#admit(await this.#loadView(), name);
+    return this.#sealed(name, nameId, await (nameId === earlyId && early ? early : this.#reader.read(nameId, name)));
+  }
+
+  /**
+   * The name id of `name` if this agent's record lets it read `name` now (unexpired, in its
+   * grace if it has one, granted). On every call, the unchanged-files path included.
+   */
+  #admit(view: AgentView, name: string): string {
+    const credentials = this.#credentials;
     if (view.graceEndsAt !== undefined && this.#now() >= view.graceEndsAt) throw rotated(credentials.agentId, view.graceEndsAt);
     if (this.#now() >= view.policy.expiresAt) {
       throw new TokenExpiredError(
@@ -151,17 +187,28 @@ export class AgentAccess {
           `Ask the owner for a new one: agent-vault agent rotate ${credentials.agentId}`,
       );
     }
-    if (!view.allows(name)) throw notGranted(credentials.agentId, name);
+    let allowed = view.allowed.get(name);
+    if (allowed === undefined) {
+      allowed = view.allows(name);
+      if (view.allowed.size >= 1_024) view.allowed.clear();
+      view.allowed.set(name, allowed);
+    }
+    if (!allowed) throw notGranted(credentials.agentId, name);
     // Agents hold no name key: a name the owner did not list for this agent has no id it can compute.
-    const nameId = view.policy.names[name] ?? throwError(secretNotFound(name));
-    const record = await (nameId === earlyId && early ? early : this.#reader.read(nameId, name));
-    let found = this.#grants.get(record);
-    if (!found) {
+    return view.policy.names[name] ?? throwError(secretNotFound(name));
+  }
+
+  /** The value of `record` as this agent's grant opens it. */
+  #sealed(name: string, nameId: string, record: SecretRecord): SealedValue {
+    const credentials = this.#credentials;
+    let sealed = this.#grants.get(record);
+    if (!sealed) {
       const grantAd = ad.grant(this.#vaultId, nameId, record.version, credentials.agentId, credentials.generation);
       const grant = this.#findGrant(record, grantAd) ?? throwError(notGranted(credentials.agentId, name));
-      this.#grants.set(record, (found = { grant, ad: grantAd }));
+      sealed = this.#reader.sealedValue(nameId, record, { key: credentials.agentKey, wrapped: grant.wrappedKey, ad: grantAd, what: 'A grant' });
+      this.#grants.set(record, sealed);
     }
-    return this.#reader.sealedValue(nameId, record, { key: credentials.agentKey, wrapped: found.grant.wrappedKey, ad: found.ad, what: 'A grant' });
+    return sealed;
   }
 
   /**
@@ -210,7 +257,7 @@ export class AgentAccess {
     if (previous) {
       const policy = openPreviousPolicy(this.#vaultId, credentials.agentId, previous, credentials.agentKey, 'The agent record');
       this.#own = own;
-      this.#view = { policy, allows: compileAllow(policy.allow), graceEndsAt: previous.graceEndsAt };
+      this.#view = { policy, allows: compileAllow(policy.allow), allowed: new Map(), graceEndsAt: previous.graceEndsAt };
       return this.#view;
     }
     if (record.generation > credentials.generation) {
@@ -228,7 +275,7 @@ export class AgentAccess {
     }
     const policy = openPolicy(this.#vaultId, credentials.agentId, record, credentials.agentKey, 'The agent record');
     this.#own = own;
-    this.#view = { policy, allows: compileAllow(policy.allow) };
+    this.#view = { policy, allows: compileAllow(policy.allow), allowed: new Map() };
     return this.#view;
   }
 }

@@ -48,11 +48,23 @@ export interface StateFloor {
   hash?: string;
 }
 
-/** A record read and checked: its bytes, what they decode to, and the state that vouched for them. */
+/**
+ * A record read and checked: its bytes, what they decode to, the state that vouched for them,
+ * and the backend's revision taken just before they were read (see Backend.revision), if any.
+ */
 export interface Checked<T> {
   bytes: Uint8Array;
   value: T;
   vouchedBy: VaultState | undefined;
+  revision: string | undefined;
+}
+
+/** The state last read or written: its bytes, what they decode to, their hash, their revision. */
+interface KnownState {
+  bytes: Uint8Array;
+  state: VaultState;
+  hash: string;
+  revision: string | undefined;
 }
 
 /** Where a floor is kept, shared by reference. */
@@ -124,7 +136,7 @@ export class StateGuard {
   readonly #backend: Backend;
   readonly #place: Omit<SignedPlace, 'key'>;
   readonly #cell: FloorCell;
-  #last: { bytes: Uint8Array; state: VaultState } | undefined;
+  #last: KnownState | undefined;
   #inflight: Promise<VaultState> | undefined;
 
   constructor(backend: Backend, place: Omit<SignedPlace, 'key'>, cell: FloorCell = { floor: { counter: 0 } }) {
@@ -149,6 +161,11 @@ export class StateGuard {
   }
 
   async #readCurrent(): Promise<VaultState> {
+    const last = this.#last;
+    // The revision is taken before the read: if the state changes in between, the revision kept
+    // is older than the bytes, so the next check reads again (never the other way round).
+    const revision = this.#backend.revision?.(STATE_KEY);
+    if (last && revision !== undefined && revision === last.revision) return this.#accept(last.state, last.hash);
     const bytes = await this.#backend.get(STATE_KEY);
     if (!bytes) {
       throw new IntegrityError(
@@ -156,29 +173,59 @@ export class StateGuard {
           'directory from a backup (an agent cannot recreate it; only the owner signs it).',
       );
     }
-    if (this.#last && equalBytes(this.#last.bytes, bytes)) return this.accept(this.#last.state, bytes);
+    // The same bytes verify the same way: neither the signature nor the hash is computed again.
+    if (last && equalBytes(last.bytes, bytes)) {
+      last.revision = revision;
+      return this.#accept(last.state, last.hash);
+    }
     const state = decodeState(bytes, this.#place);
-    this.#last = { bytes, state };
-    return this.accept(state, bytes);
+    const hash = stateHash(bytes);
+    this.#accept(state, hash);
+    this.#last = { bytes, state, hash, revision };
+    return state;
+  }
+
+  /**
+   * The state, synchronously, while the backend's revision says it is the one last verified (the
+   * floor is checked all the same); undefined when it has to be read (use `current()`).
+   */
+  unchangedState(): VaultState | undefined {
+    const last = this.#last;
+    if (last?.revision === undefined || this.#backend.revision?.(STATE_KEY) !== last.revision) return undefined;
+    return this.#accept(last.state, last.hash);
+  }
+
+  /**
+   * `cached`, synchronously, while the backend's revision says its bytes are unchanged and
+   * `state` (from `unchangedState`) still vouches for them; undefined when it has to be read.
+   */
+  unchanged<T extends { seq: number }>(key: string, cached: Checked<T> | undefined, state: VaultState): Checked<T> | undefined {
+    if (cached?.revision === undefined || this.#backend.revision?.(key) !== cached.revision) return undefined;
+    if (cached.vouchedBy !== state) {
+      if (!vouches(state, key, cached.bytes, cached.value.seq)) return undefined;
+      cached.vouchedBy = state;
+    }
+    return cached;
   }
 
   /** A state this owner just wrote: accepted, and kept so the next read need not verify it again. */
   wrote(state: VaultState, bytes: Uint8Array): void {
-    this.accept(state, bytes);
-    this.#last = { bytes, state };
+    const hash = stateHash(bytes);
+    this.#accept(state, hash);
+    this.#last = { bytes, state, hash, revision: undefined };
   }
 
   /** Check a state (just read or just written) against the floor, and raise the floor to it. */
-  accept(state: VaultState, bytes: Uint8Array): VaultState {
+  #accept(state: VaultState, hash: string): VaultState {
     const floor = this.#cell.floor;
-    if (state.counter < floor.counter || (state.counter === floor.counter && floor.hash !== undefined && floor.hash !== stateHash(bytes))) {
+    if (state.counter < floor.counter || (state.counter === floor.counter && floor.hash !== undefined && floor.hash !== hash)) {
       throw new IntegrityError(
         `The vault's state went backwards (counter ${state.counter}, newest seen ${floor.counter}): the vault ` +
           'directory was rolled back to an older copy. Nothing was read from it. Restore the newest backup; ' +
           'if you rolled it back yourself, see FORMAT.md ("the owner\'s state") to reset the floor.',
       );
     }
-    if (state.counter > floor.counter || floor.hash === undefined) this.#cell.floor = { counter: state.counter, hash: stateHash(bytes) };
+    if (state.counter > floor.counter || floor.hash === undefined) this.#cell.floor = { counter: state.counter, hash };
     return state;
   }
 
@@ -198,9 +245,9 @@ export class StateGuard {
 
   /**
    * Read the record at `key`, decode it (which verifies its signature) and check it against the
-   * state; undefined when there is none. While the stored bytes equal `cached`, nothing is
-   * decoded or checked again: the same bytes verify the same way, which keeps the per-request
-   * path at one read and one comparison.
+   * state; undefined when there is none. While the stored bytes are `cached`'s (the backend's
+   * revision is unchanged, or the bytes compare equal), nothing is decoded or verified again: the
+   * same bytes verify the same way.
    */
   async read<T extends { seq: number }>(
     key: string,
@@ -209,19 +256,29 @@ export class StateGuard {
     cached?: Checked<T>,
   ): Promise<Checked<T> | undefined> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const bytes = await this.#backend.get(key);
-      if (!bytes) return undefined;
-      if (cached && equalBytes(cached.bytes, bytes)) {
+      // Taken before the read, as in #readCurrent.
+      const revision = this.#backend.revision?.(key);
+      let bytes: Uint8Array | undefined;
+      let same = cached !== undefined && revision !== undefined && revision === cached.revision;
+      if (same) {
+        bytes = cached!.bytes;
+      } else {
+        bytes = await this.#backend.get(key);
+        if (!bytes) return undefined;
+        same = cached !== undefined && equalBytes(cached.bytes, bytes);
+      }
+      if (cached && same) {
         // Unchanged bytes need no second signature check, but they must still be what the state
-        // (read again: a small file) lists, or a superseded record put back would be served.
+        // (checked again) lists, or a superseded record put back would be served.
         const state = await this.current();
         if (cached.vouchedBy === state || vouches(state, key, bytes, cached.value.seq)) {
           cached.vouchedBy = state;
+          cached.revision = revision;
           return cached;
         }
       }
       const value = decode(bytes);
-      if (await this.check(key, bytes, value.seq, what)) return { bytes, value, vouchedBy: this.#last?.state };
+      if (await this.check(key, bytes, value.seq, what)) return { bytes, value, vouchedBy: this.#last?.state, revision };
     }
     throw new BackendError(`${what} kept changing while it was read (owner operations in progress). Try again.`);
   }

@@ -12,6 +12,15 @@ export interface Backend {
   readonly name: string;
   /** The stored bytes, or `undefined` when the key is absent. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /**
+   * Optional: a fingerprint of the value stored under `key` now, cheap and synchronous (the file
+   * backend: one lstat; memory: a write counter), or `undefined` when there is none or the store
+   * cannot vouch for it yet (a file written within the last second). Two calls that return the
+   * same string guarantee the value did not change in between, so a caller that takes a revision
+   * *before* a `get` may keep what it derived from those bytes (a verified signature) for as long
+   * as the same revision comes back.
+   */
+  revision?(key: string): string | undefined;
   /** Store bytes under a key, replacing any previous value, atomically. */
   set(key: string, value: Uint8Array): Promise<void>;
   /** Remove a key; removing an absent key is not an error. */
@@ -54,13 +63,7 @@ export function guardBackend(backend: Backend): Backend {
       try {
         return await fn(...args);
       } catch (error) {
-        if (error instanceof VaultError) throw error;
-        const code = (error as { code?: unknown })?.code;
-        throw new BackendError(
-          `The ${backend.name} backend failed to ${operation}${typeof code === 'string' ? ` (${code})` : ''}. ` +
-            'Check that the store is reachable and writable, then retry.',
-          { cause: error },
-        );
+        throw asBackendError(backend, operation, error);
       }
     };
   const guarded: Backend = {
@@ -71,6 +74,17 @@ export function guardBackend(backend: Backend): Backend {
     list: guard('list records', (prefix) => backend.list(prefix)),
   };
   // Optional capabilities stay optional: present on the guard only where the backend has them.
+  if (backend.revision) {
+    const revision = backend.revision.bind(backend);
+    // Synchronous, so guarded in line rather than by `guard` (which makes an async function).
+    guarded.revision = (key) => {
+      try {
+        return revision(key);
+      } catch (error) {
+        throw asBackendError(backend, 'check a record', error);
+      }
+    };
+  }
   if (backend.compareAndSwap) guarded.compareAndSwap = guard('compare-and-swap a record', backend.compareAndSwap.bind(backend));
   if (backend.withLock) {
     const lock = guard('take its lock', <T>(fn: () => Promise<T>) => backend.withLock!(fn));
@@ -79,4 +93,14 @@ export function guardBackend(backend: Backend): Backend {
   if (backend.close) guarded.close = guard('close', () => backend.close!());
   if (backend.auditSink) guarded.auditSink = () => backend.auditSink!();
   return guarded;
+}
+
+function asBackendError(backend: Backend, operation: string, error: unknown): VaultError {
+  if (error instanceof VaultError) return error;
+  const code = (error as { code?: unknown })?.code;
+  return new BackendError(
+    `The ${backend.name} backend failed to ${operation}${typeof code === 'string' ? ` (${code})` : ''}. ` +
+      'Check that the store is reachable and writable, then retry.',
+    { cause: error },
+  );
 }

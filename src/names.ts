@@ -10,8 +10,21 @@ import { shapeOf } from './scan/detect.ts';
  */
 export function canonicalName(name: unknown): string {
   if (typeof name !== 'string') throw badName('a secret name must be a string');
+  let canonical = canonicalNames.get(name);
+  if (canonical !== undefined) return canonical;
+  canonical = checkName(name);
+  if (canonicalNames.size >= 1_024) canonicalNames.clear();
+  canonicalNames.set(name, canonical);
+  return canonical;
+}
+
+/** Names already found valid, with their canonical form: every resolution names its secret again. */
+const canonicalNames = new Map<string, string>();
+const encoder = new TextEncoder();
+
+function checkName(name: string): string {
   const canonical = name.normalize('NFC');
-  const bytes = new TextEncoder().encode(canonical).length;
+  const bytes = encoder.encode(canonical).length;
   if (bytes === 0 || bytes > 256) throw badName('a secret name must be 1 to 256 bytes long');
   // biome-ignore lint: control characters are exactly what we reject.
   if (/[\u0000-\u001f\u007f-\u009f]/.test(canonical)) throw badName('a secret name must not contain control characters');

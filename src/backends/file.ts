@@ -66,6 +66,7 @@ const RACY_WINDOW_MS = 1_000;
 const HOST_TAG = createHash('sha256').update(HOST).digest('hex').slice(0, 8);
 
 interface CacheEntry {
+  dev: bigint;
   ino: bigint;
   size: bigint;
   mtimeNs: bigint;
@@ -95,6 +96,16 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
   const cache = new Map<string, CacheEntry>();
   /** Entry file name → key. Permanent: the name is a hash of the key. */
   const keysByName = new Map<string, string>();
+  /** Key → entry path, joined once: agents look up the same few keys on every request. */
+  const paths = new Map<string, string>();
+  const entryPath = (key: string): string => {
+    let path = paths.get(key);
+    if (path === undefined) {
+      if (paths.size >= 4_096) paths.clear();
+      paths.set(key, (path = join(dir, entryName(key))));
+    }
+    return path;
+  };
   let ready: Promise<void> | undefined;
   let closed = false;
 
@@ -109,7 +120,7 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
   }
 
   async function readEntry(key: string, useCache: boolean): Promise<Uint8Array | undefined> {
-    const path = entryPath(dir, key);
+    const path = entryPath(key);
     const cached = useCache ? cache.get(key) : undefined;
     if (cached) {
       // A synchronous stat (~2 µs) instead of a trip through libuv's thread pool (~40 µs): this is
@@ -159,9 +170,8 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
 
   function remember(key: string, stats: BigIntStats, value: Uint8Array): void {
     cache.delete(key);
-    const settled = Date.now() - Number(stats.ctimeNs / 1_000_000n) > RACY_WINDOW_MS;
-    if (cacheEntries <= 0 || !settled || value.length > MAX_CACHED_VALUE_BYTES) return;
-    cache.set(key, { ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs,
+    if (cacheEntries <= 0 || !settled(stats) || value.length > MAX_CACHED_VALUE_BYTES) return;
+    cache.set(key, { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs,
       ctimeNs: stats.ctimeNs, value: value.slice() });
     if (cache.size > cacheEntries) cache.delete(cache.keys().next().value as string);
   }
@@ -173,7 +183,7 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
 
   async function deleteEntry(key: string): Promise<void> {
     cache.delete(key);
-    const path = entryPath(dir, key);
+    const path = entryPath(key);
     try {
       await unlink(path);
     } catch (error) {
@@ -210,6 +220,19 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
       checkKey(key);
       await ensureOpen();
       return readEntry(key, cacheEntries > 0);
+    },
+    revision(key) {
+      if (closed) return undefined;
+      // A key with a known path was checked when it got one.
+      if (!paths.has(key)) checkKey(key);
+      const path = entryPath(key);
+      let stats: BigIntStats | undefined;
+      try {
+        stats = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      } catch (error) {
+        throw fsError(error, 'stat', path);
+      }
+      return stats && settled(stats) ? `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}` : undefined;
     },
     async set(key, value) {
       // Encode before any await: the caller may reuse its buffer as soon as set() returns.
@@ -353,11 +376,20 @@ async function readExactly(handle: FileHandle, size: number): Promise<Buffer> {
   return bytes.subarray(0, offset);
 }
 
-function sameFile(stats: BigIntStats, cached: CacheEntry): boolean {
-  return stats.ino === cached.ino && stats.size === cached.size &&
-    stats.mtimeNs === cached.mtimeNs && stats.ctimeNs === cached.ctimeNs;
+/**
+ * Whether a file's (dev, ino, size, mtime, ctime) can name its bytes: its ctime is more than
+ * RACY_WINDOW_MS in the past. Sound because every change to what a path holds sets a ctime of
+ * "now" on the file it then holds, and no user can set a ctime: writing in place sets mtime and
+ * ctime, utimes (which can put an old mtime back) and chmod set ctime, renaming a file over the
+ * path sets the renamed file's ctime (and one made later in a freed inode gets a later ctime
+ * anyway). So once the ctime is older than any clock tick, a later stat that shows the same five
+ * values shows the same file, unchanged, and any change in between shows as a different tuple.
+ */
+function settled(stats: BigIntStats): boolean {
+  return Date.now() - Number(stats.ctimeNs / 1_000_000n) > RACY_WINDOW_MS;
 }
 
-function entryPath(dir: string, key: string): string {
-  return join(dir, entryName(key));
+function sameFile(stats: BigIntStats, cached: CacheEntry): boolean {
+  return stats.ino === cached.ino && stats.dev === cached.dev && stats.size === cached.size &&
+    stats.mtimeNs === cached.mtimeNs && stats.ctimeNs === cached.ctimeNs;
 }

@@ -2,6 +2,12 @@ import type { Backend } from '../backend.ts';
 import { equalBytes } from '../_bytes.ts';
 import { memoryAuditSink } from '../audit/memory.ts';
 
+/** A stored value and its revision: the number of the write that stored it, never given to another. */
+interface Stored {
+  value: Uint8Array;
+  revision: string;
+}
+
 /**
  * A backend in this process's memory: for tests and short-lived vaults. Values are copied in
  * and out so a caller mutating its buffer cannot change what is stored. Keys are grouped by
@@ -9,13 +15,15 @@ import { memoryAuditSink } from '../audit/memory.ts';
  * It brings its own audit log, in memory too, shared by every vault opened on this backend.
  */
 export function memoryBackend(): Backend {
-  const groups = new Map<string, Map<string, Uint8Array>>();
+  const groups = new Map<string, Map<string, Stored>>();
   const groupOf = (key: string) => key.slice(0, Math.max(0, key.indexOf('/')));
-  const groupFor = (key: string) => {
+  // Every write takes the next number, so a revision names one stored value and never another.
+  let writes = 0;
+  const store = (key: string, value: Uint8Array) => {
     const name = groupOf(key);
     let group = groups.get(name);
     if (!group) groups.set(name, (group = new Map()));
-    return group;
+    group.set(key, { value: Uint8Array.from(value), revision: String(++writes) });
   };
   const read = (key: string) => groups.get(groupOf(key))?.get(key);
   let queue: Promise<unknown> = Promise.resolve();
@@ -23,10 +31,13 @@ export function memoryBackend(): Backend {
   return {
     name: 'memory',
     async get(key) {
-      return read(key)?.slice();
+      return read(key)?.value.slice();
+    },
+    revision(key) {
+      return read(key)?.revision;
     },
     async set(key, value) {
-      groupFor(key).set(key, Uint8Array.from(value));
+      store(key, value);
     },
     async delete(key) {
       groups.get(groupOf(key))?.delete(key);
@@ -37,9 +48,9 @@ export function memoryBackend(): Backend {
       return candidates.flatMap((group) => [...group.keys()].filter((key) => key.startsWith(prefix)));
     },
     async compareAndSwap(key, expected, value) {
-      if (!equalBytes(read(key), expected)) return false;
+      if (!equalBytes(read(key)?.value, expected)) return false;
       if (value === undefined) groups.get(groupOf(key))?.delete(key);
-      else groupFor(key).set(key, Uint8Array.from(value));
+      else store(key, value);
       return true;
     },
     withLock(fn) {

@@ -137,6 +137,26 @@ export function backendConformance(
       assertBytes(await backend.get('k'), bytes(1, 2, 3), 'mutating the output of get');
     });
 
+    test('revision, where the backend has one, is stable while a value stands and never names another', async (backend) => {
+      const revision = (backend as Backend).revision?.bind(backend);
+      if (!revision) return; // optional, and nothing to check without it
+
+      assert.equal(revision('k'), undefined, 'an absent key has no revision');
+      const seen = new Set<string>();
+      const writes = [() => backend.set('k', bytes(1)), () => backend.set('k', bytes(2)), () => backend.set('k', bytes(2))];
+      if ((backend as Backend).compareAndSwap) writes.push(async () => void (await backend.compareAndSwap('k', bytes(2), bytes(3))));
+      for (const [i, write] of writes.entries()) {
+        await write();
+        const now = revision('k');
+        if (now === undefined) continue; // a store may decline to vouch (a file written just now)
+        assert.equal(revision('k'), now, 'the same while nothing changed');
+        assert.ok(!seen.has(now), `write ${i + 1} got a revision an earlier value had`);
+        seen.add(now);
+      }
+      await backend.delete('k');
+      assert.equal(revision('k'), undefined, 'a deleted key has no revision');
+    });
+
     test('compareAndSwap stores only when the current value matches', async (backend) => {
       assert.equal(await backend.compareAndSwap('k', bytes(1), bytes(2)), false, 'absent ≠ bytes');
       assert.equal(await backend.get('k'), undefined);

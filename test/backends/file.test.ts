@@ -239,3 +239,28 @@ describe('defaultVaultDir', () => {
       .toBe(join('/home/u', '.agent-vault'));
   });
 });
+
+describe('fileBackend revision', () => {
+  it('vouches only for settled files, stays while they stand, and changes with any write, even in place with mtime restored', async () => {
+    const dir = tempDir();
+    const backend = fileBackend({ dir });
+    await backend.set('k', bytes('one'));
+    // Within the racy window a write could still be followed by one the stats cannot tell apart.
+    expect(backend.revision('k')).toBeUndefined();
+    const path = join(dir, createHash('sha256').update('k').digest('hex'));
+    utimesSync(path, 1_700_000_000, 1_700_000_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const first = backend.revision('k');
+    expect(first).toEqual(expect.any(String));
+    expect(backend.revision('k')).toBe(first);
+    // Same inode, same size, same mtime: only the ctime tells, and it does.
+    writeFileSync(path, readFileSync(path), { flag: 'r+' });
+    utimesSync(path, 1_700_000_000, 1_700_000_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const second = backend.revision('k');
+    expect(second).toEqual(expect.any(String));
+    expect(second).not.toBe(first);
+    await backend.delete('k');
+    expect(backend.revision('k')).toBeUndefined();
+  });
+});
