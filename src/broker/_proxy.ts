@@ -107,7 +107,7 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
   let tooLarge = false;
   try {
     const headers = forwardHeaders(req);
-    headers.set(route.header, route.scheme ? `${route.scheme} ${armed!.placeholder}` : armed!.placeholder);
+    headers[route.header] = route.scheme ? `${route.scheme} ${armed!.placeholder}` : armed!.placeholder;
     const hasBody = method !== 'GET' && method !== 'HEAD';
     // A small body of declared length (a prompt: a packet or two) is read whole, which spares the
     // stream machinery on every call; anything larger or chunked streams through as it comes.
@@ -115,10 +115,10 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
     const body = !hasBody ? null
       : small ? await readWhole(req)
       : Readable.toWeb(req.pipe(limitBody(context.limits.maxBodyBytes, () => (tooLarge = true))));
-    const sent = await armed!.fetch(target, {
-      method, headers, body: body as ReadableStream<Uint8Array> | Buffer | null, redirect: 'manual', signal: abort.signal,
-      ...(hasBody && !small ? { duplex: 'half' } : {}),
-    } as RequestInit);
+    // `send`, not `fetch`: the hop is parsed and its headers built here once, and the key goes in
+    // over the placeholder named, so the transport neither parses the request again nor scans
+    // every header for an armed placeholder.
+    const sent = await armed!.send({ url: target, method, headers, body, signal: abort.signal }, armed!.placeholder);
     response = await redactResponse(sent, armed!.key);
   } catch (error) {
     if (tooLarge) return refuse('too-large', 'body-too-large', `the request body is larger than the broker's limit of ${context.limits.maxBodyBytes} bytes.`, key);
@@ -185,16 +185,22 @@ function queryKey(target: URL): string | undefined {
   return value;
 }
 
-/** The client's headers without hop-by-hop ones and without anything it sent as a credential. */
-function forwardHeaders(req: IncomingMessage): Headers {
-  const headers = new Headers();
+/**
+ * The client's headers without hop-by-hop ones and without anything it sent as a credential, as
+ * node:http takes them (lower-case names; a repeated header joined with ", ", as `Headers` would).
+ */
+function forwardHeaders(req: IncomingMessage): Record<string, string> {
+  // No prototype: a client's header named `constructor` or `__proto__` is just a header.
+  const headers = Object.create(null) as Record<string, string>;
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (!DROPPED_UPSTREAM.has(name)) headers.append(name, raw[i + 1]!);
+    if (DROPPED_UPSTREAM.has(name)) continue;
+    const value = raw[i + 1]!;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
   // Uncompressed, so the body streams through as it arrives and redaction sees plain bytes.
-  headers.set('accept-encoding', 'identity');
+  headers['accept-encoding'] = 'identity';
   return headers;
 }
 
