@@ -101,8 +101,11 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
 
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error('upstream timeout')), context.limits.upstreamTimeoutMs);
-  // The client went away: stop the upstream request (and its billing) too.
-  res.once('close', () => abort.abort(new Error('client closed')));
+  // The client went away: stop the upstream request (and its billing) too. `close` comes after
+  // every answer; only one cut short aborts (an Error built per request costs its stack trace).
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort(new Error('client closed'));
+  });
   let response: Response;
   let tooLarge = false;
   try {
@@ -179,6 +182,8 @@ function withinBase(pathname: string, basePath: string): boolean {
  * from the URL forwarded, so the provider never sees a phantom key. Other `key` values pass.
  */
 function queryKey(target: URL): string | undefined {
+  // Most requests have no query: spared building its URLSearchParams.
+  if (!target.search.includes('key=')) return undefined;
   const value = target.searchParams.get('key');
   if (value === null || !value.startsWith(PHANTOM_PREFIX)) return undefined;
   target.searchParams.delete('key');
@@ -246,11 +251,26 @@ async function pipeBody(response: Response, res: ServerResponse): Promise<void> 
   res.end();
 }
 
-/** The whole body of a request whose declared length is small (checked against the limit before). */
-async function readWhole(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * The whole body of a request whose declared length is small (checked against the limit before),
+ * by events: an async iterator over `req` costs more than the read itself at this size. A body
+ * in one packet is handed on as the Buffer it arrived in.
+ */
+function readWhole(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer) => chunks.push(chunk);
+    const onEnd = () => {
+      req.off('close', onClose).off('error', onClose);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    // Closed before its end (the client went away mid-body), with an error or without.
+    const onClose = () => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+      reject(new Error('the request body ended early'));
+    };
+    req.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onClose);
+  });
 }
 
 /** Pass bytes through until `max`, then fail the stream (which aborts the upstream request). */
