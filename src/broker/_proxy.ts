@@ -7,7 +7,7 @@
  * every failure becomes an answer or a closed connection.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { armRequest, type ArmedRequest, redactResponse } from '../../adapters/transport/index.ts';
 import { isVaultError } from '../errors.ts';
 import type { Vault } from '../vault.ts';
@@ -117,7 +117,7 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
     const small = hasBody && req.headers['content-length'] !== undefined && declared <= SMALL_BODY;
     const body = !hasBody ? null
       : small ? await readWhole(req)
-      : Readable.toWeb(req.pipe(limitBody(context.limits.maxBodyBytes, () => (tooLarge = true))));
+      : req.pipe(limitBody(context.limits.maxBodyBytes, () => (tooLarge = true)));
     // `send`, not `fetch`: the hop is parsed and its headers built here once, and the key goes in
     // over the placeholder named, so the transport neither parses the request again nor scans
     // every header for an armed placeholder.
