@@ -258,6 +258,8 @@ async function pipeBody(response: Response, res: ServerResponse): Promise<void> 
  */
 function readWhole(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // Gone while the key was being resolved: no event will come (an async iterator checks this too).
+    if (req.destroyed) return reject(new Error('the request body ended early'));
     const chunks: Buffer[] = [];
     const onData = (chunk: Buffer) => chunks.push(chunk);
     const onEnd = () => {
