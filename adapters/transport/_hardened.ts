@@ -157,7 +157,7 @@ export class HardenedTransport {
 
   #send(
     url: URL, method: string, outgoing: Record<string, string>, injection: Injection | undefined,
-    body: Buffer | ReadableStream<Uint8Array> | null, signal: AbortSignal | undefined,
+    body: SocketBody, signal: AbortSignal | undefined,
   ): Promise<Response> {
     return new Promise((resolve, reject) => {
       const secure = url.protocol === 'https:';
@@ -203,7 +203,7 @@ export class HardenedTransport {
       if (body === null) request.end();
       else if (Buffer.isBuffer(body)) request.end(body);
       else {
-        Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
+        (body instanceof Readable ? body : Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>))
           .on('error', (error) => request.destroy(error))
           .pipe(request);
       }
@@ -220,8 +220,10 @@ export class HardenedTransport {
  */
 async function socketBody(
   url: URL, method: string, typed: boolean, body: unknown,
-): Promise<{ body: Buffer | ReadableStream<Uint8Array> | null; contentType?: string }> {
+): Promise<{ body: SocketBody; contentType?: string }> {
   if (body === undefined || body === null) return { body: null };
+  // A Node stream (the broker's request body, `send` only) is piped as it is: no web stream around it.
+  if (body instanceof Readable && method !== 'GET' && method !== 'HEAD') return { body };
   if (method !== 'GET' && method !== 'HEAD') {
     if (typeof body === 'string') return { body: Buffer.from(body), ...(typed ? {} : { contentType: 'text/plain;charset=UTF-8' }) };
     if (ArrayBuffer.isView(body)) return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) };
@@ -236,7 +238,10 @@ async function socketBody(
 }
 
 /** Headers as node:http takes them (a copy), with what fetch adds by default and the body's framing. */
-function outgoingHeaders(headers: Record<string, string>, method: string, body: Buffer | ReadableStream | null): Record<string, string> {
+/** A request body as it goes to the socket: bytes, a stream (sent chunked unless its length is declared), or none. */
+type SocketBody = Buffer | ReadableStream<Uint8Array> | Readable | null;
+
+function outgoingHeaders(headers: Record<string, string>, method: string, body: SocketBody): Record<string, string> {
   const out: Record<string, string> = { ...headers };
   out['accept'] ??= '*/*';
   out['accept-encoding'] ??= 'gzip, deflate, br';

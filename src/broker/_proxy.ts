@@ -7,7 +7,7 @@
  * every failure becomes an answer or a closed connection.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { armRequest, type ArmedRequest, redactResponse } from '../../adapters/transport/index.ts';
 import { isVaultError } from '../errors.ts';
 import type { Vault } from '../vault.ts';
@@ -101,24 +101,27 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
 
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error('upstream timeout')), context.limits.upstreamTimeoutMs);
-  // The client went away: stop the upstream request (and its billing) too.
-  res.once('close', () => abort.abort(new Error('client closed')));
+  // The client went away: stop the upstream request (and its billing) too. `close` comes after
+  // every answer; only one cut short aborts (an Error built per request costs its stack trace).
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort(new Error('client closed'));
+  });
   let response: Response;
   let tooLarge = false;
   try {
     const headers = forwardHeaders(req);
-    headers.set(route.header, route.scheme ? `${route.scheme} ${armed!.placeholder}` : armed!.placeholder);
+    headers[route.header] = route.scheme ? `${route.scheme} ${armed!.placeholder}` : armed!.placeholder;
     const hasBody = method !== 'GET' && method !== 'HEAD';
     // A small body of declared length (a prompt: a packet or two) is read whole, which spares the
     // stream machinery on every call; anything larger or chunked streams through as it comes.
     const small = hasBody && req.headers['content-length'] !== undefined && declared <= SMALL_BODY;
     const body = !hasBody ? null
       : small ? await readWhole(req)
-      : Readable.toWeb(req.pipe(limitBody(context.limits.maxBodyBytes, () => (tooLarge = true))));
-    const sent = await armed!.fetch(target, {
-      method, headers, body: body as ReadableStream<Uint8Array> | Buffer | null, redirect: 'manual', signal: abort.signal,
-      ...(hasBody && !small ? { duplex: 'half' } : {}),
-    } as RequestInit);
+      : req.pipe(limitBody(context.limits.maxBodyBytes, () => (tooLarge = true)));
+    // `send`, not `fetch`: the hop is parsed and its headers built here once, and the key goes in
+    // over the placeholder named, so the transport neither parses the request again nor scans
+    // every header for an armed placeholder.
+    const sent = await armed!.send({ url: target, method, headers, body, signal: abort.signal }, armed!.placeholder);
     response = await redactResponse(sent, armed!.key);
   } catch (error) {
     if (tooLarge) return refuse('too-large', 'body-too-large', `the request body is larger than the broker's limit of ${context.limits.maxBodyBytes} bytes.`, key);
@@ -179,22 +182,30 @@ function withinBase(pathname: string, basePath: string): boolean {
  * from the URL forwarded, so the provider never sees a phantom key. Other `key` values pass.
  */
 function queryKey(target: URL): string | undefined {
+  // Most requests have no query: spared building its URLSearchParams.
+  if (!target.search.includes('key=')) return undefined;
   const value = target.searchParams.get('key');
   if (value === null || !value.startsWith(PHANTOM_PREFIX)) return undefined;
   target.searchParams.delete('key');
   return value;
 }
 
-/** The client's headers without hop-by-hop ones and without anything it sent as a credential. */
-function forwardHeaders(req: IncomingMessage): Headers {
-  const headers = new Headers();
+/**
+ * The client's headers without hop-by-hop ones and without anything it sent as a credential, as
+ * node:http takes them (lower-case names; a repeated header joined with ", ", as `Headers` would).
+ */
+function forwardHeaders(req: IncomingMessage): Record<string, string> {
+  // No prototype: a client's header named `constructor` or `__proto__` is just a header.
+  const headers = Object.create(null) as Record<string, string>;
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (!DROPPED_UPSTREAM.has(name)) headers.append(name, raw[i + 1]!);
+    if (DROPPED_UPSTREAM.has(name)) continue;
+    const value = raw[i + 1]!;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
   // Uncompressed, so the body streams through as it arrives and redaction sees plain bytes.
-  headers.set('accept-encoding', 'identity');
+  headers['accept-encoding'] = 'identity';
   return headers;
 }
 
@@ -240,11 +251,28 @@ async function pipeBody(response: Response, res: ServerResponse): Promise<void> 
   res.end();
 }
 
-/** The whole body of a request whose declared length is small (checked against the limit before). */
-async function readWhole(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * The whole body of a request whose declared length is small (checked against the limit before),
+ * by events: an async iterator over `req` costs more than the read itself at this size. A body
+ * in one packet is handed on as the Buffer it arrived in.
+ */
+function readWhole(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    // Gone while the key was being resolved: no event will come (an async iterator checks this too).
+    if (req.destroyed) return reject(new Error('the request body ended early'));
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer) => chunks.push(chunk);
+    const onEnd = () => {
+      req.off('close', onClose).off('error', onClose);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    // Closed before its end (the client went away mid-body), with an error or without.
+    const onClose = () => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+      reject(new Error('the request body ended early'));
+    };
+    req.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onClose);
+  });
 }
 
 /** Pass bytes through until `max`, then fail the stream (which aborts the upstream request). */

@@ -3,7 +3,8 @@
  * only it, in the route's header; phantom keys are accepted in each SDK's header and stripped;
  * streams are not buffered; echoes are redacted; every request is audited without a value.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { connect } from 'node:net';
 import { brokerFixture, brokerRecords, type BrokerFixture } from './_fixtures.ts';
 
 let f: BrokerFixture;
@@ -101,6 +102,40 @@ describe('broker: the key goes in at the broker, for the route, in its header', 
     expect(JSON.parse(f.provider.received[before]!.body).messages[0].content).toHaveLength(big.length);
   });
 
+  it('a repeated header goes up joined; headers named like Object members (constructor, toString; __proto__ sent too) are plain headers', async () => {
+    const before = f.provider.received.length;
+    const body = '{"model":"m"}';
+    const reply = await rawRequest([
+      'POST /openai/v1/chat/completions HTTP/1.1', 'Host: x', `Authorization: Bearer ${openaiKey}`, 'Content-Type: application/json',
+      'X-Multi: one', 'X-Multi: two', '__proto__: polluted', 'Constructor: kept', 'toString: also-kept', `Content-Length: ${body.length}`,
+      'Connection: close', '', body,
+    ].join('\r\n'));
+    expect(reply).toMatch(/^HTTP\/1\.1 200/);
+    const got = f.provider.received.slice(before);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.headers['x-multi']).toBe('one, two');
+    expect(got[0]!.headers['constructor']).toBe('kept');
+    expect(got[0]!.headers['tostring']).toBe('also-kept');
+    expect(got[0]!.headers.authorization).toBe(`Bearer ${f.secrets['openai-api-key']}`);
+    expect(got[0]!.body).toBe(body);
+  });
+
+  it('a small body cut short by the client is never sent up (no key goes out for half a request); the broker keeps serving', async () => {
+    const before = f.provider.received.length;
+    await rawRequest([
+      'POST /openai/v1/chat/completions HTTP/1.1', 'Host: x', `Authorization: Bearer ${openaiKey}`, 'Content-Length: 100', '', '{"model":',
+    ].join('\r\n'), { closeAfterWrite: true });
+    const response = await chat(openaiKey);
+    expect(response.status).toBe(200);
+    const got = f.provider.received.slice(before);
+    expect(got).toHaveLength(1);
+    expect(JSON.parse(got[0]!.body).model).toBe('gpt-test');
+    // The cut request ends as the client's (a 499 in the audit log), not as a request left hanging.
+    await vi.waitFor(async () => {
+      expect((await brokerRecords(f.owner)).some((r) => r.outcome === 'error' && r.reason === 'client-closed')).toBe(true);
+    }, { timeout: 10_000 });
+  });
+
   it('HEAD and bodiless answers pass through', async () => {
     const head = await fetch(`${f.broker.url}/openai/v1/models`, { method: 'HEAD', headers: { authorization: `Bearer ${openaiKey}` } });
     expect(head.status).toBe(200);
@@ -156,3 +191,16 @@ describe('broker: the key goes in at the broker, for the route, in its header', 
     expect(log).not.toContain('alt=json');
   });
 });
+
+/** Send `text` as is on a new connection; what came back once the broker closed it (or, with closeAfterWrite, once we did). */
+function rawRequest(text: string, options: { closeAfterWrite?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(f.broker.url).port), '127.0.0.1', () => {
+      socket.write(text, () => {
+        if (options.closeAfterWrite) setImmediate(() => socket.destroy());
+      });
+    });
+    let reply = '';
+    socket.on('data', (chunk) => (reply += chunk)).on('error', reject).on('close', () => resolve(reply));
+  });
+}
