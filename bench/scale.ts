@@ -1,4 +1,8 @@
-/** Scale: resolution latency and list time from 10 to 100,000 secrets (memory backend). */
+/**
+ * Scale: resolution latency and list time from 10 to 10,000 secrets (memory backend). Not
+ * 100,000: every owner `set` rewrites the whole signed state, so building that vault one set at a
+ * time takes hours; `scale([100_000])` measures it anyway.
+ */
 import { openVault } from '../src/index.ts';
 import { compare } from './_measure.ts';
 import { memoryVault } from './_fixtures.ts';
@@ -10,7 +14,7 @@ export interface ScaleRow {
   listMs: number;
 }
 
-export async function scale(sizes = [10, 100, 1_000, 10_000, 100_000]): Promise<ScaleRow[]> {
+export async function scale(sizes = [10, 100, 1_000, 10_000]): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = [];
   for (const secrets of sizes) {
     const { backend, owner, token } = await memoryVault(secrets);
