@@ -3,7 +3,8 @@
  * the vault access a broker runs on, and the environment a child is given.
  */
 import { readFile } from 'node:fs/promises';
-import { resolveRoutes, type Route } from '../broker/index.ts';
+// routes.ts itself, not the folder's index: importing that would load the broker's server (node:http) with every command.
+import { resolveRoutes, type Route } from '../broker/routes.ts';
 import { UsageError } from '../errors.ts';
 import { compileAllow } from '../names.ts';
 import { openVault, type Vault } from '../vault.ts';

@@ -5,7 +5,8 @@
  * atomic rewrite. A finding that cannot be moved cleanly is left where it is and named.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { BUILTIN_ROUTES } from '../broker/index.ts';
+// routes.ts itself: the folder's index would load the broker's server (node:http) with every CLI command.
+import { BUILTIN_ROUTES } from '../broker/routes.ts';
 import type { Vault } from '../vault.ts';
 import { ensureTokensDir, issueMcpAgent, MCP_AGENT_TTL, type McpAgent, mcpAgentId, TOKEN_FILE_ENV, tokenFileFor, withdrawMcpAgent } from './agents.ts';
 import { ImportBackup } from './backup.ts';

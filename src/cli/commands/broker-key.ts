@@ -1,4 +1,5 @@
-import { adminRequest, defaultAdminSocket } from '../../broker/index.ts';
+// admin.ts itself, not the folder's index, which would load the broker's server (node:http) with every command.
+import { adminRequest, defaultAdminSocket } from '../../broker/admin.ts';
 import { UsageError } from '../../errors.ts';
 import type { OptionSpecs } from '../_args.ts';
 import type { Command } from '../_command.ts';

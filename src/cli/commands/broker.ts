@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { type AdminAudit, defaultAdminSocket, startAdmin, startBroker } from '../../broker/index.ts';
+// admin.ts itself, not the folder's index (see broker-key.ts).
+import { type AdminAudit, defaultAdminSocket } from '../../broker/admin.ts';
 import { UsageError } from '../../errors.ts';
 import type { Command } from '../_command.ts';
 import { brokerNotes, hasAgentToken, readConfigFile, ROUTE_OPTIONS, routesFrom, withBrokerAccess } from '../_broker-setup.ts';
@@ -45,6 +46,8 @@ export const broker: Command = {
       throw new UsageError('The broker runs as an agent: set AGENT_VAULT_TOKEN_FILE (or AGENT_VAULT_TOKEN) to a token from `agent-vault agent create`.');
     }
     const adminPath = (options.admin as string | undefined) ?? (config.admin as string | undefined) ?? defaultAdminSocket();
+    // node:http, loaded when a broker starts, not with the command table (see exec).
+    const { startAdmin, startBroker } = await import('../../broker/index.ts');
     await withBrokerAccess({ dir, keyFile }, routes, async ({ vault, agentId }) => {
       const running = await startBroker({
         vault, routes, host, port, ...(tls ? { tls } : {}),

@@ -1,7 +1,6 @@
 import type { Command } from '../_command.ts';
 import { readConfigFile, ROUTE_OPTIONS, routesFrom, scrubbedEnvironment } from '../_broker-setup.ts';
 import { reexecWith, takeHandoff } from '../_exec-handoff.ts';
-import { prepareSession, revokeTemporary, runSession } from '../_exec-session.ts';
 
 const DEFAULT_TTL = '12h';
 
@@ -40,6 +39,9 @@ export const exec: Command = {
     "agent-vault exec --allow 'openai-*' -- curl -s \"$OPENAI_BASE_URL/models\" -H \"Authorization: Bearer $OPENAI_API_KEY\"",
   ],
   async run({ options, command, dir, keyFile, output }) {
+    // The session starts a broker (node:http), loaded here and not with the command table: every
+    // CLI start would pay for it (an ESM import of node:http runs its lazy undici getter, ~40 ms).
+    const { prepareSession, revokeTemporary, runSession } = await import('../_exec-session.ts');
     // The second image: everything comes from the session file the first one wrote.
     const resumed = takeHandoff();
     if (resumed) return runSession(resumed, command, output);
