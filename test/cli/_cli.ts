@@ -114,3 +114,18 @@ export function runInTerminal(args: string[], answers: string[], options: RunOpt
     });
   });
 }
+
+/** What the agent process (test/cli/_resolve.ts) printed: the SHA-256 of the value, or the refusal. */
+export interface AgentResult {
+  ok: boolean;
+  sha256?: string;
+  code?: string;
+  reason?: string;
+}
+
+/** Resolve `name` in a separate agent process that uses the built package and the token on stdin. */
+export async function resolveAsAgent(cwd: string, dir: string, token: string, name = 'openai-api-key'): Promise<AgentResult> {
+  const result = await run(process.execPath, [join(import.meta.dirname, '_resolve.ts'), PACKAGE_ENTRY, dir, name], { cwd, input: token });
+  if (result.stderr !== '') throw new Error(`The agent process wrote to stderr: ${result.stderr}`);
+  return JSON.parse(result.stdout) as AgentResult;
+}

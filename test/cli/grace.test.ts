@@ -7,19 +7,11 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ENTRY, run, runCli } from './_cli.ts';
+import { resolveAsAgent, runCli } from './_cli.ts';
 import { tempDir } from '../_fixtures/index.ts';
 
 const CANARY = 'sk-canary-grace-cli-4e1b9a';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-async function resolveAsAgent(cwd: string, dir: string, token: string) {
-  const result = await run(process.execPath, [join(import.meta.dirname, '_resolve.ts'), PACKAGE_ENTRY, dir, 'openai-api-key'], {
-    cwd,
-    input: token,
-  });
-  return JSON.parse(result.stdout) as { ok: boolean; sha256?: string; reason?: string };
-}
 
 describe('agent rotate --grace', () => {
   it('keeps the old token working beside the new one, shows it in agent list, and revoke ends both', async () => {

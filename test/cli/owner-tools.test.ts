@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands/index.ts';
-import { canUseTerminal, PACKAGE_ENTRY, run, runCli, runInTerminal } from './_cli.ts';
+import { canUseTerminal, resolveAsAgent, runCli, runInTerminal } from './_cli.ts';
 import { tempDir } from '../_fixtures/index.ts';
 
 const PASSPHRASE = 'correct horse battery staple';
@@ -23,13 +23,6 @@ function secretFile(dir: string, text: string): string {
   const path = join(dir, `f-${Math.random().toString(36).slice(2)}`);
   writeFileSync(path, text, { mode: 0o600 });
   return path;
-}
-
-async function resolveAsAgent(cwd: string, token: string) {
-  const result = await run(process.execPath, [join(import.meta.dirname, '_resolve.ts'), PACKAGE_ENTRY, join(cwd, '.agent-vault'), 'openai-api-key'], {
-    cwd, input: token,
-  });
-  return JSON.parse(result.stdout) as { ok: boolean };
 }
 
 describe('passwd', () => {
@@ -53,7 +46,7 @@ describe('passwd', () => {
     expect(refused.stderr).toContain('Wrong passphrase');
     const fresh = { AGENT_VAULT_PASSPHRASE_FILE: secretFile(cwd, NEW_PASSPHRASE) };
     expect((await runCli(['get', 'openai-api-key', '--reveal'], { cwd, env: fresh })).stdout).toBe(KEY);
-    expect(await resolveAsAgent(cwd, token)).toMatchObject({ ok: true });
+    expect(await resolveAsAgent(cwd, join(cwd, '.agent-vault'), token)).toMatchObject({ ok: true });
     const audit = await runCli(['audit', '--json'], { cwd, env: fresh });
     expect(audit.stdout).toContain('"action":"vault.rekey"');
     expect((await runCli(['audit', 'verify'], { cwd, env: fresh })).code).toBe(0);
@@ -194,10 +187,7 @@ describe('backup and restore', () => {
     const restored = await runCli(['restore', 'vault.avb', '--dir', restoredDir, ...key], { cwd });
     expect(restored.code, restored.stderr).toBe(0);
     expect((await runCli(['get', 'openai-api-key', '--reveal', '--dir', restoredDir, ...key], { cwd })).stdout).toBe(KEY);
-    const agent = await run(process.execPath, [join(import.meta.dirname, '_resolve.ts'), PACKAGE_ENTRY, restoredDir, 'openai-api-key'], {
-      cwd, input: token,
-    });
-    expect(JSON.parse(agent.stdout)).toMatchObject({ ok: true });
+    expect(await resolveAsAgent(cwd, restoredDir, token)).toMatchObject({ ok: true });
     // Not over an existing vault.
     const over = await runCli(['restore', 'vault.avb', ...key], { cwd });
     expect(over.code).toBe(1);

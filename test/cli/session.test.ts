@@ -2,21 +2,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ENTRY, run, runCli, transcript } from './_cli.ts';
+import { resolveAsAgent, runCli, transcript } from './_cli.ts';
 import { tempDir } from '../_fixtures/index.ts';
 
 /** A value that must never show up in any output but `get --reveal`. */
 const CANARY = 'sk-canary-7f3a9c1e5b2d-do-not-print';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-async function resolveAsAgent(cwd: string, dir: string, token: string, name: string) {
-  const result = await run(process.execPath, [join(import.meta.dirname, '_resolve.ts'), PACKAGE_ENTRY, dir, name], {
-    cwd,
-    input: token,
-  });
-  expect(result.stderr).toBe('');
-  return JSON.parse(result.stdout) as { ok: boolean; sha256?: string; code?: string; reason?: string };
-}
 
 describe('a whole owner session', () => {
   it('init, set from stdin, agent create, agent resolves, revoke, refused, audit shows it, verify, tamper', async () => {
