@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { chmod, open, readFile, stat } from 'node:fs/promises';
 import { UsageError } from './errors.ts';
-import { errnoCode } from './_fs.ts';
+import { errnoCode, fileIdentity } from './_fs.ts';
 import { fromBase64Url, KEY_BYTES, randomBytes, toBase64Url, utf8, wipe } from './crypto.ts';
 
 const KEY_FILE_PREFIX = 'avk_';
@@ -119,7 +119,7 @@ export class TokenFile {
     } catch {
       info = undefined;
     }
-    return info ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : 'missing';
+    return info ? fileIdentity(info) : 'missing';
   }
 
   /** The file's token when it changed since the last call that returned one; else undefined. */

@@ -179,6 +179,15 @@ export function fileKind(stats: fs.Stats | fs.BigIntStats): string {
 }
 
 /** An Error with an errno-like code of our own, so callers word it as they word fs errors. */
+/**
+ * A file's identity as one string: any write, rename over it, chmod or utimes changes it, since
+ * the ctime moves and no user can set it (within the clock's granularity: see the file backend's
+ * revision for writes that land in the same tick).
+ */
+export function fileIdentity(stats: fs.BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
 export function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Backend } from '../backend.ts';
 import { equalBytes } from '../_bytes.ts';
 import { BackendError, UsageError } from '../errors.ts';
-import { errnoCode, HOST, pidAlive, syncDirectory } from '../_fs.ts';
+import { errnoCode, fileIdentity, HOST, pidAlive, syncDirectory } from '../_fs.ts';
 import {
   checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, fsError, HEADER_READ_BYTES, openIfPresent,
 } from './_file-entry.ts';
@@ -232,7 +232,7 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
       } catch (error) {
         throw fsError(error, 'stat', path);
       }
-      return stats && settled(stats) ? `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}` : undefined;
+      return stats && settled(stats) ? fileIdentity(stats) : undefined;
     },
     async set(key, value) {
       // Encode before any await: the caller may reuse its buffer as soon as set() returns.
