@@ -5,8 +5,8 @@
 import { statSync } from 'node:fs';
 import { chmod, open, readFile, stat } from 'node:fs/promises';
 import { UsageError } from './errors.ts';
-import { errnoCode, fileIdentity } from './_fs.ts';
-import { fromBase64Url, KEY_BYTES, randomBytes, toBase64Url, utf8, wipe } from './crypto.ts';
+import { errnoCode, fileIdentity, settled } from './_fs.ts';
+import { constantTimeEqual, digest, fromBase64Url, KEY_BYTES, randomBytes, toBase64Url, utf8, wipe } from './crypto.ts';
 
 const KEY_FILE_PREFIX = 'avk_';
 
@@ -91,44 +91,61 @@ export async function readTokenFile(path: string): Promise<string> {
  * AGENT_VAULT_TOKEN_FILE, followed: a running agent picks up a token the owner rotated into the
  * file (`agent rotate --token-file PATH --force`, a Kubernetes secret update) at its next
  * request, without a restart. One stat per use; the file is read again only when its identity
- * (inode, size, times) changed.
+ * (inode, size, times) changed, or while that identity is too recent to tell a later write in the
+ * same clock tick from this one (`settled`): a token rewritten in place within a tick of the last
+ * look is still seen. A re-read that finds the token already read is no change.
  */
 export class TokenFile {
   readonly path: string;
-  #seen: string;
+  /** The identity the token last read came with, once settled; undefined reads again. */
+  #seen: string | undefined;
+  /** A digest of the token last read, not the token: this object outlives the role that holds it. */
+  #read: Uint8Array;
 
-  private constructor(path: string, seen: string) {
+  private constructor(path: string, seen: string | undefined, token: string) {
     this.path = path;
     this.#seen = seen;
+    this.#read = tokenDigest(token);
   }
 
   static async open(path: string): Promise<{ file: TokenFile; token: string }> {
     const token = await readTokenFile(path);
-    return { file: new TokenFile(path, TokenFile.#identity(path)), token };
+    // Stat after the read: a write in between makes a new ctime, so the identity is not settled.
+    return { file: new TokenFile(path, TokenFile.#identity(path), token), token };
   }
 
   /**
-   * The file as it stands, in one synchronous stat: this runs before every request, where a stat
-   * through libuv's thread pool costs ~40 µs and a local one ~2 µs (as in the file backend's
-   * readEntry). stat, not lstat: a mounted secret (Kubernetes) is swapped by its symlink.
+   * The file's settled identity as it stands (undefined while its ctime is too recent, or when it
+   * is missing), in one synchronous stat: this runs before every request, where a stat through
+   * libuv's thread pool costs ~40 µs and a local one ~2 µs (as in the file backend's readEntry).
+   * stat, not lstat: a mounted secret (Kubernetes) is swapped by its symlink.
    */
-  static #identity(path: string): string {
+  static #identity(path: string): string | undefined {
     let info;
     try {
       info = statSync(path, { bigint: true, throwIfNoEntry: false });
     } catch {
       info = undefined;
     }
-    return info ? fileIdentity(info) : 'missing';
+    return info && settled(info) ? fileIdentity(info) : undefined;
   }
 
   /** The file's token when it changed since the last call that returned one; else undefined. */
   async changed(): Promise<string | undefined> {
     const identity = TokenFile.#identity(this.path);
-    if (identity === this.#seen) return undefined;
+    if (identity !== undefined && identity === this.#seen) return undefined;
     // A missing or unreadable file (mid-replacement by a tool that is not atomic) keeps the old token.
     const token = await readTokenFile(this.path).catch(() => undefined);
-    if (token !== undefined) this.#seen = identity;
+    if (token === undefined) return undefined;
+    // Stat before the read: a write in between shows as another identity at the next stat.
+    this.#seen = identity;
+    const read = tokenDigest(token);
+    if (constantTimeEqual(read, this.#read)) return undefined;
+    this.#read = read;
     return token;
   }
+}
+
+function tokenDigest(token: string): Uint8Array {
+  return digest(utf8.encode(token));
 }

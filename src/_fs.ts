@@ -181,11 +181,32 @@ export function fileKind(stats: fs.Stats | fs.BigIntStats): string {
 /** An Error with an errno-like code of our own, so callers word it as they word fs errors. */
 /**
  * A file's identity as one string: any write, rename over it, chmod or utimes changes it, since
- * the ctime moves and no user can set it (within the clock's granularity: see the file backend's
- * revision for writes that land in the same tick).
+ * the ctime moves and no user can set it (within the clock's granularity: see `settled`).
  */
 export function fileIdentity(stats: fs.BigIntStats): string {
   return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+/**
+ * How far in the past a ctime must be before the identity can name the file's bytes. Timestamps
+ * are coarse on many kernels and filesystems (a tick of a few ms), and a freed inode number can be
+ * reused at once, so a file replaced or rewritten twice within one tick could show the same
+ * (inode, size, mtime, ctime) both times; a file older than this cannot be confused with any
+ * later write, which sets a later ctime.
+ */
+const RACY_WINDOW_MS = 1_000;
+
+/**
+ * Whether a file's `fileIdentity` names its bytes: its ctime is more than RACY_WINDOW_MS in the
+ * past. Sound because every change to what a path holds sets a ctime of "now" on the file it then
+ * holds, and no user can set a ctime: writing in place sets mtime and ctime, utimes (which can put
+ * an old mtime back) and chmod set ctime, renaming a file over the path sets the renamed file's
+ * ctime (and one made later in a freed inode gets a later ctime anyway). So once the ctime is
+ * older than any clock tick, a later stat that shows the same five values shows the same file,
+ * unchanged, and any change in between shows as a different identity.
+ */
+export function settled(stats: fs.BigIntStats): boolean {
+  return Date.now() - Number(stats.ctimeNs / 1_000_000n) > RACY_WINDOW_MS;
 }
 
 export function codedError(code: string, message: string): Error {

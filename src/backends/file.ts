@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Backend } from '../backend.ts';
 import { equalBytes } from '../_bytes.ts';
 import { BackendError, UsageError } from '../errors.ts';
-import { errnoCode, fileIdentity, HOST, pidAlive, syncDirectory } from '../_fs.ts';
+import { errnoCode, fileIdentity, HOST, pidAlive, settled, syncDirectory } from '../_fs.ts';
 import {
   checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, fsError, HEADER_READ_BYTES, openIfPresent,
 } from './_file-entry.ts';
@@ -54,13 +54,6 @@ const TEMP_PREFIX = '.tmp-';
 /** Temp files of writers on other hosts (whose pids we cannot check) are removed after this. */
 const FOREIGN_TEMP_STALE_MS = 60 * 60 * 1000;
 const MAX_CACHED_VALUE_BYTES = 64 * 1024;
-/**
- * A file is cached only once its ctime is this far in the past. Timestamps are coarse (a kernel
- * tick), and a freed inode number can be reused at once, so a file replaced twice within one tick
- * could match a cached (inode, size, mtime, ctime); a file older than this cannot be confused
- * with any later write, whose rename sets a later ctime.
- */
-const RACY_WINDOW_MS = 1_000;
 
 /** Identifies this host in temp file names, so cleanup knows whose pids it can check. */
 const HOST_TAG = createHash('sha256').update(HOST).digest('hex').slice(0, 8);
@@ -374,19 +367,6 @@ async function readExactly(handle: FileHandle, size: number): Promise<Buffer> {
     offset += bytesRead;
   }
   return bytes.subarray(0, offset);
-}
-
-/**
- * Whether a file's (dev, ino, size, mtime, ctime) can name its bytes: its ctime is more than
- * RACY_WINDOW_MS in the past. Sound because every change to what a path holds sets a ctime of
- * "now" on the file it then holds, and no user can set a ctime: writing in place sets mtime and
- * ctime, utimes (which can put an old mtime back) and chmod set ctime, renaming a file over the
- * path sets the renamed file's ctime (and one made later in a freed inode gets a later ctime
- * anyway). So once the ctime is older than any clock tick, a later stat that shows the same five
- * values shows the same file, unchanged, and any change in between shows as a different tuple.
- */
-function settled(stats: BigIntStats): boolean {
-  return Date.now() - Number(stats.ctimeNs / 1_000_000n) > RACY_WINDOW_MS;
 }
 
 function sameFile(stats: BigIntStats, cached: CacheEntry): boolean {
