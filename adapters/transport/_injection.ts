@@ -5,11 +5,8 @@
  * length. Every socket of the hardened transport is armed here: when a write batch (one write,
  * or a corked `writev`) holds the placeholder of the injection set on that socket, the batch up
  * to that chunk is copied into one Buffer we own, the key is decrypted straight into the
- * placeholder's bytes, and that Buffer is zeroed in the write callback (or when the socket
- * closes, whichever comes first). The body leaves in the same system call as the head (one
- * packet, one wake-up of the server): on plain TCP as an iovec of its own beside our Buffer
- * (libuv passes both to the kernel without copying), on TLS inside our Buffer (up to 64 KiB,
- * larger bodies follow in writes of their own).
+ * placeholder's bytes, that Buffer is written as a single chunk, and it is zeroed in the write
+ * callback (or when the socket closes, whichever comes first).
  *
  * One chunk matters on TLS: given several, Node's TLS layer first concatenates them into a
  * buffer it frees without zeroing. And a TLS write before the handshake completes is copied
@@ -88,18 +85,13 @@ export function armSocket(socket: Socket, tls: boolean): void {
     injections.delete(socket);
 
     const head = chunks.slice(0, at + 1);
-    let rest = chunks.slice(at + 1);
-    // On TLS the key's chunk must be the only one (see above): a small body joins it, copied
-    // into the owned buffer and zeroed with it, so that head and body still leave in one write.
-    const joined = tls && rest.length > 0 && totalLength(rest) <= JOINED_BODY_MAX;
+    const rest = chunks.slice(at + 1);
     let buffer: Buffer;
     let length: number;
     try {
-      buffer = concatOwned(joined ? chunks : head);
-      const headLength = joined ? buffer.length - totalLength(rest) : buffer.length;
-      if (joined) rest = [];
+      buffer = concatOwned(head);
       // Search only the last chunk (the one found to hold it), and only its head part.
-      const from = headLength - byteLength(head[head.length - 1]!);
+      const from = buffer.length - byteLength(head[head.length - 1]!);
       const starts = findPlaceholders(buffer, from, injection.placeholder);
       owned.add(buffer);
       length = buffer.length;
@@ -110,24 +102,11 @@ export function armSocket(socket: Socket, tls: boolean): void {
       socket.destroy(error as Error);
       return callback(error as Error);
     }
-    const wipe = () => {
+    write.call(socket, buffer.subarray(0, length), 'buffer' as BufferEncoding, (error) => {
       buffer.fill(0);
       owned.delete(buffer);
-    };
-    const keyed = buffer.subarray(0, length);
-    if (rest.length === 0 || tls) {
-      write.call(socket, keyed, 'buffer' as BufferEncoding, (error) => {
-        wipe();
-        if (error || rest.length === 0) return callback(error);
-        passThrough(rest, callback);
-      });
-      return;
-    }
-    // Plain TCP: the body goes in the same system call (one packet, one wake-up of the server),
-    // as its own iovec; libuv hands the kernel our buffer as it is, without a copy.
-    writev!.call(socket, [{ chunk: keyed, encoding: 'buffer' }, ...rest] as Parameters<NonNullable<Socket['_writev']>>[0], (error) => {
-      wipe();
-      callback(error);
+      if (error || rest.length === 0) return callback(error);
+      passThrough(rest, callback);
     });
   };
 
@@ -157,15 +136,6 @@ function holds({ chunk, encoding }: WriteChunk, injection: Injection): boolean {
 
 const ASCII_COMPATIBLE = new Set<string>(['latin1', 'binary', 'ascii', 'utf8', 'utf-8']);
 
-/** The most body bytes copied into a TLS head's owned buffer; a larger body follows in writes of its own. */
-const JOINED_BODY_MAX = 64 * 1024;
-
-function totalLength(chunks: WriteChunk[]): number {
-  let sum = 0;
-  for (const chunk of chunks) sum += byteLength(chunk);
-  return sum;
-}
-
 function byteLength({ chunk, encoding }: WriteChunk): number {
   return typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding as BufferEncoding) : chunk.length;
 }
@@ -175,7 +145,7 @@ function byteLength({ chunk, encoding }: WriteChunk): number {
  * slices outlive us), and outside the V8 heap whatever its size (see `secretBytes`).
  */
 function concatOwned(chunks: WriteChunk[]): Buffer {
-  const owned = secretBytes(totalLength(chunks));
+  const owned = secretBytes(chunks.reduce((sum, chunk) => sum + byteLength(chunk), 0));
   const buffer = Buffer.from(owned.buffer, owned.byteOffset, owned.length);
   let offset = 0;
   for (const { chunk, encoding } of chunks) {
