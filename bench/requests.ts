@@ -1,6 +1,8 @@
 /**
  * Request overhead: the wrapped clients against the plain SDK clients holding the key
- * themselves — same loopback server, same request — sequentially and with 64 in flight.
+ * themselves — same loopback server, same request — sequentially and with 64 in flight. The
+ * wrapped OpenAI client also runs without an audit log, in the same rounds, so that what the
+ * transport and resolution add is told apart from what the audit append adds.
  */
 import { join } from 'node:path';
 import PlainAnthropic from '@anthropic-ai/sdk';
@@ -19,12 +21,14 @@ export async function requests(): Promise<Record<string, Record<string, Stats>>>
   const dir = join(tempDir('requests'), 'vault');
   await copyToDirectory(backend, dir);
   const agent = await fileAgent(dir, token, true);
+  const unaudited = await fileAgent(dir, token, false);
   const anthropicAgent = await fileAgent(dir, anthropicToken, true);
   await new Promise((resolve) => setTimeout(resolve, 1_100));
 
   const baseURL = `${server.url}/v1`;
   const plainOpenAI = new PlainOpenAI({ apiKey: KEY, baseURL, maxRetries: 0 });
   const wrappedOpenAI = new OpenAI({ vault: agent, secret: 'openai-api-key', baseURL, maxRetries: 0 });
+  const unauditedOpenAI = new OpenAI({ vault: unaudited, secret: 'openai-api-key', baseURL, maxRetries: 0 });
   // The fallback transport (header substitution), to price the hardened default against it.
   const standardOpenAI = new OpenAI({ vault: agent, secret: 'openai-api-key', baseURL, maxRetries: 0, transport: 'standard' });
   const plainAnthropic = new PlainAnthropic({ apiKey: KEY, baseURL: server.url, maxRetries: 0 });
@@ -41,6 +45,7 @@ export async function requests(): Promise<Record<string, Record<string, Stats>>>
         'plain OpenAI': chat(plainOpenAI),
         'agent-vault OpenAI': chat(wrappedOpenAI),
         'agent-vault OpenAI, standard transport': chat(standardOpenAI),
+        'agent-vault OpenAI, no audit log': chat(unauditedOpenAI),
       },
       { rounds: 6, perRound, concurrency, warmup: 100 },
     );
