@@ -1,6 +1,6 @@
 /**
- * The audit log's cross-process lock, held for an append or a burst of them (_append-lock.ts
- * keeps it until the event loop turns, 1 ms at most): microseconds with durability 'write', one
+ * The audit log's cross-process lock, held for an append or a run of them (_append-lock.ts
+ * keeps it while this process keeps appending, 20 ms at most): microseconds with durability 'write', one
  * fdatasync per record with 'fsync'. Taking a free lock is synchronous and cheap; only waiting
  * is asynchronous, and a waiter says so (signalWaiting) so that a holder gives the lock up.
  *
