@@ -14,9 +14,10 @@
  * - once this process has not appended for IDLE_MS: one unref'd timer, refreshed by each append
  *   (never one timer per append), fires every LOOK_MS while the lock is idle;
  * - as soon as another process (or sink) signals that it waits (_lock.ts, `.waiting`): the holder
- *   looks after an append at most every CHECK_EVERY_MS, and at each tick of that timer while
- *   idle, so a waiter's signal is seen within about LOOK_MS (1 ms), busy or idle: the 1 ms a
- *   holder could keep the lock before (HOLD_MAX_MS was 1). After that, for CONTENDED_MS, this
+ *   looks (one lstat) after an append if it has not for LOOK_MS, and at each tick of that timer
+ *   while idle, so a waiter's signal is seen within about LOOK_MS (1 ms) and one append, busy or
+ *   idle: the 1 ms a holder could keep the lock before (HOLD_MAX_MS was 1), and within the
+ *   waiter's own sleeps between attempts (0.25 ms, doubling). After that, for CONTENDED_MS, this
  *   process gives the lock up when each turn ends, as before, so two processes appending side by
  *   side do not each keep the lock idle for the other to wait on;
  * - once it has been held HOLD_MAX_MS, so writers that do not signal (older versions) get their
@@ -38,10 +39,12 @@ import { acquireAuditLock, type AuditLockOptions, type HeldLock, othersWaiting, 
 const HOLD_MAX_MS = 20;
 /** An append this soon after the previous one keeps the lock across turns; this idle, it is given up (ms). */
 const IDLE_MS = 2;
-/** While a kept lock is idle, how often it looks for a waiter (ms; Node's timers have 1 ms granularity). */
+/**
+ * How often a kept lock looks for a waiter's signal: after an append, if it has not for this
+ * long, and while idle, by the timer (ms; Node's timers have 1 ms granularity). An agent making a
+ * request every 0.6 ms looks after every other record.
+ */
 const LOOK_MS = 1;
-/** After an append, look for a waiter's signal (one lstat) at most this often (ms). A waiter sleeps at least 0.25 ms. */
-const CHECK_EVERY_MS = 0.25;
 /** After a waiter was seen (or this process had to wait), locks are not kept across turns for this long (ms). */
 const CONTENDED_MS = 100;
 
@@ -142,8 +145,9 @@ export class AppendLock {
     if (this.#running > 0) return; // the one still running decides when it ends
     if (!this.#young()) return this.release();
     const contended = now < this.#contendedUntil;
-    // A lone append gives the lock up when the turn ends without looking; the rest look.
-    if ((follows || contended) && now - this.#checkedAt >= (contended ? 0 : CHECK_EVERY_MS) && this.#waiterSeen(now)) {
+    // A lone append gives the lock up when the turn ends without looking; a kept lock looks every
+    // LOOK_MS; while contended, every append looks (as every append did before).
+    if ((contended || (follows && now - this.#checkedAt >= LOOK_MS)) && this.#waiterSeen(now)) {
       return this.release();
     }
     if (follows && !contended) {
