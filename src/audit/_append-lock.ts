@@ -118,7 +118,7 @@ export class AppendLock {
       result = fn();
     } catch (error) {
       this.#running--;
-      this.release();
+      if (this.#running === 0) this.release();
       throw error;
     }
     if (!(result instanceof Promise)) {
