@@ -2,9 +2,10 @@
  * The audit append on its own: CPU time (user + system, process.cpuUsage) per record written by
  * the default file sink, which on a shared machine says more than wall time. Three patterns:
  * a burst in one turn of the event loop (a loop of resolutions, requests resolving together),
- * one record per turn (a request at a time: the lock is taken and given up for every record),
- * and 8 callers each yielding between records (concurrent requests); and the cost of sealing one
- * record (format, MAC, hash) without any I/O. Rounds alternate the patterns; medians of rounds.
+ * one record per turn (a request at a time: the lock is kept across turns while the records
+ * follow each other, src/audit/_append-lock.ts), and 8 callers each yielding between records
+ * (concurrent requests); and the cost of sealing one record (format, MAC, hash) without any I/O.
+ * Rounds alternate the patterns; medians of rounds.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 /**
- * The audit log's cross-process lock, held for an append or a burst of them (_append-lock.ts
- * keeps it until the event loop turns, 1 ms at most): microseconds with durability 'write', one
+ * The audit log's cross-process lock, held for an append or a run of them (_append-lock.ts
+ * keeps it while this process keeps appending, 20 ms at most): microseconds with durability 'write', one
  * fdatasync per record with 'fsync'. Taking a free lock is synchronous and cheap; only waiting
  * is asynchronous, and a waiter says so (signalWaiting) so that a holder gives the lock up.
  *
@@ -85,9 +85,10 @@ export function tryAuditLock(path: string): HeldLock | undefined {
 
 /**
  * A waiter's signal, `<lock>.waiting`: an empty file a waiting process creates, or touches, before
- * each sleep, and removes once it holds the lock (or gives up). A holder that keeps the lock across
- * a burst of appends (_append-lock.ts) gives it up after each append while the signal is fresh,
- * so a waiter waits as long as it did when every append released the lock. The file is never
+ * each sleep, and removes once it holds the lock (or gives up). A holder that keeps the lock while
+ * it keeps appending (_append-lock.ts) looks for it every millisecond, busy or idle, and gives the
+ * lock up when it sees it fresh, so a waiter waits about as long as when every append released
+ * the lock at the end of its turn (1 ms at most, then). The file is never
  * followed (O_NOFOLLOW, lutimes) nor read; one older than WAITING_FRESH_MS (a waiter that died)
  * is ignored. Returns whether the signal is up.
  */
@@ -176,7 +177,7 @@ function heldAs(path: string, ino: number): HeldLock {
 
 /**
  * At exit, remove this process's writer files and release any lock still held (a sink keeps its
- * lock until the event loop turns, and a process may exit before that): the next appender then
+ * lock for up to 2 ms after its last append, and a process may exit before that): the next appender then
  * need not wait to find the holder dead.
  */
 function installExitHook(): void {

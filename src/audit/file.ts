@@ -3,11 +3,11 @@
  * (format in _chain.ts), appended by every process that opens the vault.
  *
  * Appending takes a cross-process lock (_lock.ts), so records from several processes never
- * interleave and sequence numbers stay contiguous; the sink keeps it across a burst of appends
- * (_append-lock.ts: until the event loop turns, 1 ms at most, or another process waits). Each
- * sink remembers the log's tail (inode, size, last seq and hash): when the file is as it left it,
- * an append is one stat and one write (plus the lock's link and unlink at the start of a burst);
- * only when another process wrote does it read back the last line.
+ * interleave and sequence numbers stay contiguous; the sink keeps it while this process keeps
+ * appending (_append-lock.ts: until it has been idle 2 ms, 20 ms at most, or another process
+ * waits). Each sink remembers the log's tail (inode, size, last seq and hash): when the file is
+ * as it left it, an append is one stat and one write (plus the lock's link, and its unlink later,
+ * when the lock was taken afresh); only when another process wrote does it read back the last line.
  *
  * Reading (verify, read) trusts nothing about the file: a line longer than any record
  * (MAX_LINE_BYTES, 8 KiB) is skipped as it streams past, in constant memory (verify reports it as
@@ -205,7 +205,14 @@ export function fileAuditSink(options: FileAuditSinkOptions): FileAuditSink {
     tail = { ino: after.ino, size: after.size + data.length, seq: after.seq + 1, hash };
   }
 
-  /** Write one record under the lock; returns the descriptor written to (for group commit's flush). */
+  /**
+   * Write one record under the lock; returns the descriptor written to (for group commit's flush).
+   * Two syscalls: the write() that is the record, and an lstat of the log before it, even under
+   * a lock this sink has kept since its last record (when nobody else can have appended): the
+   * log may have been renamed or removed meanwhile, and a record written into a removed file is
+   * not recorded. With the stat, the replacement is recorded at once and an agent, which may not
+   * start a log, fails closed instead of releasing a key (test/audit/sink.test.ts).
+   */
   function appendNow(event: AuditEvent, context: AuditContext): number | Promise<number> {
     return locked(() => {
       try {
