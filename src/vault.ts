@@ -7,9 +7,8 @@ import type { Backend } from './backend.ts';
 import { bytesToHex, secretBytes } from './_bytes.ts';
 import { auditKey, importMacKey, importSealKey } from './_keys.ts';
 import { TokenFollower } from './_agent-role.ts';
-import { type OwnerRole, wipeOwner } from './_owner-role.ts';
+import type { OwnerRole } from './_owner-role.ts';
 import { ad } from './_records.ts';
-import * as owner from './_owner-ops.ts';
 import type { OwnerContext } from './_owner-ops.ts';
 import type {
   AuditEvent, AuditFilter, AuditRecord, AuditReport, AuditSink, AuditVerifyOptions,
@@ -210,7 +209,8 @@ export class Vault {
 
   /** Store a new version of `name` (string or bytes), granted to every active agent whose patterns match. */
   async set(name: string, value: string | Uint8Array): Promise<{ version: number }> {
-    return owner.setSecret(this.#ownerContext('set a secret'), name, value);
+    const context = this.#ownerContext('set a secret');
+    return (await ownerOps()).setSecret(context, name, value);
   }
 
   /**
@@ -218,28 +218,33 @@ export class Vault {
    * in full (its value is opened and wiped at once), so no tampered metadata is ever listed.
    */
   async list(): Promise<SecretInfo[]> {
-    return owner.listSecrets(this.#ownerContext('list secrets'));
+    const context = this.#ownerContext('list secrets');
+    return (await ownerOps()).listSecrets(context);
   }
 
   /** Delete `name` and every grant of it. */
   async delete(name: string): Promise<void> {
-    return owner.deleteSecret(this.#ownerContext('delete a secret'), name);
+    const context = this.#ownerContext('delete a secret');
+    return (await ownerOps()).deleteSecret(context, name);
   }
 
   // ---- owner: agents ----
 
   /** Create an agent and return its token, shown this once (it is not stored anywhere). */
   async createAgent(id: string, options: CreateAgentOptions): Promise<{ token: string; agent: AgentInfo }> {
-    return owner.createAgent(this.#ownerContext('create an agent'), id, options);
+    const context = this.#ownerContext('create an agent');
+    return (await ownerOps()).createAgent(context, id, options);
   }
 
   async listAgents(): Promise<AgentInfo[]> {
-    return owner.listAgents(this.#ownerContext('list agents'));
+    const context = this.#ownerContext('list agents');
+    return (await ownerOps()).listAgents(context);
   }
 
   /** Revoke an agent: its token stops working on its next request and its grants are removed. */
   async revokeAgent(id: string): Promise<void> {
-    return owner.revokeAgent(this.#ownerContext('revoke an agent'), id);
+    const context = this.#ownerContext('revoke an agent');
+    return (await ownerOps()).revokeAgent(context, id);
   }
 
   /**
@@ -254,7 +259,8 @@ export class Vault {
   async rotateAgent(
     id: string, options: { ttl?: string | number; grace?: string | number } = {},
   ): Promise<{ token: string; agent: AgentInfo }> {
-    return owner.rotateAgent(this.#ownerContext('rotate an agent'), id, options);
+    const context = this.#ownerContext('rotate an agent');
+    return (await ownerOps()).rotateAgent(context, id, options);
   }
 
   /**
@@ -263,7 +269,8 @@ export class Vault {
    * read. To cut off a token that may have leaked, rotate or revoke instead.
    */
   async updateAgent(id: string, options: UpdateAgentOptions): Promise<AgentInfo> {
-    return owner.updateAgent(this.#ownerContext('update an agent'), id, options);
+    const context = this.#ownerContext('update an agent');
+    return (await ownerOps()).updateAgent(context, id, options);
   }
 
   // ---- owner: the vault ----
@@ -273,7 +280,8 @@ export class Vault {
    * changes: agent tokens, grants and secrets stay valid, and the old passphrase stops working.
    */
   async changeUnlock(next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>): Promise<void> {
-    return owner.changeUnlock(this.#ownerContext('change how the vault is unlocked'), next);
+    const context = this.#ownerContext('change how the vault is unlocked');
+    return (await ownerOps()).changeUnlock(context, next);
   }
 
   /**
@@ -282,7 +290,8 @@ export class Vault {
    * Not the audit log.
    */
   async backup(): Promise<Uint8Array> {
-    return owner.backup(this.#ownerContext('back up the vault'));
+    const context = this.#ownerContext('back up the vault');
+    return (await ownerOps()).backup(context);
   }
 
   // ---- owner: audit ----
@@ -295,12 +304,18 @@ export class Vault {
    * unseen by a writer of the log, so keep `report.last` somewhere the writers cannot reach too.
    */
   async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditReport> {
-    return owner.verifyAudit(this.#ownerContext('verify the audit log'), options);
+    const context = this.#ownerContext('verify the audit log');
+    return (await ownerOps()).verifyAudit(context, options);
   }
 
   /** Audit records matching `filter`, newest first, streamed. Owner only; does not verify (see verifyAudit). */
   readAudit(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
-    return owner.readAudit(this.#ownerContext('read the audit log'), filter);
+    const context = this.#ownerContext('read the audit log');
+    return {
+      async *[Symbol.asyncIterator]() {
+        yield* (await ownerOps()).readAudit(context, filter);
+      },
+    };
   }
 
   // ---- plumbing ----
@@ -366,7 +381,7 @@ export class Vault {
   async close(): Promise<void> {
     await this.#audit?.close?.();
     await this.#backend.close?.();
-    if (this.#role.kind === 'owner') wipeOwner(this.#role);
+    if (this.#role.kind === 'owner') (await import('./_owner-role.ts')).wipeOwner(this.#role);
     else wipe(this.#role.credentials.agentKey);
     this.#follower?.wipe();
     wipe(this.#auditKey);
@@ -379,6 +394,15 @@ export class Vault {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `Vault <${this.role}${this.agentId ? ` ${this.agentId}` : ''} ${this.id}>`;
   }
+}
+
+/**
+ * The owner's operations, loaded on the first one: an agent never runs them, and they (with the
+ * owner's store, records and backups behind them) were a quarter of the code importing
+ * `agent-vault` compiled.
+ */
+function ownerOps(): Promise<typeof import('./_owner-ops.ts')> {
+  return import('./_owner-ops.ts');
 }
 
 function outcomeOf(error: VaultError): 'denied' | 'error' {
