@@ -209,8 +209,7 @@ export class Vault {
 
   /** Store a new version of `name` (string or bytes), granted to every active agent whose patterns match. */
   async set(name: string, value: string | Uint8Array): Promise<{ version: number }> {
-    const context = this.#ownerContext('set a secret');
-    return (await ownerOps()).setSecret(context, name, value);
+    return this.#ownerOp('set a secret', (ops, context) => ops.setSecret(context, name, value));
   }
 
   /**
@@ -218,33 +217,28 @@ export class Vault {
    * in full (its value is opened and wiped at once), so no tampered metadata is ever listed.
    */
   async list(): Promise<SecretInfo[]> {
-    const context = this.#ownerContext('list secrets');
-    return (await ownerOps()).listSecrets(context);
+    return this.#ownerOp('list secrets', (ops, context) => ops.listSecrets(context));
   }
 
   /** Delete `name` and every grant of it. */
   async delete(name: string): Promise<void> {
-    const context = this.#ownerContext('delete a secret');
-    return (await ownerOps()).deleteSecret(context, name);
+    return this.#ownerOp('delete a secret', (ops, context) => ops.deleteSecret(context, name));
   }
 
   // ---- owner: agents ----
 
   /** Create an agent and return its token, shown this once (it is not stored anywhere). */
   async createAgent(id: string, options: CreateAgentOptions): Promise<{ token: string; agent: AgentInfo }> {
-    const context = this.#ownerContext('create an agent');
-    return (await ownerOps()).createAgent(context, id, options);
+    return this.#ownerOp('create an agent', (ops, context) => ops.createAgent(context, id, options));
   }
 
   async listAgents(): Promise<AgentInfo[]> {
-    const context = this.#ownerContext('list agents');
-    return (await ownerOps()).listAgents(context);
+    return this.#ownerOp('list agents', (ops, context) => ops.listAgents(context));
   }
 
   /** Revoke an agent: its token stops working on its next request and its grants are removed. */
   async revokeAgent(id: string): Promise<void> {
-    const context = this.#ownerContext('revoke an agent');
-    return (await ownerOps()).revokeAgent(context, id);
+    return this.#ownerOp('revoke an agent', (ops, context) => ops.revokeAgent(context, id));
   }
 
   /**
@@ -259,8 +253,7 @@ export class Vault {
   async rotateAgent(
     id: string, options: { ttl?: string | number; grace?: string | number } = {},
   ): Promise<{ token: string; agent: AgentInfo }> {
-    const context = this.#ownerContext('rotate an agent');
-    return (await ownerOps()).rotateAgent(context, id, options);
+    return this.#ownerOp('rotate an agent', (ops, context) => ops.rotateAgent(context, id, options));
   }
 
   /**
@@ -269,8 +262,7 @@ export class Vault {
    * read. To cut off a token that may have leaked, rotate or revoke instead.
    */
   async updateAgent(id: string, options: UpdateAgentOptions): Promise<AgentInfo> {
-    const context = this.#ownerContext('update an agent');
-    return (await ownerOps()).updateAgent(context, id, options);
+    return this.#ownerOp('update an agent', (ops, context) => ops.updateAgent(context, id, options));
   }
 
   // ---- owner: the vault ----
@@ -280,8 +272,7 @@ export class Vault {
    * changes: agent tokens, grants and secrets stay valid, and the old passphrase stops working.
    */
   async changeUnlock(next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>): Promise<void> {
-    const context = this.#ownerContext('change how the vault is unlocked');
-    return (await ownerOps()).changeUnlock(context, next);
+    return this.#ownerOp('change how the vault is unlocked', (ops, context) => ops.changeUnlock(context, next));
   }
 
   /**
@@ -290,8 +281,7 @@ export class Vault {
    * Not the audit log.
    */
   async backup(): Promise<Uint8Array> {
-    const context = this.#ownerContext('back up the vault');
-    return (await ownerOps()).backup(context);
+    return this.#ownerOp('back up the vault', (ops, context) => ops.backup(context));
   }
 
   // ---- owner: audit ----
@@ -304,8 +294,7 @@ export class Vault {
    * unseen by a writer of the log, so keep `report.last` somewhere the writers cannot reach too.
    */
   async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditReport> {
-    const context = this.#ownerContext('verify the audit log');
-    return (await ownerOps()).verifyAudit(context, options);
+    return this.#ownerOp('verify the audit log', (ops, context) => ops.verifyAudit(context, options));
   }
 
   /** Audit records matching `filter`, newest first, streamed. Owner only; does not verify (see verifyAudit). */
@@ -325,6 +314,12 @@ export class Vault {
       throw new AccessDeniedError('owner-only', `Only the vault owner can ${what}; this vault was opened with an agent token.`);
     }
     return this.#role;
+  }
+
+  /** An owner operation: refused for an agent before anything loads, then run from the owner's module. */
+  async #ownerOp<T>(what: string, run: (ops: OwnerOps, context: OwnerContext) => Promise<T>): Promise<T> {
+    const context = this.#ownerContext(what);
+    return run(await ownerOps(), context);
   }
 
   #ownerContext(what: string): OwnerContext {
@@ -401,9 +396,11 @@ export class Vault {
  * owner's store, records and backups behind them) were a quarter of the code importing
  * `agent-vault` compiled.
  */
-function ownerOps(): Promise<typeof import('./_owner-ops.ts')> {
+function ownerOps(): Promise<OwnerOps> {
   return import('./_owner-ops.ts');
 }
+
+type OwnerOps = typeof import('./_owner-ops.ts');
 
 function outcomeOf(error: VaultError): 'denied' | 'error' {
   return error.code === 'ACCESS_DENIED' || error.code === 'TOKEN_EXPIRED' ? 'denied' : 'error';
