@@ -126,6 +126,52 @@ export function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined)
 // A table, because audit verification turns every record's hashes into hex.
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/**
+ * The first and last 32-bit word at which `after` differs from `before` (equal lengths, a
+ * multiple of 4 bytes, word-aligned), or undefined when none does. Exact, by bisection over
+ * "is this range of words equal": native memcmp (Buffer#compare) where the runtime has Buffer,
+ * else a word loop. Each word is compared about twice either way; what it saves is the loop
+ * itself, which runs once per process (crypto.ts, decryptStackFootprint, over ~100 KiB) while it
+ * is still interpreted: two linear walks there cost 2–4 ms of every agent's first request.
+ */
+export function changedWords(before: Uint8Array, after: Uint8Array): { first: number; last: number } | undefined {
+  const same = wordRangesEqual(before, after);
+  const words = before.length >>> 2;
+  if (same(0, words)) return undefined;
+  // Words [0, lo) are equal and [0, hi) are not: when hi = lo + 1, word lo is the first change.
+  let lo = 0;
+  let hi = words;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (same(lo, mid)) lo = mid;
+    else hi = mid;
+  }
+  // Words [top, words) are equal and [bottom, words) are not: word bottom is the last change.
+  let bottom = lo;
+  let top = words;
+  while (top - bottom > 1) {
+    const mid = (bottom + top) >>> 1;
+    if (same(mid, top)) top = mid;
+    else bottom = mid;
+  }
+  return { first: lo, last: bottom };
+}
+
+function wordRangesEqual(a: Uint8Array, b: Uint8Array): (start: number, end: number) => boolean {
+  const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+  if (NodeBuffer) {
+    const x = NodeBuffer.from(a.buffer, a.byteOffset, a.length);
+    const y = NodeBuffer.from(b.buffer, b.byteOffset, b.length);
+    return (start, end) => x.compare(y, start * 4, end * 4, start * 4, end * 4) === 0;
+  }
+  const x = new Int32Array(a.buffer, a.byteOffset, a.length >>> 2);
+  const y = new Int32Array(b.buffer, b.byteOffset, b.length >>> 2);
+  return (start, end) => {
+    for (let i = start; i < end; i++) if (x[i] !== y[i]) return false;
+    return true;
+  };
+}
+
 /** Lower-case hex. */
 export function bytesToHex(bytes: Uint8Array): string {
   let out = '';

@@ -157,7 +157,8 @@ export async function agentToken(explicit: string | undefined): Promise<{ token:
   if (fromEnv) warnTokenInEnvironment();
   if (env.AGENT_VAULT_TOKEN_FILE) {
     const { TokenFile } = await import('./_files.ts');
-    return TokenFile.open(env.AGENT_VAULT_TOKEN_FILE).then(({ file, token }) => ({ token, file }));
+    const { file, token } = TokenFile.open(env.AGENT_VAULT_TOKEN_FILE);
+    return { token, file };
   }
   if (fromEnv) return { token: fromEnv };
   throw new UsageError(

@@ -7,7 +7,7 @@
 import { type Backend, guardBackend } from './backend.ts';
 import { agentToken, newHeader, readHeader, resolveStorage, storeNewHeader } from './_open.ts';
 import { type AgentRole, agentRole, agentRoleOf } from './_agent-role.ts';
-import { openOwnerRole, type OwnerRole, ownerRole } from './_owner-role.ts';
+import type { OwnerRole } from './_owner-role.ts';
 import type { AuditSink } from './audit/index.ts';
 import { initCrypto } from './crypto.ts';
 import { UsageError } from './errors.ts';
@@ -43,7 +43,7 @@ export async function createParts(options: CreateVaultOptions): Promise<VaultPar
     if (parts.role.kind === 'owner') await parts.role.store.createState();
     return parts;
   }
-  const [{ backend, audit }] = await Promise.all([resolveStorage(options), initCrypto()]);
+  const [{ backend, audit }, { ownerRole }] = await Promise.all([resolveStorage(options), ownerRoles(), initCrypto()]);
   const { header, rootKey } = await newHeader(options, now());
   const role = await ownerRole({ backend, vaultId: header.vaultId, rootKey, now, audit, configDir: options.configDir });
   await storeNewHeader(backend, header, role.signer);
@@ -72,10 +72,12 @@ export async function openParts(options: OpenVaultOptions): Promise<VaultParts> 
   // still reported first and creates nothing.
   const storage = resolveStorage(options);
   storage.catch(() => {}); // awaited below, after the token
+  const roles = owner ? ownerRoles() : undefined;
   const { token, file } = owner ? { token: undefined, file: undefined } : await agentToken(options.token);
   const { backend, audit } = await storage;
   const header = await readHeader(backend, options.dir, cryptoReady);
   if (token === undefined) {
+    const { openOwnerRole } = await roles!;
     const role = await openOwnerRole(header, options, { backend, audit, now });
     return { backend, vaultId: header.vaultId, role, audit, now, firstRecord: 'vault.open' };
   }
@@ -87,6 +89,7 @@ async function remoteParts(remote: RemoteVault, now: () => number, configDir?: s
   const backend = guardBackend(remote.backend);
   let role: Role;
   if (remote.rootKey) {
+    const { ownerRole } = await ownerRoles();
     role = await ownerRole({ backend, vaultId: remote.vaultId, rootKey: remote.rootKey, now, audit: remote.audit, configDir });
     // Loaded only here, as in createParts/openParts: a local vault never loads the server client.
     const { unlockOwnerAudit } = await import('./server/_remote-open.ts');
@@ -95,6 +98,11 @@ async function remoteParts(remote: RemoteVault, now: () => number, configDir?: s
     role = agentRoleOf(remote.credentials!, backend);
   }
   return { backend, vaultId: remote.vaultId, role, audit: remote.audit, now, onServer: true };
+}
+
+/** The owner's role and store, loaded only when a vault is opened or created as its owner: agents never load them. */
+function ownerRoles(): Promise<typeof import('./_owner-role.ts')> {
+  return import('./_owner-role.ts');
 }
 
 /** The server to use: the option, else AGENT_VAULT_SERVER unless a backend or directory was named. */

@@ -1,8 +1,9 @@
-/** Restoring a backup made by `vault.backup()` (`agent-vault restore`). */
+/**
+ * Restoring a backup made by `vault.backup()` (`agent-vault restore`). The backup format and the
+ * owner's role are loaded by the call: importing `agent-vault` (every agent does) loads neither.
+ */
 import { bytesToHex } from './_bytes.ts';
-import { backupHeader, importBackup } from './_backup.ts';
 import { resolveStorage, unlockRootKey } from './_open.ts';
-import { localStatesFor } from './_owner-role.ts';
 import { initCrypto, wipe } from './crypto.ts';
 import { UsageError } from './errors.ts';
 import type { OwnerUnlock, VaultOptions } from './options.ts';
@@ -32,7 +33,9 @@ export async function restoreVault(backup: Uint8Array, options: RestoreOptions):
   if (open.server !== undefined || fromEnvironment) {
     throw new UsageError('restoreVault restores into a vault directory or backend, not a server vault; pass { dir } or { backend }.');
   }
-  await initCrypto();
+  const [{ backupHeader, importBackup }, { localStatesFor }] = await Promise.all([
+    import('./_backup.ts'), import('./_owner-role.ts'), initCrypto(),
+  ]);
   const { header } = backupHeader(backup);
   const rootKey = await unlockRootKey(header, open);
   const { backend, audit } = await resolveStorage(open);

@@ -21,7 +21,7 @@
  * not verify, never why (no oracle), and never see key or plaintext material.
  */
 import sodium from 'libsodium-wrappers';
-import { u32 } from './_bytes.ts';
+import { changedWords, u32 } from './_bytes.ts';
 import { IntegrityError } from './errors.ts';
 
 export const KEY_BYTES = 32;
@@ -366,9 +366,10 @@ const PROBE_LENGTHS = [1, 17, 63, 64, 65, 130, 255];
  * deeper paths; the region is a few hundred bytes, so scrubbing it costs nothing measurable.
  *
  * It runs on the first resolution of every process, so the comparison is by 32-bit words and
- * from both ends (the first changed word from below, the last from above): a byte-by-byte pass
- * over the ~100 KiB below the heap, seven times, ran in the interpreter and cost 15–25 ms of a
- * cold start. A changed word widens the region to its four bytes, never narrows it.
+ * finds only the first and the last changed word (changedWords in _bytes.ts, by bisection over
+ * native compares): a byte-by-byte pass over the ~100 KiB below the heap, seven times, ran in the
+ * interpreter and cost 15–25 ms of a cold start, and two word-by-word walks still 2–4 ms. A
+ * changed word widens the region to its four bytes, never narrows it.
  *
  * Two comparisons, not one per length: the first decryption against the pristine memory, then
  * the six others together against the memory the first one left. The second snapshot holds the
@@ -389,22 +390,18 @@ function decryptStackFootprint(): { start: number; end: number } {
     // Our buffers sit above every byte compared: allocated first, the lowest of them bounds the scan.
     const probes = lengths.map(probeDecryption);
     const words = Math.min(...probes.map((probe) => probe.base)) >>> 2;
-    const before = new Int32Array(raw.HEAPU8.buffer, 0, words).slice();
+    const before = raw.HEAPU8.slice(0, words * 4);
     // Last made, first opened: the bytes compared last are then another key's and nonce's than
     // the snapshot's (left by the last seal), so stack words that depend only on the key and nonce
     // differ too. Comparing each decryption with its own seal, as this did before, never saw the
     // top 48 bytes of the region, which both write alike (looked at: zeros where libsodium wiped
     // its subkey, and the message length; nothing secret): the region found now ends 48 bytes higher.
     const statuses = probes.toReversed().map((probe) => probe.decrypt());
-    const heap = raw.HEAPU8;
-    const after = new Int32Array(heap.buffer, 0, words);
-    let lowest = 0;
-    while (lowest < words && after[lowest] === before[lowest]) lowest++;
-    if (lowest < words) {
-      let last = words - 1;
-      while (after[last] === before[last]) last--;
-      low = Math.min(low, lowest * 4);
-      high = Math.max(high, last * 4 + 3);
+    // HEAPU8 read again: the memory may have grown (and been replaced) during the decryptions.
+    const changed = changedWords(before, raw.HEAPU8.subarray(0, words * 4));
+    if (changed) {
+      low = Math.min(low, changed.first * 4);
+      high = Math.max(high, changed.last * 4 + 3);
     }
     for (const probe of probes) probe.release();
     if (statuses.some((status) => status !== 0)) throw new Error('libsodium failed its own decryption self-test.');

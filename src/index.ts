@@ -1,6 +1,6 @@
 export { createVault, openVault, Vault } from './vault.ts';
 export { type RestoreOptions, restoreVault } from './backup.ts';
-export { type MigrationResult, migrateVault } from './_migrate.ts';
+export { type MigrationResult, migrateVault } from './migrate.ts';
 export type {
   AgentInfo, CreateAgentOptions, CreateVaultOptions, OpenVaultOptions, OwnerUnlock, SecretInfo, UpdateAgentOptions, VaultOptions,
 } from './options.ts';

@@ -7,9 +7,8 @@ import type { Backend } from './backend.ts';
 import { bytesToHex, secretBytes } from './_bytes.ts';
 import { auditKey, importMacKey, importSealKey } from './_keys.ts';
 import { TokenFollower } from './_agent-role.ts';
-import { type OwnerRole, wipeOwner } from './_owner-role.ts';
+import type { OwnerRole } from './_owner-role.ts';
 import { ad } from './_records.ts';
-import * as owner from './_owner-ops.ts';
 import type { OwnerContext } from './_owner-ops.ts';
 import type {
   AuditEvent, AuditFilter, AuditRecord, AuditReport, AuditSink, AuditVerifyOptions,
@@ -210,7 +209,7 @@ export class Vault {
 
   /** Store a new version of `name` (string or bytes), granted to every active agent whose patterns match. */
   async set(name: string, value: string | Uint8Array): Promise<{ version: number }> {
-    return owner.setSecret(this.#ownerContext('set a secret'), name, value);
+    return this.#ownerOp('set a secret', (ops, context) => ops.setSecret(context, name, value));
   }
 
   /**
@@ -218,28 +217,28 @@ export class Vault {
    * in full (its value is opened and wiped at once), so no tampered metadata is ever listed.
    */
   async list(): Promise<SecretInfo[]> {
-    return owner.listSecrets(this.#ownerContext('list secrets'));
+    return this.#ownerOp('list secrets', (ops, context) => ops.listSecrets(context));
   }
 
   /** Delete `name` and every grant of it. */
   async delete(name: string): Promise<void> {
-    return owner.deleteSecret(this.#ownerContext('delete a secret'), name);
+    return this.#ownerOp('delete a secret', (ops, context) => ops.deleteSecret(context, name));
   }
 
   // ---- owner: agents ----
 
   /** Create an agent and return its token, shown this once (it is not stored anywhere). */
   async createAgent(id: string, options: CreateAgentOptions): Promise<{ token: string; agent: AgentInfo }> {
-    return owner.createAgent(this.#ownerContext('create an agent'), id, options);
+    return this.#ownerOp('create an agent', (ops, context) => ops.createAgent(context, id, options));
   }
 
   async listAgents(): Promise<AgentInfo[]> {
-    return owner.listAgents(this.#ownerContext('list agents'));
+    return this.#ownerOp('list agents', (ops, context) => ops.listAgents(context));
   }
 
   /** Revoke an agent: its token stops working on its next request and its grants are removed. */
   async revokeAgent(id: string): Promise<void> {
-    return owner.revokeAgent(this.#ownerContext('revoke an agent'), id);
+    return this.#ownerOp('revoke an agent', (ops, context) => ops.revokeAgent(context, id));
   }
 
   /**
@@ -254,7 +253,7 @@ export class Vault {
   async rotateAgent(
     id: string, options: { ttl?: string | number; grace?: string | number } = {},
   ): Promise<{ token: string; agent: AgentInfo }> {
-    return owner.rotateAgent(this.#ownerContext('rotate an agent'), id, options);
+    return this.#ownerOp('rotate an agent', (ops, context) => ops.rotateAgent(context, id, options));
   }
 
   /**
@@ -263,7 +262,7 @@ export class Vault {
    * read. To cut off a token that may have leaked, rotate or revoke instead.
    */
   async updateAgent(id: string, options: UpdateAgentOptions): Promise<AgentInfo> {
-    return owner.updateAgent(this.#ownerContext('update an agent'), id, options);
+    return this.#ownerOp('update an agent', (ops, context) => ops.updateAgent(context, id, options));
   }
 
   // ---- owner: the vault ----
@@ -273,7 +272,7 @@ export class Vault {
    * changes: agent tokens, grants and secrets stay valid, and the old passphrase stops working.
    */
   async changeUnlock(next: Pick<CreateVaultOptions, 'passphrase' | 'keyFile' | 'passphraseParams'>): Promise<void> {
-    return owner.changeUnlock(this.#ownerContext('change how the vault is unlocked'), next);
+    return this.#ownerOp('change how the vault is unlocked', (ops, context) => ops.changeUnlock(context, next));
   }
 
   /**
@@ -282,7 +281,7 @@ export class Vault {
    * Not the audit log.
    */
   async backup(): Promise<Uint8Array> {
-    return owner.backup(this.#ownerContext('back up the vault'));
+    return this.#ownerOp('back up the vault', (ops, context) => ops.backup(context));
   }
 
   // ---- owner: audit ----
@@ -295,12 +294,17 @@ export class Vault {
    * unseen by a writer of the log, so keep `report.last` somewhere the writers cannot reach too.
    */
   async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditReport> {
-    return owner.verifyAudit(this.#ownerContext('verify the audit log'), options);
+    return this.#ownerOp('verify the audit log', (ops, context) => ops.verifyAudit(context, options));
   }
 
   /** Audit records matching `filter`, newest first, streamed. Owner only; does not verify (see verifyAudit). */
   readAudit(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
-    return owner.readAudit(this.#ownerContext('read the audit log'), filter);
+    const context = this.#ownerContext('read the audit log');
+    return {
+      async *[Symbol.asyncIterator]() {
+        yield* (await ownerOps()).readAudit(context, filter);
+      },
+    };
   }
 
   // ---- plumbing ----
@@ -310,6 +314,12 @@ export class Vault {
       throw new AccessDeniedError('owner-only', `Only the vault owner can ${what}; this vault was opened with an agent token.`);
     }
     return this.#role;
+  }
+
+  /** An owner operation: refused for an agent before anything loads, then run from the owner's module. */
+  async #ownerOp<T>(what: string, run: (ops: OwnerOps, context: OwnerContext) => Promise<T>): Promise<T> {
+    const context = this.#ownerContext(what);
+    return run(await ownerOps(), context);
   }
 
   #ownerContext(what: string): OwnerContext {
@@ -366,7 +376,7 @@ export class Vault {
   async close(): Promise<void> {
     await this.#audit?.close?.();
     await this.#backend.close?.();
-    if (this.#role.kind === 'owner') wipeOwner(this.#role);
+    if (this.#role.kind === 'owner') (await import('./_owner-role.ts')).wipeOwner(this.#role);
     else wipe(this.#role.credentials.agentKey);
     this.#follower?.wipe();
     wipe(this.#auditKey);
@@ -380,6 +390,17 @@ export class Vault {
     return `Vault <${this.role}${this.agentId ? ` ${this.agentId}` : ''} ${this.id}>`;
   }
 }
+
+/**
+ * The owner's operations, loaded on the first one: an agent never runs them, and they (with the
+ * owner's store, records and backups behind them) were a quarter of the code importing
+ * `agent-vault` compiled.
+ */
+function ownerOps(): Promise<OwnerOps> {
+  return import('./_owner-ops.ts');
+}
+
+type OwnerOps = typeof import('./_owner-ops.ts');
 
 function outcomeOf(error: VaultError): 'denied' | 'error' {
   return error.code === 'ACCESS_DENIED' || error.code === 'TOKEN_EXPIRED' ? 'denied' : 'error';

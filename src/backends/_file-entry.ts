@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { BackendError, UsageError } from '../errors.ts';
-import { describeFsError, errnoCode, fsAdvice, openPlanted } from '../_fs.ts';
+import { describeFsError, errnoCode, fsAdvice, openPlanted, openPlantedSync } from '../_fs.ts';
 
 /*
  * The file backend's entry files, and the errors it reports about its files.
@@ -123,6 +123,15 @@ export async function openIfPresent(
 ): Promise<{ handle: FileHandle; stats: BigIntStats } | undefined> {
   try {
     return await openPlanted(path, maxBytes);
+  } catch (error) {
+    throw fsError(error, action, path);
+  }
+}
+
+/** openIfPresent without yielding (the file backend's reads): the descriptor and its fstat. */
+export function openIfPresentSync(path: string, action: string, maxBytes = MAX_ENTRY_BYTES): { fd: number; stats: BigIntStats } | undefined {
+  try {
+    return openPlantedSync(path, maxBytes);
   } catch (error) {
     throw fsError(error, action, path);
   }

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, readdirSync, readSync, statSync, unlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { chmod, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Backend } from '../backend.ts';
 import { equalBytes } from '../_bytes.ts';
@@ -10,6 +10,7 @@ import { BackendError, UsageError } from '../errors.ts';
 import { errnoCode, fileIdentity, HOST, pidAlive, settled, syncDirectory } from '../_fs.ts';
 import {
   checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, fsError, HEADER_READ_BYTES, openIfPresent,
+  openIfPresentSync,
 } from './_file-entry.ts';
 import { fileLock } from './_file-lock.ts';
 import { fileAuditSink } from '../audit/file.ts';
@@ -99,20 +100,28 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
     }
     return path;
   };
-  let ready: Promise<void> | undefined;
+  let ready = false;
   let closed = false;
 
-  /** First use: create the directory and remove temp files that killed writers left behind. */
-  function ensureOpen(): Promise<void> {
+  /**
+   * First use: create the directory and remove temp files that killed writers left behind. Done
+   * again on the next call if it failed.
+   */
+  function ensureOpen(): void {
     if (closed) throw new UsageError('This file backend was closed; create a new one with fileBackend().');
-    ready ??= initDir(dir).catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    });
-    return ready;
+    if (ready) return;
+    initDir(dir);
+    ready = true;
   }
 
-  async function readEntry(key: string, useCache: boolean): Promise<Uint8Array | undefined> {
+  /**
+   * Synchronous, like the stat of a cached entry: an entry is a small local file (a value is at
+   * most 64 KiB of ciphertext plus its grants; anything over MAX_ENTRY_BYTES is refused before a
+   * byte is read), and through the thread pool its four round trips (open, fstat, read, close)
+   * cost more than the read, each one waiting for the main thread: a cold start, which reads the
+   * header, the state and two records, waited on them in turn.
+   */
+  function readEntry(key: string, useCache: boolean): Uint8Array | undefined {
     const path = entryPath(key);
     const cached = useCache ? cache.get(key) : undefined;
     if (cached) {
@@ -137,24 +146,27 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
       }
     }
     // No file, or one we cannot open: whatever is cached for it is no longer true.
-    const opened = await openIfPresent(path, 'open').catch((error: unknown) => {
+    let opened;
+    try {
+      opened = openIfPresentSync(path, 'open');
+    } catch (error) {
       cache.delete(key);
       throw error;
-    });
+    }
     if (!opened) {
       cache.delete(key);
       return undefined;
     }
-    // fstat of the handle we read (checked before reading: a regular file of a sane size), so the
-    // cache records the stats of exactly these bytes.
-    const { handle, stats } = opened;
+    // fstat of the descriptor we read (checked before reading: a regular file of a sane size), so
+    // the cache records the stats of exactly these bytes.
+    const { fd, stats } = opened;
     let bytes: Buffer;
     try {
-      bytes = await readExactly(handle, Number(stats.size));
+      bytes = readExactly(fd, Number(stats.size));
     } catch (error) {
       throw fsError(error, 'read', path);
     } finally {
-      await handle.close().catch(() => undefined);
+      closeSync(fd);
     }
     const value = decodeEntry(bytes, key, path);
     if (useCache) remember(key, stats, value);
@@ -211,7 +223,7 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
     name: 'file',
     async get(key) {
       checkKey(key);
-      await ensureOpen();
+      ensureOpen();
       return readEntry(key, cacheEntries > 0);
     },
     revision(key) {
@@ -230,17 +242,17 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
     async set(key, value) {
       // Encode before any await: the caller may reuse its buffer as soon as set() returns.
       const encoded = encodeEntry(key, value);
-      await ensureOpen();
+      ensureOpen();
       await writeEntry(key, encoded);
     },
     async delete(key) {
       checkKey(key);
-      await ensureOpen();
+      ensureOpen();
       await deleteEntry(key);
     },
     async list(prefix) {
       if (typeof prefix !== 'string') throw new UsageError('list(prefix) needs a string prefix.');
-      await ensureOpen();
+      ensureOpen();
       let names: string[];
       try {
         names = (await readdir(dir)).filter((name) => ENTRY_NAME.test(name));
@@ -260,16 +272,16 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
       checkKey(key);
       const encoded = value === undefined ? undefined : encodeEntry(key, value);
       const expectedCopy = expected === undefined ? undefined : Uint8Array.from(expected);
-      await ensureOpen();
+      ensureOpen();
       return lock.withLock(async () => {
-        if (!equalBytes(await readEntry(key, false), expectedCopy)) return false;
+        if (!equalBytes(readEntry(key, false), expectedCopy)) return false;
         if (encoded === undefined) await deleteEntry(key);
         else await writeEntry(key, encoded);
         return true;
       });
     },
     async withLock(fn) {
-      await ensureOpen();
+      ensureOpen();
       return lock.withLock(fn);
     },
     auditSink() {
@@ -283,44 +295,49 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
   };
 }
 
-async function initDir(dir: string): Promise<void> {
+/**
+ * Synchronous, once per backend object: a handful of system calls on a local directory, which
+ * through the thread pool were three round trips in series on every agent's cold start.
+ */
+function initDir(dir: string): void {
   try {
     // chmod the directory we create: mkdir's mode is filtered through the umask.
-    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
-    if (created !== undefined) await chmod(dir, 0o700);
-    if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (created !== undefined) chmodSync(dir, 0o700);
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
   } catch (error) {
     throw fsError(error, 'create the vault directory', dir);
   }
   // A directory named explicitly is held to the same rule as one discovered.
   checkVaultDir(dir);
-  await removeStaleTemps(dir);
+  removeStaleTemps(dir);
 }
 
 /** Temp files whose writer is dead (pid gone on this host, or old on another host). */
-async function removeStaleTemps(dir: string): Promise<void> {
+function removeStaleTemps(dir: string): void {
   let names: string[];
   try {
-    names = (await readdir(dir)).filter((name) => name.startsWith(TEMP_PREFIX));
+    names = readdirSync(dir).filter((name) => name.startsWith(TEMP_PREFIX));
   } catch (error) {
     throw fsError(error, 'list', dir);
   }
-  await Promise.all(names.map(async (name) => {
+  for (const name of names) {
     const path = join(dir, name);
     const [host, pid] = name.slice(TEMP_PREFIX.length).split('-');
     let stale: boolean;
     if (host === HOST_TAG && pid !== undefined && /^\d+$/.test(pid)) {
       stale = Number(pid) !== process.pid && !pidAlive(Number(pid));
     } else {
-      const stats = await stat(path).catch(() => undefined);
+      const stats = statSync(path, { throwIfNoEntry: false });
       stale = stats !== undefined && Date.now() - stats.mtimeMs > FOREIGN_TEMP_STALE_MS;
     }
-    if (stale) {
-      await unlink(path).catch((error: unknown) => {
-        if (errnoCode(error) !== 'ENOENT') throw fsError(error, 'remove the stale temp file', path);
-      });
+    if (!stale) continue;
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw fsError(error, 'remove the stale temp file', path);
     }
-  }));
+  }
 }
 
 /** Temp file, write, fsync, rename over the entry, fsync the directory: old or new, never torn. */
@@ -358,11 +375,11 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 /** The `size` bytes fstat promised, no more (a file that grows after the check is not read on). */
-async function readExactly(handle: FileHandle, size: number): Promise<Buffer> {
+function readExactly(fd: number, size: number): Buffer {
   const bytes = Buffer.allocUnsafe(size);
   let offset = 0;
   while (offset < size) {
-    const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
+    const bytesRead = readSync(fd, bytes, offset, size - offset, offset);
     if (bytesRead === 0) break;
     offset += bytesRead;
   }

@@ -69,9 +69,12 @@ describe('a sink that cannot write', () => {
     vi.spyOn(fs, 'linkSync').mockImplementation(() => {
       throw errno('ENOSPC');
     });
-    vi.spyOn(fs, 'openSync').mockImplementation(() => {
-      throw errno('ENOSPC');
-    });
+    // Only the lock's files: the file backend reads its entries with openSync too (synchronously).
+    const open = fs.openSync;
+    vi.spyOn(fs, 'openSync').mockImplementation(((path: fs.PathLike, ...rest: unknown[]) => {
+      if (String(path).startsWith(`${logPath(dir)}.lock`)) throw errno('ENOSPC');
+      return (open as (...a: unknown[]) => number)(path, ...rest);
+    }) as typeof fs.openSync);
     await expectFailsClosed(agent, 'ENOSPC');
     await agent.close();
     await owner.close();

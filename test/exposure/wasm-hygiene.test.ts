@@ -4,7 +4,8 @@
  * 8-byte window of the plaintext and the key.
  */
 import sodium from 'libsodium-wrappers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { changedWords } from '../../src/_bytes.ts';
 import { IntegrityError } from '../../src/errors.ts';
 import { initCrypto, open, openInto, randomBytes, seal, sealedLength } from '../../src/crypto.ts';
 import { openVault } from '../../src/index.ts';
@@ -98,5 +99,43 @@ describe('Vault._prepare', () => {
     await expect(agent._prepare('other-key')).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
     await owner.revokeAgent('bot');
     await expect(agent._prepare('openai-api-key')).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
+  });
+});
+
+describe('changedWords (how the decryption stack is located)', () => {
+  /** The answer by a plain walk, word by word: what changedWords must agree with exactly. */
+  function walked(before: Uint8Array, after: Uint8Array): { first: number; last: number } | undefined {
+    const a = new Int32Array(before.buffer, before.byteOffset, before.length / 4);
+    const b = new Int32Array(after.buffer, after.byteOffset, after.length / 4);
+    const changed = [...a.keys()].filter((i) => a[i] !== b[i]);
+    return changed.length ? { first: changed[0]!, last: changed.at(-1)! } : undefined;
+  }
+
+  function cases(): [Uint8Array, Uint8Array][] {
+    const out: [Uint8Array, Uint8Array][] = [];
+    for (const words of [1, 2, 3, 7, 64, 1000, 25_000]) {
+      const before = randomBytes(words * 4);
+      const edits = [[], [0], [words - 1], [words >> 1], [1, words - 2], [3, 5, words >> 2, words - 1]];
+      for (const edit of edits) {
+        const after = before.slice();
+        for (const word of edit.filter((w) => w >= 0 && w < words)) after[word * 4 + (word % 4)]! ^= 0x5a;
+        out.push([before, after]);
+      }
+      // Bytes rewritten with what they held are no change.
+      const same = before.slice();
+      same.set(before.subarray(0, 8), 0);
+      out.push([before, same]);
+    }
+    return out;
+  }
+
+  it('finds exactly the first and last changed word, with native compares and without them', () => {
+    for (const [before, after] of cases()) expect(changedWords(before, after)).toEqual(walked(before, after));
+    vi.stubGlobal('Buffer', undefined);
+    try {
+      for (const [before, after] of cases()) expect(changedWords(before, after)).toEqual(walked(before, after));
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });

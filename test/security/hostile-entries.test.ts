@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { fileBackend } from '../../src/backends/file.ts';
 import { createVault, openVault, type Vault, VaultError } from '../../src/index.ts';
 import { FAST_KDF, settle, tempDir } from '../_fixtures/index.ts';
@@ -152,5 +152,40 @@ describe('a dangling symlink in place of audit.jsonl', () => {
     renameSync(`${log}.aside`, log);
     expect(await agent.get('openai-api-key')).toBe(VALUE);
     expect((await owner.verifyAudit()).ok).toBe(true);
+  });
+});
+
+describe('a hostile file at AGENT_VAULT_TOKEN_FILE', () => {
+  afterEach(() => {
+    delete process.env.AGENT_VAULT_TOKEN_FILE;
+  });
+
+  // The token file is read synchronously (src/_files.ts): a read that blocked would stop the whole
+  // process, not one thread-pool thread, so each of these must fail at once, before a byte is read.
+  it('a FIFO, a device, a directory or a huge sparse file is refused with a UsageError, never read', async () => {
+    const { dir, token } = await fileVault();
+    const root = tempDir('av-hostile-token-');
+    const plants: [string, (path: string) => void, RegExp][] = [
+      ['fifo', (path) => execFileSync('mkfifo', ['-m', '600', path]), /is a FIFO/],
+      ['zero', (path) => symlinkSync('/dev/zero', path), /is a character device/],
+      ['dir', (path) => execFileSync('mkdir', ['-m', '700', path]), /is a directory/],
+      ['huge', (path) => {
+        const fd = openSync(path, 'w', 0o600);
+        ftruncateSync(fd, 1.5 * 1024 ** 3);
+        closeSync(fd);
+      }, /1610612736 bytes, far more than a token/],
+    ];
+    for (const [name, plant, expected] of plants) {
+      const path = join(root, name);
+      plant(path);
+      process.env.AGENT_VAULT_TOKEN_FILE = path;
+      const outcome = await settle(() => openVault({ dir }));
+      expect(outcome).toMatchObject({ code: 'USAGE', message: expect.stringMatching(expected) });
+    }
+    // The same file, once it holds the token, opens the vault.
+    const path = join(root, 'token');
+    writeFileSync(path, `${token}\n`, { mode: 0o600 });
+    process.env.AGENT_VAULT_TOKEN_FILE = path;
+    expect(await (await openVault({ dir })).get('openai-api-key')).toBe(VALUE);
   });
 });
