@@ -1,9 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import { BackendError } from '../errors.ts';
 import { BREAKER_STALE_MS, errnoCode, HOST, isHolderPid, lockAbandoned, sleep } from '../_fs.ts';
+import { clearWaiting, signalFresh, signalWaiting } from '../_lock-waiting.ts';
 import { fsError, openIfPresent } from './_file-entry.ts';
 
 /**
@@ -16,6 +18,14 @@ import { fsError, openIfPresent } from './_file-entry.ts';
  * lock). Removing someone else's lock is done under a second, very short-lived O_EXCL file
  * (`<lock>.break`) so two waiters can never both remove a stale lock and then one of them remove
  * the other's fresh one.
+ *
+ * Fair between processes: a waiter puts up the waiting signal (../_lock-waiting.ts) and polls
+ * every few milliseconds; a process that finds the lock free while that signal is fresh (a holder
+ * coming back for its next operation, typically) lets the waiter take it first, and waits its own
+ * turn. Without this, an owner writing in a loop re-took the lock the moment it let go, and a second
+ * owner polling at its own pace got in only by luck: measured, one of two processes writing 200
+ * secrets each waited for all 200 of the other's, past the 10 s timeout on a loaded machine.
+ * A process of an older version neither signals nor defers: it is still excluded, only not fair.
  */
 export interface FileLockOptions {
   path: string;
@@ -51,15 +61,37 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
   let queue: Promise<unknown> = Promise.resolve();
 
   async function acquire(): Promise<FileHandle> {
-    const deadline = Date.now() + timeoutMs;
-    let delayMs = 2;
-    for (;;) {
-      const handle = await tryCreate();
-      if (handle) return handle;
-      if (await breakIfStale()) continue;
-      if (Date.now() >= deadline) throw await timeoutError();
-      await sleep(delayMs + Math.random() * delayMs);
-      delayMs = Math.min(delayMs * 2, 50);
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    let delayMs = 1;
+    let signalled = false;
+    let staleCheckAt = 0;
+    // Someone waits for the lock: let them take it first (see the file comment).
+    let deferring = signalFresh(path, WAITING_FRESH_MS);
+    try {
+      for (;;) {
+        // Deferring ends once the lock was taken, the signal is gone or stale (the waiter got it,
+        // gave up or died), or after MAX_DEFER_MS, so a planted signal only delays.
+        if (deferring && (lockPresent(path) || !signalFresh(path, WAITING_FRESH_MS) || Date.now() - started > MAX_DEFER_MS)) {
+          deferring = false;
+        }
+        if (!deferring) {
+          // A poll is one lstat while the lock is held; whether its holder is gone is asked less often.
+          if (!lockPresent(path)) {
+            const handle = await tryCreate();
+            if (handle) return handle;
+          } else if (Date.now() >= staleCheckAt) {
+            staleCheckAt = Date.now() + STALE_CHECK_MS;
+            if (await breakIfStale()) continue;
+          }
+          signalled = signalWaiting(path) || signalled;
+        }
+        if (Date.now() >= deadline) throw await timeoutError();
+        await sleep(deferring ? 1 : delayMs * (0.5 + Math.random()));
+        delayMs = Math.min(delayMs * 2, MAX_POLL_MS);
+      }
+    } finally {
+      if (signalled) clearWaiting(path);
     }
   }
 
@@ -172,6 +204,26 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
       return run;
     },
   };
+}
+
+/**
+ * A waiter polls at most this far apart, so a holder that defers to it waits about half of this.
+ * A poll is an lstat and a touch of the signal: microseconds.
+ */
+const MAX_POLL_MS = 4;
+/** How often a waiter reads the lock to see whether its holder died (at once, then this far apart). */
+const STALE_CHECK_MS = 100;
+/** A signal untouched for this long was left by a waiter that died (or is not being scheduled). */
+const WAITING_FRESH_MS = 500;
+/** The longest a process defers to waiters before it takes a free lock anyway. */
+const MAX_DEFER_MS = 1_000;
+
+function lockPresent(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true; // unreadable: the next attempt (tryCreate) reports it
+  }
 }
 
 async function readLock(path: string): Promise<SeenLock | undefined> {
