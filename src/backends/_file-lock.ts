@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { lstatSync } from 'node:fs';
+import { type FSWatcher, lstatSync, watch } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import { BackendError } from '../errors.ts';
 import { BREAKER_STALE_MS, errnoCode, HOST, isHolderPid, lockAbandoned, sleep } from '../_fs.ts';
@@ -63,7 +63,6 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
   async function acquire(): Promise<FileHandle> {
     const started = Date.now();
     const deadline = started + timeoutMs;
-    let delayMs = 1;
     let signalled = false;
     let staleCheckAt = 0;
     // Someone waits for the lock: let them take it first (see the file comment).
@@ -76,19 +75,18 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
           deferring = false;
         }
         if (!deferring) {
-          // A poll is one lstat while the lock is held; whether its holder is gone is asked less often.
           if (!lockPresent(path)) {
             const handle = await tryCreate();
             if (handle) return handle;
           } else if (Date.now() >= staleCheckAt) {
+            // Whether the holder is gone is asked at once, then every STALE_CHECK_MS.
             staleCheckAt = Date.now() + STALE_CHECK_MS;
             if (await breakIfStale()) continue;
           }
           signalled = signalWaiting(path) || signalled;
         }
         if (Date.now() >= deadline) throw await timeoutError();
-        await sleep(deferring ? 1 : delayMs * (0.5 + Math.random()));
-        delayMs = Math.min(delayMs * 2, MAX_POLL_MS);
+        await (deferring ? sleep(1) : lockChanged(path, POLL_MS * (0.5 + Math.random())));
       }
     } finally {
       if (signalled) clearWaiting(path);
@@ -207,16 +205,38 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
 }
 
 /**
- * A waiter polls at most this far apart, so a holder that defers to it waits about half of this.
- * A poll is an lstat and a touch of the signal: microseconds.
+ * A waiter wakes when the lock file changes or goes (fs.watch), and else polls this far apart: on
+ * a file system that reports no events it still gets in, about this much later.
  */
-const MAX_POLL_MS = 4;
+const POLL_MS = 20;
 /** How often a waiter reads the lock to see whether its holder died (at once, then this far apart). */
 const STALE_CHECK_MS = 100;
 /** A signal untouched for this long was left by a waiter that died (or is not being scheduled). */
 const WAITING_FRESH_MS = 500;
 /** The longest a process defers to waiters before it takes a free lock anyway. */
 const MAX_DEFER_MS = 1_000;
+
+/**
+ * Resolves when the lock file at `path` changes or goes (its holder let go), or after `ms`.
+ * Watching the file, not the directory: the vault's own writes wake nobody.
+ */
+function lockChanged(path: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      watcher = watch(path, { persistent: false }, done).on('error', done);
+    } catch (error) {
+      // Gone already: try again now. Unwatchable (no inotify, say): the timer alone.
+      if (errnoCode(error) === 'ENOENT') done();
+    }
+  });
+}
 
 function lockPresent(path: string): boolean {
   try {
