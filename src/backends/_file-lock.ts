@@ -19,18 +19,25 @@ import { fsError, openIfPresent } from './_file-entry.ts';
  * (`<lock>.break`) so two waiters can never both remove a stale lock and then one of them remove
  * the other's fresh one.
  *
- * Fair between processes: a waiter puts up the waiting signal (../_lock-waiting.ts) and polls
- * every few milliseconds; a process that finds the lock free while that signal is fresh (a holder
- * coming back for its next operation, typically) lets the waiter take it first, and waits its own
- * turn. Without this, an owner writing in a loop re-took the lock the moment it let go, and a second
- * owner polling at its own pace got in only by luck: measured, one of two processes writing 200
- * secrets each waited for all 200 of the other's, past the 10 s timeout on a loaded machine.
- * A process of an older version neither signals nor defers: it is still excluded, only not fair.
+ * Fair between processes. A waiter puts up the waiting signal (../_lock-waiting.ts) and sleeps
+ * until the lock file changes or goes (fs.watch; a 20 ms poll where a file system sends no
+ * events). A process that has kept taking the lock for a whole turn (`turnMs`) while that signal
+ * was up lets the waiter take it next and waits its own turn. Without this, an owner writing in a
+ * loop re-took the lock the moment it let go, and a second owner polling at its own pace got in
+ * only by luck: measured, one of two processes writing 200 secrets each waited for all 200 of the
+ * other's (2–9 s), past the 10 s timeout on a loaded machine. So a wait is about one turn plus
+ * one operation, however many writers loop. A process of an older version neither signals nor
+ * defers: it is still excluded (the lock file is unchanged), only not fair.
  */
 export interface FileLockOptions {
   path: string;
   timeoutMs: number;
   staleMs: number;
+  /**
+   * How long a process keeps re-taking the lock while another waits before it lets the waiter
+   * in: a few short operations in a row cost one hand-over instead of one each. Defaults to 100 ms.
+   */
+  turnMs?: number;
 }
 
 export interface FileLock {
@@ -52,21 +59,28 @@ interface SeenLock {
   info: LockInfo | undefined;
 }
 
-export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLock {
+export function fileLock({ path, timeoutMs, staleMs, turnMs = TURN_MS }: FileLockOptions): FileLock {
   const breakPath = `${path}.break`;
   // The async call chain that holds the lock runs nested withLock calls directly (re-entrant);
   // `active` turns false on release so a task that outlives the lock does not inherit it.
   const held = new AsyncLocalStorage<{ active: boolean }>();
   // Callers in this process queue here instead of polling the file against each other.
   let queue: Promise<unknown> = Promise.resolve();
+  /** When this process first found another waiting, in the turn it has now (undefined: nobody waits). */
+  let waiterSince: number | undefined;
 
   async function acquire(): Promise<FileHandle> {
     const started = Date.now();
     const deadline = started + timeoutMs;
     let signalled = false;
     let staleCheckAt = 0;
-    // Someone waits for the lock: let them take it first (see the file comment).
-    let deferring = signalFresh(path, WAITING_FRESH_MS);
+    // Someone has waited for a whole turn: let them take the lock first (see the file comment).
+    let deferring = false;
+    if (!signalFresh(path, WAITING_FRESH_MS)) waiterSince = undefined;
+    else if (started - (waiterSince ??= started) >= turnMs) {
+      deferring = true;
+      waiterSince = undefined;
+    }
     try {
       for (;;) {
         // Deferring ends once the lock was taken, the signal is gone or stale (the waiter got it,
@@ -209,6 +223,8 @@ export function fileLock({ path, timeoutMs, staleMs }: FileLockOptions): FileLoc
  * a file system that reports no events it still gets in, about this much later.
  */
 const POLL_MS = 20;
+/** The default turn (FileLockOptions.turnMs): a waiter waits at most about this plus one operation. */
+const TURN_MS = 100;
 /** How often a waiter reads the lock to see whether its holder died (at once, then this far apart). */
 const STALE_CHECK_MS = 100;
 /** A signal untouched for this long was left by a waiter that died (or is not being scheduled). */
