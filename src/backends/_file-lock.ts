@@ -4,8 +4,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { type FSWatcher, lstatSync, watch } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import { BackendError } from '../errors.ts';
-import { BREAKER_STALE_MS, errnoCode, HOST, isHolderPid, lockAbandoned, sleep } from '../_fs.ts';
-import { clearWaiting, signalFresh, signalWaiting } from '../_lock-waiting.ts';
+import { BREAKER_STALE_MS, errnoCode, HOST, isHolderPid, lockAbandoned } from '../_fs.ts';
+import { clearWaiting, signalFresh, signalWaiting, waitingPath } from '../_lock-waiting.ts';
 import { fsError, openIfPresent } from './_file-entry.ts';
 
 /**
@@ -100,7 +100,10 @@ export function fileLock({ path, timeoutMs, staleMs, turnMs = TURN_MS }: FileLoc
           signalled = signalWaiting(path) || signalled;
         }
         if (Date.now() >= deadline) throw await timeoutError();
-        await (deferring ? sleep(1) : lockChanged(path, POLL_MS * (0.5 + Math.random())));
+        // A deferring process wakes when the signal changes or goes (the waiter took the lock and
+        // took it down); a waiter when the lock changes or goes. Spinning instead cost the waiter
+        // the CPU it needed to take its turn on a loaded machine.
+        await fileChanged(deferring ? waitingPath(path) : path, POLL_MS * (0.5 + Math.random()));
       }
     } finally {
       if (signalled) clearWaiting(path);
@@ -233,10 +236,10 @@ const WAITING_FRESH_MS = 500;
 const MAX_DEFER_MS = 1_000;
 
 /**
- * Resolves when the lock file at `path` changes or goes (its holder let go), or after `ms`.
- * Watching the file, not the directory: the vault's own writes wake nobody.
+ * Resolves when the file at `path` (the lock, or its waiting signal) changes or goes, or after
+ * `ms`. Watching the file, not the directory: the vault's own writes wake nobody.
  */
-function lockChanged(path: string, ms: number): Promise<void> {
+function fileChanged(path: string, ms: number): Promise<void> {
   return new Promise((resolve) => {
     let watcher: FSWatcher | undefined;
     const done = () => {
