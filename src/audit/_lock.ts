@@ -24,8 +24,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
-  BREAKER_STALE_MS, errnoCode, HOST, isHolderPid, lockAbandoned, NO_FOLLOW, NON_BLOCK, pidAlive, readSmallFileSync,
+  BREAKER_STALE_MS, errnoCode, HOST, isHolderPid, lockAbandoned, pidAlive, readSmallFileSync,
 } from '../_fs.ts';
+import { signalWaiting, waitingPath } from '../_lock-waiting.ts';
 
 export interface AuditLockOptions {
   path: string;
@@ -83,32 +84,13 @@ export function tryAuditLock(path: string): HeldLock | undefined {
   return tryAcquire(path);
 }
 
-/**
- * A waiter's signal, `<lock>.waiting`: an empty file a waiting process creates, or touches, before
- * each sleep, and removes once it holds the lock (or gives up). A holder that keeps the lock while
- * it keeps appending (_append-lock.ts) looks for it every millisecond, busy or idle, and gives the
- * lock up when it sees it fresh, so a waiter waits about as long as when every append released
- * the lock at the end of its turn (1 ms at most, then). The file is never
- * followed (O_NOFOLLOW, lutimes) nor read; one older than WAITING_FRESH_MS (a waiter that died)
- * is ignored. Returns whether the signal is up.
+/*
+ * A waiter's signal, `<lock>.waiting` (signalWaiting, shared with the vault lock): a holder that
+ * keeps the lock while it keeps appending (_append-lock.ts) looks for it every millisecond, busy
+ * or idle, and gives the lock up when it sees it fresh, so a waiter waits about as long as when
+ * every append released the lock at the end of its turn (1 ms at most, then). One older than
+ * WAITING_FRESH_MS (a waiter that died) is ignored.
  */
-function signalWaiting(lockPath: string): boolean {
-  const path = waitingPath(lockPath);
-  try {
-    fs.closeSync(fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | NO_FOLLOW | NON_BLOCK, 0o600));
-    return true;
-  } catch (error) {
-    if (errnoCode(error) !== 'EEXIST') return false;
-  }
-  try {
-    const now = new Date();
-    fs.lutimesSync(path, now, now);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A waiter more than twice the longest sleep between attempts ago is not waiting any more. */
 const WAITING_FRESH_MS = 100;
 
@@ -116,10 +98,6 @@ const WAITING_FRESH_MS = 100;
 export function othersWaiting(lockPath: string): boolean {
   const found = statQuietly(waitingPath(lockPath));
   return found !== undefined && Math.abs(Date.now() - found.mtimeMs) < WAITING_FRESH_MS;
-}
-
-function waitingPath(lockPath: string): string {
-  return `${lockPath}.waiting`;
 }
 
 /** The lock, or undefined when someone holds it. Throws on any other error (EACCES, ENOSPC…). */

@@ -48,7 +48,8 @@ export interface FileBackendOptions {
  * Directory layout, all files directly in `dir` (no subdirectories):
  *   <64 hex>                     one entry (format and naming in _file-entry.ts)
  *   .tmp-<host>-<pid>-<random>   a write in progress, renamed over its entry when complete
- *   .lock, .lock.break           the cross-process lock (_file-lock.ts)
+ *   .lock, .lock.break,          the cross-process lock (_file-lock.ts) and its waiting signal
+ *   .lock.waiting                (../_lock-waiting.ts)
  * Anything else (a key file, notes) is left alone.
  */
 const TEMP_PREFIX = '.tmp-';
