@@ -63,14 +63,15 @@ export async function redactResponse(
   key: KeyLender,
   successBodies: SuccessBodies = 'event-streams',
 ): Promise<Response> {
-  const searchBody = (response.status < 200 || response.status >= 300) && response.body !== null;
+  const searched = response.body === null ? undefined : searchedBody(response.status, response.headers.get('content-type'), successBodies);
+  const searchBody = searched === 'whole';
   const { minLength } = key;
   // The values long enough to hold the key: usually none, and then the key is not even decrypted.
   let long: string[] | undefined;
   for (const [, value] of response.headers) if (value.length >= minLength) (long ??= []).push(value);
   const statusText = response.statusText ?? '';
   const url = response.url ?? '';
-  const eventStream = !searchBody && response.body !== null && (successBodies === 'all' || isEventStream(response.headers));
+  const eventStream = searched === 'streamed';
   if (!searchBody && !eventStream && !long && statusText.length < minLength && url.length < minLength) return response;
   // Read before the key is lent: it is decrypted only for the (synchronous) search.
   const prefix = searchBody ? await readPrefix(response.body!, MAX_REDACTED_BODY) : undefined;
@@ -101,9 +102,15 @@ export async function redactResponse(
   });
 }
 
-/** A server-sent event stream: a 200 that reports failures inside it (see _redact-stream.ts). */
-function isEventStream(headers: Headers): boolean {
-  return /^\s*text\/event-stream/i.test(headers.get('content-type') ?? '');
+/**
+ * How the body of a response with this status and content type is searched for echoes (see this
+ * module's comment): `'whole'` (a non-2xx: its prefix read and searched), `'streamed'` (an event
+ * stream, searched as it passes: a 200 that reports failures inside it, _redact-stream.ts), or
+ * not at all (undefined). The one rule, for the web Response path and the broker's node:http path.
+ */
+export function searchedBody(status: number, contentType: string | null | undefined, successBodies: SuccessBodies = 'event-streams'): 'whole' | 'streamed' | undefined {
+  if (status < 200 || status >= 300) return 'whole';
+  return successBodies === 'all' || /^\s*text\/event-stream/i.test(contentType ?? '') ? 'streamed' : undefined;
 }
 
 interface Prefix {
