@@ -81,6 +81,11 @@ export async function hostileUpstream(): Promise<Hostile> {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
         res.write('{"partial":');
         return void setTimeout(() => res.socket?.destroy(), 20);
+      case '/echo-sse-split':
+        // an event stream (searched as it passes) with the key cut across two packets
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: {"delta":"${key.slice(0, 7)}`);
+        return void setTimeout(() => res.end(`${key.slice(7)}"}\n\n`), 30);
       case '/echo-ok':
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end(JSON.stringify({ headers: req.headers }));

@@ -152,7 +152,7 @@ describe('echoes of the key from the upstream', () => {
     return `${response.status} ${response.statusText} ${JSON.stringify([...response.headers])} ${body} ${parsed}`;
   };
 
-  it.each(['/echo-header', '/echo-status', '/echo-unicode', '/echo-split', '/echo-gzip', '/echo-sse-error', '/echo-header-200'])('%s: the client never gets the key', async (path) => {
+  it.each(['/echo-header', '/echo-status', '/echo-unicode', '/echo-split', '/echo-gzip', '/echo-sse-error', '/echo-sse-split', '/echo-header-200'])('%s: the client never gets the key', async (path) => {
     const seen = await decoded(await get(path));
     expect(seen.includes(real), seen.slice(0, 300)).toBe(false);
     expect(seen.includes(encodeURIComponent(real)), seen.slice(0, 300)).toBe(false);
