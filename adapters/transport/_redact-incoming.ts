@@ -12,23 +12,25 @@
  * `content-encoding` with it).
  */
 import type { IncomingMessage } from 'node:http';
-import { pipeline, type Readable, Transform } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { redactString } from './_echo.ts';
 import { hasBody, toResponse } from './_http-response.ts';
 import { type KeyLender, redactResponse, searchedBody, type SuccessBodies } from './_redact.ts';
-import { EventStreamRedaction, type HeldKey } from './_redact-stream.ts';
+import { EventStreamRedaction } from './_redact-stream.ts';
 
-/** A response head redacted, and its body as received. */
+/** A response head redacted, and its body ready to be written on. */
 export interface IncomingAnswer {
   readonly status: number;
   readonly statusText: string;
   /** Names and values in turn, as node:http's `rawHeaders`; a header whose name holds the key is left out. */
   readonly rawHeaders: readonly string[];
   /**
-   * The body as the server sent it (not decoded; an event stream with its echoes replaced as it
-   * passes), or null when the response has none (it is drained).
+   * Write the body to `to` chunk by chunk as it arrives (each chunk the Buffer the socket
+   * delivered, not decoded; an event stream's echoes replaced as it passes), respecting `to`'s
+   * backpressure, then end `to`. Rejects if either side broke off first; the provider's connection
+   * is then closed.
    */
-  readonly body: Readable | null;
+  pipe(to: Writable): Promise<void>;
 }
 
 /**
@@ -59,12 +61,13 @@ export async function redactIncoming(
   const statusText = incoming.statusMessage ?? '';
   // A redacted event stream has another length than the one declared.
   if (streamed && rawHeader(raw, 'content-length') !== undefined) raw = raw.filter((_, i) => !isName(raw, i, 'content-length'));
-  const body = !withBody ? null : streamed ? redactedEvents(incoming, key.keep()) : incoming;
+  const redaction = streamed ? new EventStreamRedaction(key.keep()) : undefined;
+  const pipe = (to: Writable) => (withBody ? pipeBody(incoming, to, redaction) : endEmpty(to));
   // A string shorter than the key cannot hold it: usually none is as long, and the key is not even decrypted.
   const { minLength } = key;
   let long = statusText.length >= minLength;
   for (let i = 0; i < raw.length && !long; i++) long = raw[i]!.length >= minLength;
-  if (!long) return { status, statusText, rawHeaders: raw, body };
+  if (!long) return { status, statusText, rawHeaders: raw, pipe };
   return key.lend((bytes) => {
     const rawHeaders: string[] = [];
     for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -72,7 +75,7 @@ export async function redactIncoming(
       if (redactString(raw[i]!, bytes) !== raw[i]) continue;
       rawHeaders.push(raw[i]!, redactString(raw[i + 1]!, bytes));
     }
-    return { status, statusText: redactString(statusText, bytes), rawHeaders, body };
+    return { status, statusText: redactString(statusText, bytes), rawHeaders, pipe };
   });
 }
 
@@ -87,21 +90,43 @@ function isName(raw: readonly string[], i: number, lower: string): boolean {
   return i % 2 === 0 && raw[i]!.length === lower.length && raw[i]!.toLowerCase() === lower;
 }
 
+function endEmpty(to: Writable): Promise<void> {
+  to.end();
+  return Promise.resolve();
+}
+
 /**
- * An event stream's body with every echo of the key replaced as it passes (the search of
- * _redact-stream.ts, over node streams); the key is dropped once the body ends, fails or is destroyed.
+ * `body` written to `to` as it arrives, through `redaction` when given. By events, without a
+ * stream in between: a Transform and `pipeline` cost more per response than the rest of this.
  */
-function redactedEvents(incoming: IncomingMessage, held: HeldKey): Readable {
-  const redaction = new EventStreamRedaction(held);
-  const redacted = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      const ready = redaction.push(chunk);
-      callback(null, ready.length > 0 ? ready : undefined);
-    },
+function pipeBody(body: IncomingMessage, to: Writable, redaction: EventStreamRedaction | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      const ready = redaction ? redaction.push(chunk) : chunk;
+      if (ready.length > 0 && !to.write(ready)) body.pause();
+    };
+    const onDrain = () => body.resume();
+    const detach = () => {
+      body.off('data', onData).off('end', onEnd).off('close', onClose);
+      to.off('drain', onDrain).off('close', onClose);
+      // What is held is the start of an echo the stream ended inside: it goes, and so does the key.
+      redaction?.finish();
+    };
+    const onEnd = () => {
+      detach();
+      to.end();
+      resolve();
+    };
+    // Either side closed before the body's end: the provider's connection (reset, cut), or the reader's.
+    const onClose = () => {
+      detach();
+      body.destroy();
+      reject(new Error('the answer was cut short'));
+    };
+    if (body.destroyed || to.destroyed) return onClose();
+    // An error is followed by `close`, which settles; this only keeps it from being thrown.
+    body.on('error', () => undefined);
+    body.on('data', onData).once('end', onEnd).once('close', onClose);
+    to.on('drain', onDrain).once('close', onClose);
   });
-  redacted.once('close', () => redaction.finish());
-  // Either side failing destroys the other: a provider's cut reaches the reader as an error, a
-  // reader that goes away closes the provider's connection.
-  pipeline(incoming, redacted, () => undefined);
-  return redacted;
 }

@@ -1,63 +1,43 @@
 /**
  * The provider's answer written to the client: its head, then its body as it arrives (server-sent
  * events reach the client one by one), respecting the client's backpressure. The transport hands
- * over one of two shapes: the usual answer as node:http received it (its head redacted, its body
- * as the socket delivered it), or a web Response whose body it searched for echoes of the key.
+ * over one of two shapes: an answer as node:http received it (its head redacted; its body, an
+ * event stream searched as it passes, written on by the transport itself), or a web Response
+ * whose body it read and searched for echoes of the key (an error body, an encoded stream).
  */
 import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { IncomingAnswer } from '../../adapters/transport/index.ts';
 import { clientHeaders } from './_headers.ts';
 
-/** Write `answer` to `res`; resolves once the body is written, rejects if either side broke off. */
+/**
+ * Write `answer` to `res`; resolves once the body is written, rejects if either side broke off,
+ * or if node:http refuses the head (a header value it will not send): the client's connection is
+ * then cut, and the provider's too.
+ */
 export function writeAnswer(answer: IncomingAnswer | Response, res: ServerResponse, location: (value: string) => string): Promise<void> {
-  if (answer instanceof Response) {
-    const raw: string[] = [];
-    for (const [name, value] of answer.headers) raw.push(name, value);
-    // Decoded by the transport when it had an encoding (searched bodies are read as plain bytes).
-    res.writeHead(answer.status, answer.statusText, clientHeaders(raw, answer.headers.has('content-encoding'), location));
-    return pipeWeb(answer, res);
+  const web = answer instanceof Response;
+  try {
+    if (web) {
+      const raw: string[] = [];
+      for (const [name, value] of answer.headers) raw.push(name, value);
+      // Decoded by the transport when it had an encoding (searched bodies are read as plain bytes).
+      res.writeHead(answer.status, answer.statusText, clientHeaders(raw, answer.headers.has('content-encoding'), location));
+    } else {
+      res.writeHead(answer.status, answer.statusText, clientHeaders(answer.rawHeaders, false, location));
+    }
+  } catch {
+    // Piped into a destroyed `res`, the body is closed at once and the key it held let go.
+    res.destroy();
   }
-  res.writeHead(answer.status, answer.statusText, clientHeaders(answer.rawHeaders, false, location));
-  if (answer.body === null) {
-    res.end();
-    return Promise.resolve();
-  }
-  return pipeNode(answer.body, res);
-}
-
-/** A node:http body, chunk by chunk as received (each a Buffer from the socket: no copy). */
-function pipeNode(body: Readable, res: ServerResponse): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (body.destroyed) return reject(new Error('the provider closed the connection'));
-    const onData = (chunk: Buffer) => {
-      if (!res.write(chunk)) body.pause();
-    };
-    const onDrain = () => body.resume();
-    const detach = () => {
-      body.off('data', onData).off('end', onEnd).off('close', onClose);
-      res.off('drain', onDrain).off('close', onClose);
-    };
-    const onEnd = () => {
-      detach();
-      res.end();
-      resolve();
-    };
-    // Either side closed before the body's end: the provider's connection (reset, cut), or the client's.
-    const onClose = () => {
-      detach();
-      body.destroy();
-      reject(new Error('the answer was cut short'));
-    };
-    // An error is followed by `close`, which settles; this only keeps it from being thrown.
-    body.on('error', () => undefined);
-    body.on('data', onData).once('end', onEnd).once('close', onClose);
-    res.on('drain', onDrain).once('close', onClose);
-  });
+  return web ? pipeWeb(answer, res) : answer.pipe(res);
 }
 
 /** A web body (one the transport searched), read and written chunk by chunk. */
 async function pipeWeb(response: Response, res: ServerResponse): Promise<void> {
+  if (res.destroyed) {
+    await response.body?.cancel();
+    throw new Error('client closed');
+  }
   if (response.body === null) {
     res.end();
     return;
