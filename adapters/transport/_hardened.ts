@@ -195,7 +195,8 @@ export class HardenedTransport {
     url: URL, method: string, outgoing: Record<string, string>, injection: Injection | undefined,
     body: SocketBody, signal: AbortSignal | undefined, answer: (incoming: http.IncomingMessage) => T,
   ): { answer: Promise<T>; cancel(reason: Error): void } {
-    let cancel!: (reason: Error) => void;
+    // Replaced once the request exists; if building it threw, there is nothing to stop.
+    let cancel: (reason: Error) => void = () => undefined;
     const answered = new Promise<T>((resolve, reject) => {
       const secure = url.protocol === 'https:';
       const request = (secure ? https : http).request({
