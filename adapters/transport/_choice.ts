@@ -17,7 +17,7 @@ import { UsageError, type VaultError } from '../../src/errors.ts';
 import type { PreparedSecret, Vault } from '../../src/vault.ts';
 // Types only: the transport (node:http, node:https) is loaded on first use, so that importing an
 // adapter works on runtimes without those modules.
-import type { ArmedKey, HardenedTransport } from './_hardened.ts';
+import type { ArmedKey, HardenedTransport, NodeExchange, NodeHop } from './_hardened.ts';
 import { trimSpace } from './_key-bytes.ts';
 import { secretBytes } from '../../src/_bytes.ts';
 import type { KeyLender } from './_redact.ts';
@@ -92,6 +92,8 @@ export interface ArmedRequest {
   fetch: HardenedTransport['fetch'];
   /** The same for a hop the vault fetch has parsed already (see `HardenedTransport.send`). */
   send: HardenedTransport['send'];
+  /** The same for the broker: the node:http response, redacted against this key (see `HardenedTransport.sendNode`). */
+  sendNode(hop: NodeHop): NodeExchange;
   /** The key's bytes for redacting the response, decrypted into a scratch array that is wiped at once. */
   key: KeyLender;
   /** Disarm and end the vault's preparation: call once the response is redacted (its headers have arrived). */
@@ -168,6 +170,7 @@ export async function armRequest(
     placeholder: armed.placeholder,
     fetch: transport.fetch,
     send: transport.send,
+    sendNode: (hop) => transport.sendNode(hop, armed.placeholder, key),
     key,
     release() {
       armed.disarm();

@@ -9,13 +9,18 @@ import zlib from 'node:zlib';
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
+/** Whether a response to `method` with `status` has a body at all (fetch's null-body statuses have none). */
+export function hasBody(status: number, method: string): boolean {
+  return method !== 'HEAD' && !NULL_BODY.has(status);
+}
+
 export function toResponse(incoming: IncomingMessage, url: URL, method: string): Response {
   const headers = new Headers();
   const raw = incoming.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
   const status = incoming.statusCode ?? 0;
   let body: ReadableStream<Uint8Array> | null = null;
-  if (method === 'HEAD' || NULL_BODY.has(status)) {
+  if (!hasBody(status, method)) {
     incoming.resume();
   } else {
     // From the Headers just built: `incoming.headers` would parse every header a second time.

@@ -21,39 +21,66 @@ export interface HeldKey extends KeyLender {
   drop(): void;
 }
 
+/**
+ * The search of one event stream, chunk by chunk, whatever carries the chunks (a web stream
+ * here, a node:http body in _redact-incoming.ts): each chunk's bytes that can be handed on at
+ * once, the tail that may begin an echo held back for the next.
+ */
+export class EventStreamRedaction {
+  #pending: Uint8Array = new Uint8Array(0);
+  readonly #held: HeldKey;
+
+  constructor(held: HeldKey) {
+    this.#held = held;
+  }
+
+  /** What of `chunk` (after the tail held from before) can be handed on now: possibly nothing. */
+  push(chunk: Uint8Array): Uint8Array {
+    const text = join(this.#pending, chunk);
+    const { bytes, partialFrom } = this.#held.lend((key) => redactBytes(text, key));
+    if (bytes !== text) text.fill(0);
+    // The held tail may be the start of an echo: kept outside the V8 heap (see secretBytes).
+    this.#pending = secretBytes(bytes.length - partialFrom);
+    this.#pending.set(bytes.subarray(partialFrom));
+    return bytes.subarray(0, partialFrom);
+  }
+
+  /** `error` made safe to show (see `redactError`): call before `finish`. */
+  redactError<T>(error: T): T {
+    return this.#held.lend((key) => redactError(error, key));
+  }
+
+  /** The stream ended, failed or was cancelled: the held tail (the start of an echo the stream ended inside) goes, and the key is dropped. */
+  finish(): void {
+    this.#pending.fill(0);
+    this.#held.drop();
+  }
+}
+
 /** `body` (an event stream) with every echo of the key replaced; `held.drop()` once it ends. */
 export function redactEventStream(body: ReadableStream<Uint8Array>, held: HeldKey): ReadableStream<Uint8Array> {
-  let pending: Uint8Array = new Uint8Array(0);
+  const redaction = new EventStreamRedaction(held);
   const reader = body.getReader();
-  const finish = () => {
-    pending.fill(0);
-    held.drop();
-  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         for (;;) {
           const next = await reader.read();
           if (next.done) {
-            // What is left is the start of an echo the stream ended inside: it goes.
-            finish();
+            redaction.finish();
             return controller.close();
           }
-          const text = join(pending, next.value);
-          const { bytes, partialFrom } = held.lend((key) => redactBytes(text, key));
-          if (bytes !== text) text.fill(0);
-          // The held tail may be the start of an echo: kept outside the V8 heap (see secretBytes).
-          pending = secretBytes(bytes.length - partialFrom);
-          pending.set(bytes.subarray(partialFrom));
-          if (partialFrom > 0) return controller.enqueue(bytes.subarray(0, partialFrom));
+          const ready = redaction.push(next.value);
+          if (ready.length > 0) return controller.enqueue(ready);
         }
       } catch (error) {
-        finish();
-        controller.error(held.lend((key) => redactError(error, key)));
+        const redacted = redaction.redactError(error);
+        redaction.finish();
+        controller.error(redacted);
       }
     },
     async cancel(reason) {
-      finish();
+      redaction.finish();
       await reader.cancel(reason);
     },
   });

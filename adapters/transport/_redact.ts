@@ -5,7 +5,7 @@
  * before a response to a request that carried the key is handed back, every occurrence of the
  * key is replaced with `REDACTED`:
  *
- * - in the header values, the status text and the URL, always (a length check first: a string
+ * - in the header names and values, the status text and the URL, always (a length check first: a string
  *   shorter than the key cannot hold it, so the key is usually not even decrypted);
  * - in the body of every non-2xx response: its first `MAX_REDACTED_BODY` bytes are read and
  *   searched, and the rest is dropped (an error body that long is no message anyone reads).
@@ -63,14 +63,18 @@ export async function redactResponse(
   key: KeyLender,
   successBodies: SuccessBodies = 'event-streams',
 ): Promise<Response> {
-  const searchBody = (response.status < 200 || response.status >= 300) && response.body !== null;
+  const searched = response.body === null ? undefined : searchedBody(response.status, response.headers.get('content-type'), successBodies);
+  const searchBody = searched === 'whole';
   const { minLength } = key;
-  // The values long enough to hold the key: usually none, and then the key is not even decrypted.
+  // The names and values long enough to hold the key: usually none, and then the key is not even decrypted.
   let long: string[] | undefined;
-  for (const [, value] of response.headers) if (value.length >= minLength) (long ??= []).push(value);
+  for (const [name, value] of response.headers) {
+    if (value.length >= minLength) (long ??= []).push(value);
+    if (name.length >= minLength) (long ??= []).push(name);
+  }
   const statusText = response.statusText ?? '';
   const url = response.url ?? '';
-  const eventStream = !searchBody && response.body !== null && (successBodies === 'all' || isEventStream(response.headers));
+  const eventStream = searched === 'streamed';
   if (!searchBody && !eventStream && !long && statusText.length < minLength && url.length < minLength) return response;
   // Read before the key is lent: it is decrypted only for the (synchronous) search.
   const prefix = searchBody ? await readPrefix(response.body!, MAX_REDACTED_BODY) : undefined;
@@ -80,7 +84,10 @@ export async function redactResponse(
     const redactedUrl = redactString(url, bytes);
     if (!prefix && !eventStream && !headersChanged && redactedStatusText === statusText && redactedUrl === url) return response;
     const headers = new Headers();
-    for (const [name, value] of response.headers) headers.append(name, redactString(value, bytes));
+    for (const [name, value] of response.headers) {
+      // A name cannot be rewritten into a valid one: a header named with the key is dropped.
+      if (redactString(name, bytes) === name) headers.append(name, redactString(value, bytes));
+    }
     let body: ResponseBody = response.body as ReadableStream<Uint8Array> | null;
     if (prefix) {
       const cut = !prefix.complete || prefix.error !== undefined;
@@ -101,9 +108,15 @@ export async function redactResponse(
   });
 }
 
-/** A server-sent event stream: a 200 that reports failures inside it (see _redact-stream.ts). */
-function isEventStream(headers: Headers): boolean {
-  return /^\s*text\/event-stream/i.test(headers.get('content-type') ?? '');
+/**
+ * How the body of a response with this status and content type is searched for echoes (see this
+ * module's comment): `'whole'` (a non-2xx: its prefix read and searched), `'streamed'` (an event
+ * stream, searched as it passes: a 200 that reports failures inside it, _redact-stream.ts), or
+ * not at all (undefined). The one rule, for the web Response path and the broker's node:http path.
+ */
+export function searchedBody(status: number, contentType: string | null | undefined, successBodies: SuccessBodies = 'event-streams'): 'whole' | 'streamed' | undefined {
+  if (status < 200 || status >= 300) return 'whole';
+  return successBodies === 'all' || /^\s*text\/event-stream/i.test(contentType ?? '') ? 'streamed' : undefined;
 }
 
 interface Prefix {

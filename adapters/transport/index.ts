@@ -10,11 +10,13 @@
  *   (loaded on first use, so importing an adapter needs no node:* module).
  * - `_redact.ts`, `_redact-stream.ts`, `_echo.ts`: what the API echoes of the key (as itself,
  *   `\u`-escaped or percent-encoded; in headers, error bodies, event streams and transport
- *   errors' cause chains), replaced before the caller sees it.
+ *   errors' cause chains), replaced before the caller sees it; `_redact-incoming.ts`, the same
+ *   for a node:http response the broker writes on as it is.
  * - `_request.ts`, `_key-bytes.ts`, `_placeholders.ts`, `_refusals.ts`: the helpers they share.
  *
  * Only what the adapters need leaves this folder, and what the broker (src/broker/) needs to
- * send one request with the key put in at the socket: `armRequest` and `redactResponse`.
+ * send one request with the key put in at the socket: `armRequest` (and its `sendNode`, whose
+ * answer comes redacted) and `redactResponse`.
  */
 export {
   buildVaultFetch,
@@ -29,3 +31,5 @@ export { createPlaceholder, isPlaceholder } from './_placeholders.ts';
 export { takeRefusal } from './_refusals.ts';
 export { type ArmedRequest, armRequest } from './_choice.ts';
 export { redactResponse } from './_redact.ts';
+export type { IncomingAnswer } from './_redact-incoming.ts';
+export type { NodeExchange, NodeHop } from './_hardened.ts';

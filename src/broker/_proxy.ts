@@ -8,10 +8,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
-import { armRequest, type ArmedRequest, redactResponse } from '../../adapters/transport/index.ts';
+import { armRequest, type ArmedRequest, type IncomingAnswer } from '../../adapters/transport/index.ts';
 import { isVaultError } from '../errors.ts';
 import type { Vault } from '../vault.ts';
 import { PHANTOM_PREFIX, type PhantomKeys, type PhantomKeyInfo } from './phantom.ts';
+import { writeAnswer } from './_answer.ts';
+import { forwardHeaders } from './_headers.ts';
 import { type RefusalKind, sendRefusal } from './_refusal.ts';
 import { CREDENTIAL_HEADERS, type Route } from './routes.ts';
 
@@ -31,12 +33,6 @@ export interface ProxyContext {
   onError(error: unknown): void;
 }
 
-/** Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), plus ones we set. */
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host',
-  'proxy-authorization', 'proxy-authenticate', 'expect', 'accept-encoding',
-]);
-const DROPPED_UPSTREAM = new Set<string>([...HOP_BY_HOP, ...CREDENTIAL_HEADERS]);
 const MAX_AUDITED_PATH = 256;
 const SMALL_BODY = 64 * 1024;
 
@@ -99,14 +95,20 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
     return refuse('permission', `vault-${code.toLowerCase()}`, `the vault refused the key for "${route.name}": ${message}`, key);
   }
 
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new Error('upstream timeout')), context.limits.upstreamTimeoutMs);
-  // The client went away: stop the upstream request (and its billing) too. `close` comes after
-  // every answer; only one cut short aborts (an Error built per request costs its stack trace).
+  // What stops the upstream exchange (the provider too slow to answer, the client gone): a flag
+  // until it has started, then its own cancel. `close` comes after every answer; only one cut
+  // short stops it (an Error built per request costs its stack trace).
+  let stopped: Error | undefined;
+  let cancel = (reason: Error) => void (stopped ??= reason);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    cancel(new Error('upstream timeout'));
+  }, context.limits.upstreamTimeoutMs);
   res.once('close', () => {
-    if (!res.writableFinished) abort.abort(new Error('client closed'));
+    if (!res.writableFinished) cancel(new Error('client closed'));
   });
-  let response: Response;
+  let answer: IncomingAnswer | Response;
   let tooLarge = false;
   try {
     const headers = forwardHeaders(req);
@@ -118,15 +120,19 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
     const body = !hasBody ? null
       : small ? await readWhole(req)
       : req.pipe(limitBody(context.limits.maxBodyBytes, () => (tooLarge = true)));
-    // `send`, not `fetch`: the hop is parsed and its headers built here once, and the key goes in
-    // over the placeholder named, so the transport neither parses the request again nor scans
-    // every header for an armed placeholder.
-    const sent = await armed!.send({ url: target, method, headers, body, signal: abort.signal }, armed!.placeholder);
-    response = await redactResponse(sent, armed!.key);
+    if (stopped) throw stopped;
+    // The node:http path of the hardened transport: the hop is built here once, the key goes in
+    // over the placeholder named, and the answer comes as node:http received it, its echoes of the
+    // key redacted (a body that must be searched comes as a web Response), for writing straight on.
+    const exchange = armed!.sendNode({ url: target, method, headers, body });
+    cancel = (reason) => {
+      stopped ??= reason;
+      exchange.cancel(reason);
+    };
+    answer = await exchange.answer;
   } catch (error) {
     if (tooLarge) return refuse('too-large', 'body-too-large', `the request body is larger than the broker's limit of ${context.limits.maxBodyBytes} bytes.`, key);
     if (res.destroyed) return audit('error', 499, key, 'client-closed');
-    const timedOut = abort.signal.aborted;
     return refuse('upstream', timedOut ? 'upstream-timeout' : 'upstream-unreachable',
       timedOut ? `the provider sent no answer within ${context.limits.upstreamTimeoutMs} ms.` : `the provider at ${target.origin} could not be reached.`, key);
   } finally {
@@ -134,13 +140,12 @@ export async function handleRequest(context: ProxyContext, req: IncomingMessage,
     armed!.release();
   }
 
-  res.writeHead(response.status, response.statusText, responseHeaders(response, route, target));
   try {
-    await pipeBody(response, res);
-    audit('ok', response.status, key);
+    await writeAnswer(answer, res, (location) => clientLocation(location, route, target));
+    audit('ok', answer.status, key);
   } catch {
     res.destroy();
-    audit('error', response.status, key, 'stream-broken');
+    audit('error', answer.status, key, 'stream-broken');
   }
 }
 
@@ -191,64 +196,15 @@ function queryKey(target: URL): string | undefined {
 }
 
 /**
- * The client's headers without hop-by-hop ones and without anything it sent as a credential, as
- * node:http takes them (lower-case names; a repeated header joined with ", ", as `Headers` would).
- */
-function forwardHeaders(req: IncomingMessage): Record<string, string> {
-  // No prototype: a client's header named `constructor` or `__proto__` is just a header.
-  const headers = Object.create(null) as Record<string, string>;
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (DROPPED_UPSTREAM.has(name)) continue;
-    const value = raw[i + 1]!;
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-  }
-  // Uncompressed, so the body streams through as it arrives and redaction sees plain bytes.
-  headers['accept-encoding'] = 'identity';
-  return headers;
-}
-
-/**
- * The provider's headers for the client. A redirect back into the upstream is rewritten to the
+ * Where a redirect's `location` sends the client: one back into the upstream is rewritten to the
  * broker's route, so the client follows it through the broker (the key is never sent there by
- * us: redirects are handed back, not followed).
+ * us: redirects are handed back, not followed); any other is passed on as it is.
  */
-function responseHeaders(response: Response, route: Route, target: URL): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const decoded = response.headers.has('content-encoding');
-  for (const [name, value] of response.headers) {
-    if (HOP_BY_HOP.has(name) || name === 'set-cookie' || (decoded && (name === 'content-encoding' || name === 'content-length'))) continue;
-    out[name] = value;
-  }
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) out['set-cookie'] = cookies;
-  const location = response.headers.get('location');
-  if (location !== null) {
-    const next = new URL(location, target);
-    const base = new URL(route.upstream);
-    if (next.origin === base.origin && next.pathname.startsWith(base.pathname)) {
-      out.location = `/${route.name}${next.pathname.slice(base.pathname.replace(/\/$/, '').length)}${next.search}`;
-    }
-  }
-  return out;
-}
-
-/** Write the body as it arrives (SSE events are flushed one by one), respecting backpressure. */
-async function pipeBody(response: Response, res: ServerResponse): Promise<void> {
-  if (response.body === null) {
-    res.end();
-    return;
-  }
-  const reader = response.body.getReader();
-  res.once('close', () => reader.cancel().catch(() => undefined));
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (res.destroyed) throw new Error('client closed');
-    if (!res.write(value)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
-  }
-  res.end();
+function clientLocation(location: string, route: Route, target: URL): string {
+  const next = URL.parse(location, target.href);
+  const base = upstreamOf(route);
+  if (next === null || next.origin !== base.origin || !withinBase(next.pathname, base.path)) return location;
+  return `/${route.name}${next.pathname.slice(base.path.length)}${next.search}`;
 }
 
 /**

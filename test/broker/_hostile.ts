@@ -46,7 +46,7 @@ export async function hostileUpstream(): Promise<Hostile> {
     const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/base/, '');
     switch (path) {
       case '/echo-header':
-        res.writeHead(401, { 'x-echo': key, 'www-authenticate': `Bearer error="${key}"` });
+        res.writeHead(401, { 'x-echo': key, 'www-authenticate': `Bearer error="${key}"`, [key]: '1' });
         return void res.end('{}');
       case '/echo-status':
         res.writeHead(401, `Bad key ${key}`);
@@ -68,6 +68,24 @@ export async function hostileUpstream(): Promise<Hostile> {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.write('data: {"delta":"hi"}\n\n');
         return void res.end(`event: error\ndata: {"error":{"message":"invalid key ${key}"}}\n\n`);
+      // The usual answer (a 2xx, not an event stream), whose body the broker passes on unsearched:
+      // its head must still be redacted, a header named with the key too.
+      case '/echo-header-200':
+        res.writeHead(200, `OK ${key}`, { 'content-type': 'application/json', 'x-echo': key, [key]: '1', location: `/base/next?k=${encodeURIComponent(key)}` });
+        return void res.end('{"ok":true}');
+      case '/gzip-200':
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        return void res.end(gzipSync('{"zipped":true}'));
+      case '/cut-200':
+        // a declared length never reached: the client must see a broken body, not a short one
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"partial":');
+        return void setTimeout(() => res.socket?.destroy(), 20);
+      case '/echo-sse-split':
+        // an event stream (searched as it passes) with the key cut across two packets
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: {"delta":"${key.slice(0, 7)}`);
+        return void setTimeout(() => res.end(`${key.slice(7)}"}\n\n`), 30);
       case '/echo-ok':
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end(JSON.stringify({ headers: req.headers }));

@@ -72,7 +72,11 @@ describe('request smuggling and framing', () => {
       head(['GET /openai/v1/second HTTP/1.1', 'Host: x', `Authorization: Bearer avp_${'A'.repeat(43)}`]) +
       head(['GET /openai/v1/third HTTP/1.1', 'Host: x', auth(), 'Connection: close']));
     expect(statuses(text), text.replace(/date: .*\r\n/g, '')).toEqual([200, 401, 200]);
-    expect(up.received.slice(before).map((r) => r.url)).toEqual(['/base/v1/first', '/base/v1/third']);
+    // The answers come in order (each names its path); the two forwarded run concurrently, so
+    // the order they reach the upstream in is not the broker's to promise.
+    expect(text.indexOf('"/base/v1/first"')).toBeGreaterThan(-1);
+    expect(text.indexOf('"/base/v1/first"')).toBeLessThan(text.indexOf('"/base/v1/third"'));
+    expect(up.received.slice(before).map((r) => r.url).sort()).toEqual(['/base/v1/first', '/base/v1/third']);
   });
 
   it('Expect: 100-continue with a bad key: refused before the body is sent', async () => {
@@ -148,9 +152,37 @@ describe('echoes of the key from the upstream', () => {
     return `${response.status} ${response.statusText} ${JSON.stringify([...response.headers])} ${body} ${parsed}`;
   };
 
-  it.each(['/echo-header', '/echo-status', '/echo-unicode', '/echo-split', '/echo-gzip', '/echo-sse-error'])('%s: the client never gets the key', async (path) => {
+  it.each(['/echo-header', '/echo-status', '/echo-unicode', '/echo-split', '/echo-gzip', '/echo-sse-error', '/echo-sse-split', '/echo-header-200'])('%s: the client never gets the key', async (path) => {
     const seen = await decoded(await get(path));
     expect(seen.includes(real), seen.slice(0, 300)).toBe(false);
+    expect(seen.includes(encodeURIComponent(real)), seen.slice(0, 300)).toBe(false);
+  });
+
+  it('a 2xx whose head echoes the key (status text, a value, a header named with it, a redirect): redacted, the body passed on', async () => {
+    // Raw bytes, as the client's socket gets them: no HTTP library drops or folds anything first.
+    const text = await raw(f.broker.url, head(['GET /openai/echo-header-200 HTTP/1.1', 'Host: x', auth(), 'Connection: close']));
+    expect(text.includes(real)).toBe(false);
+    expect(text.toLowerCase().includes(real.toLowerCase())).toBe(false);
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK \[redacted by agent-vault\]\r\n/);
+    expect(text).toContain('x-echo: [redacted by agent-vault]');
+    expect(text).toContain('location: /openai/next?k=');
+    expect(text).toContain('{"ok":true}');
+  });
+});
+
+describe('the usual answer, passed on as received', () => {
+  it('a gzip 2xx goes through as the provider encoded it: the client decodes it', async () => {
+    const response = await fetch(`${f.broker.url}/openai/gzip-200`, { headers: { authorization: `Bearer ${key}` } });
+    expect(response.headers.get('content-encoding')).toBe('gzip');
+    expect(await response.json()).toEqual({ zipped: true });
+  });
+
+  it('a 2xx cut short by the provider: the client sees a broken body (not a complete short one), the log says so', async () => {
+    const response = await fetch(`${f.broker.url}/openai/cut-200`, { headers: { authorization: `Bearer ${key}` } });
+    expect(response.status).toBe(200);
+    await expect(response.text()).rejects.toThrow();
+    await expect.poll(() => f.auditText().split('\n').some((line) => line.includes('cut-200') && line.includes('stream-broken'))).toBe(true);
+    await stillUp();
   });
 });
 

@@ -251,6 +251,15 @@ describe('redactResponse', () => {
     expect(lent.every((scratch) => scratch.every((byte) => byte === 0))).toBe(true);
   });
 
+  it('drops a header named with the key (a name cannot be rewritten), in a 2xx as in an error', async () => {
+    for (const status of [200, 401]) {
+      const { lend } = lender();
+      const response = new Response('{}', { status, headers: { [key]: '1', 'x-echo': key, 'content-type': 'application/json' } });
+      const redacted = await redactResponse(response, lend);
+      expect([...redacted.headers]).toEqual([['content-type', 'application/json'], ['x-echo', REDACTED]]);
+    }
+  });
+
   it('redacts a key split across the chunks of an event stream, and holds back only bytes that could begin it', async () => {
     const { lend } = lender();
     const cut = [5, 17, 30];
