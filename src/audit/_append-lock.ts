@@ -2,10 +2,10 @@
  * The audit lock as a file sink holds it: taken for an append and kept while this process keeps
  * appending, so a run of records (a burst of requests resolving together, a loop of
  * resolutions, and an agent that makes one request after another) pays one link and one unlink
- * for all of them instead of one each: 12–26 µs of syscalls (link, lstat, unlink) that each
- * request made one at a time paid for its one record. Each record is still written (write() returned) before its append resolves, under
- * the lock, so the chain and the fail-closed promise are what they were; only the moment the
- * lock is given up moves.
+ * for all of them, where each request made one at a time paid 12–26 µs of syscalls (link, lstat,
+ * unlink) for its one record. Each record is still written (write() returned) before its append
+ * resolves, under the lock, so the chain and the fail-closed promise are what they were; only the
+ * moment the lock is given up moves.
  *
  * An append that comes IDLE_MS or more after the previous one is lone (an agent whose requests
  * take seconds): its lock is given up when this turn of the event loop ends (setImmediate), as
