@@ -60,9 +60,12 @@ describe('audit log across processes', () => {
     for (let i = 0; i < 4; i++) {
       expect(resolutions.filter((r) => r.actor === `agent:worker-${i}`)).toHaveLength(1 + 500);
     }
-    // The appends really raced: the writer changes from one record to the next many times.
+    // The appends really raced: the writer changes from one record to the next many times. Four
+    // writers one after another would change 3 times; how many more depends on how the machine
+    // schedules the four processes (hundreds when quiet, 36 seen at load ~10), so the bound only
+    // proves they interleaved, with no timing margin to fail under load.
     const switches = all.filter((r, i) => i > 0 && r.actor !== all[i - 1]!.actor).length;
-    expect(switches).toBeGreaterThan(50);
+    expect(switches).toBeGreaterThan(12);
     expect(readFileSync(logPath(dir), 'utf8')).not.toContain(CANARY);
     // Each process removed its lock's writer file on exit; no lock is left behind.
     const leftovers = readdirSync(dir).filter((name) => name.startsWith('audit.jsonl.') && !name.includes(`.w-${process.pid}-`));
