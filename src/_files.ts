@@ -3,10 +3,10 @@
  * agent's token file. Kept apart from the core so that only callers that use files load node:fs.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs';
 import { chmod, open, readFile, stat } from 'node:fs/promises';
 import { UsageError } from './errors.ts';
-import { errnoCode, fileIdentity, fileKind, NON_BLOCK, settled } from './_fs.ts';
+import { errnoCode, fileIdentity, fileKind, NON_BLOCK, readExactly, settled } from './_fs.ts';
 import { fromBase64Url, KEY_BYTES, randomBytes, toBase64Url, utf8, wipe } from './crypto.ts';
 
 const KEY_FILE_PREFIX = 'avk_';
@@ -101,18 +101,13 @@ export function readTokenFile(path: string): string {
     if (info.size > MAX_TOKEN_FILE_BYTES) {
       throw new UsageError(`AGENT_VAULT_TOKEN_FILE ${path} is ${info.size} bytes, far more than a token. Point it at the file that holds the agent token.`);
     }
-    const raw = Buffer.alloc(info.size);
-    let length = 0;
+    let raw: Buffer;
     try {
-      while (length < raw.length) {
-        const read = readSync(fd, raw, length, raw.length - length, length);
-        if (read === 0) break;
-        length += read;
-      }
+      raw = readExactly(fd, info.size);
     } catch (cause) {
       throw new UsageError(`Cannot read AGENT_VAULT_TOKEN_FILE ${path} (${errnoCode(cause)}). Check the path.`);
     }
-    const text = raw.toString('utf8', 0, length).trim();
+    const text = raw.toString('utf8').trim();
     raw.fill(0);
     return text;
   } finally {

@@ -89,10 +89,6 @@ export async function writeNewPrivateFile<T>(
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Makes a rename, an unlink or a new file's directory entry durable. Windows cannot open
  * directories (NTFS journals renames). Errors are the caller's to word.
@@ -179,6 +175,21 @@ export function fileKind(stats: fs.Stats | fs.BigIntStats): string {
 }
 
 /** An Error with an errno-like code of our own, so callers word it as they word fs errors. */
+/**
+ * The `size` bytes fstat promised from `fd`, no more (a file that grows after the check is not
+ * read on): fewer if it shrank. In a pooled buffer; the caller wipes it when the bytes are secret.
+ */
+export function readExactly(fd: number, size: number): Buffer {
+  const bytes = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const bytesRead = fs.readSync(fd, bytes, offset, size - offset, offset);
+    if (bytesRead === 0) break;
+    offset += bytesRead;
+  }
+  return bytes.subarray(0, offset);
+}
+
 /**
  * A file's identity as one string: any write, rename over it, chmod or utimes changes it, since
  * the ctime moves and no user can set it (within the clock's granularity: see `settled`).

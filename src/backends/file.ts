@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, lstatSync, mkdirSync, readdirSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Backend } from '../backend.ts';
 import { equalBytes } from '../_bytes.ts';
 import { BackendError, UsageError } from '../errors.ts';
-import { errnoCode, fileIdentity, HOST, pidAlive, settled, syncDirectory } from '../_fs.ts';
+import { errnoCode, fileIdentity, HOST, pidAlive, readExactly, settled, syncDirectory } from '../_fs.ts';
 import {
   checkKey, corrupt, decodeEntry, decodeKey, encodeEntry, ENTRY_NAME, entryName, fsError, HEADER_READ_BYTES, openIfPresent,
   openIfPresentSync,
@@ -373,18 +373,6 @@ async function syncDir(dir: string): Promise<void> {
   } catch (error) {
     throw fsError(error, 'sync', dir);
   }
-}
-
-/** The `size` bytes fstat promised, no more (a file that grows after the check is not read on). */
-function readExactly(fd: number, size: number): Buffer {
-  const bytes = Buffer.allocUnsafe(size);
-  let offset = 0;
-  while (offset < size) {
-    const bytesRead = readSync(fd, bytes, offset, size - offset, offset);
-    if (bytesRead === 0) break;
-    offset += bytesRead;
-  }
-  return bytes.subarray(0, offset);
 }
 
 function sameFile(stats: BigIntStats, cached: CacheEntry): boolean {
